@@ -1,0 +1,216 @@
+//! Domain events, the envelope they are stored in, and their encoding.
+//!
+//! A [`DomainEvent`] is one fact type (a struct the user owns). An [`EventSet`] is the closed
+//! set of facts of one aggregate (the enum `#[derive(Aggregate)]` generates); it knows how to
+//! turn each fact into a stored payload and back. [`EventEnvelope`] is what a store returns:
+//! the payload plus where and when it was recorded.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// One type of domain event: a serde-serializable fact with a stable name and schema version.
+///
+/// Derived with `#[derive(DomainEvent)]`; `#[event(name = "...", version = N)]` overrides the
+/// defaults (the type's name, version 1). The name is stored with every event forever: rename
+/// the Rust type freely, but keep the name.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a domain event",
+    label = "listed as an event but has no `DomainEvent` impl",
+    note = "add `#[derive(aggregato::DomainEvent, serde::Serialize, serde::Deserialize, Clone, Debug)]` to `{Self}`"
+)]
+pub trait DomainEvent: Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static {
+    /// The stable stored name of this event type.
+    const EVENT_TYPE: &'static str;
+    /// The schema version of this event type, starting at 1.
+    const EVENT_VERSION: u32;
+}
+
+/// The closed set of events of one aggregate, usually the enum `#[derive(Aggregate)]`
+/// generates.
+///
+/// It serializes as `{"type": name, "version": n, "data": payload}`; stores keep the name and
+/// version in their own columns and the payload alone.
+pub trait EventSet: Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static {
+    /// Every stored name in the set, in declaration order.
+    const EVENT_TYPES: &'static [&'static str];
+
+    /// The stored name of this event.
+    fn event_type(&self) -> &'static str;
+    /// The schema version of this event.
+    fn event_version(&self) -> u32;
+    /// This event's payload, without its name.
+    fn encode(&self) -> Result<serde_json::Value, serde_json::Error>;
+    /// Rebuilds an event from its stored name, version and payload.
+    fn decode(
+        event_type: &str,
+        event_version: u32,
+        payload: &serde_json::Value,
+    ) -> Result<Self, DecodeError>;
+}
+
+/// Why a stored payload could not become an event.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The stored name belongs to no event of this aggregate.
+    #[error("unknown event type `{event_type}`")]
+    UnknownEventType {
+        /// The stored name.
+        event_type: String,
+    },
+    /// The stored schema version is not the one the code knows.
+    #[error("event `{event_type}` is stored at version {stored} but the code knows version {known}")]
+    UnsupportedVersion {
+        /// The stored name.
+        event_type: String,
+        /// The version on record.
+        stored: u32,
+        /// The version of the Rust type.
+        known: u32,
+    },
+    /// The payload does not deserialize into the event type.
+    #[error("payload of `{event_type}` does not deserialize: {source}")]
+    Payload {
+        /// The stored name.
+        event_type: String,
+        /// serde's reason.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Context recorded with every event: who caused it and why.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// Groups every event caused, directly or not, by one original request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<Uuid>,
+    /// The id of the message (command or event) that directly caused this event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causation_id: Option<Uuid>,
+    /// Who asked for it: a user, a service, a saga.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// Anything else worth keeping.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+impl Metadata {
+    /// Empty metadata.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets the correlation id.
+    pub fn with_correlation_id(mut self, id: Uuid) -> Self {
+        self.correlation_id = Some(id);
+        self
+    }
+    /// Sets the causation id.
+    pub fn with_causation_id(mut self, id: Uuid) -> Self {
+        self.causation_id = Some(id);
+        self
+    }
+    /// Sets the actor.
+    pub fn with_actor(mut self, actor: impl Into<String>) -> Self {
+        self.actor = Some(actor.into());
+        self
+    }
+    /// Adds a free-form entry.
+    pub fn with_extra(mut self, key: impl Into<String>, value: serde_json::Value) -> Self {
+        self.extra.insert(key.into(), value);
+        self
+    }
+}
+
+/// An event to append: its payload, already encoded, and what the store must keep with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    /// Unique id (UUID v7). Appending an id the store already holds is a no-op.
+    pub event_id: Uuid,
+    /// The aggregate type of the stream.
+    pub aggregate_type: String,
+    /// The stored event name.
+    pub event_type: String,
+    /// The event's schema version.
+    pub event_version: u32,
+    /// Correlation, causation, actor and free-form context.
+    pub metadata: Metadata,
+    /// The encoded payload.
+    pub payload: serde_json::Value,
+}
+
+impl NewEvent {
+    /// Encodes `event` for appending, with a fresh UUID v7 id.
+    pub fn encode<E: EventSet>(
+        aggregate_type: &str,
+        event: &E,
+        metadata: Metadata,
+    ) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            event_id: Uuid::now_v7(),
+            aggregate_type: aggregate_type.to_owned(),
+            event_type: event.event_type().to_owned(),
+            event_version: event.event_version(),
+            metadata,
+            payload: event.encode()?,
+        })
+    }
+}
+
+/// A recorded event: its payload (`P`, encoded JSON by default, or a decoded event) and where
+/// and when it was stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventEnvelope<P = serde_json::Value> {
+    /// Unique id (UUID v7).
+    pub event_id: Uuid,
+    /// The stream it belongs to (`"{aggregate type}-{id}"` for aggregates).
+    pub stream_id: String,
+    /// The aggregate type of the stream.
+    pub aggregate_type: String,
+    /// Its version in the stream: 1 for the first event, then 2, 3, ...
+    pub version: u64,
+    /// Its position in the store's global order: 1, 2, ... without reuse.
+    pub position: u64,
+    /// When the store recorded it.
+    #[serde(with = "time::serde::rfc3339")]
+    pub recorded_at: OffsetDateTime,
+    /// The stored event name.
+    pub event_type: String,
+    /// The event's schema version.
+    pub event_version: u32,
+    /// Correlation, causation, actor and free-form context.
+    pub metadata: Metadata,
+    /// The event itself.
+    pub payload: P,
+}
+
+impl EventEnvelope {
+    /// Decodes the payload into the aggregate's event set, keeping the envelope.
+    pub fn decode<E: EventSet>(self) -> Result<EventEnvelope<E>, DecodeError> {
+        let payload = E::decode(&self.event_type, self.event_version, &self.payload)?;
+        Ok(self.with_payload(payload))
+    }
+}
+
+impl<P> EventEnvelope<P> {
+    /// The same envelope around another payload.
+    pub fn with_payload<Q>(self, payload: Q) -> EventEnvelope<Q> {
+        EventEnvelope {
+            event_id: self.event_id,
+            stream_id: self.stream_id,
+            aggregate_type: self.aggregate_type,
+            version: self.version,
+            position: self.position,
+            recorded_at: self.recorded_at,
+            event_type: self.event_type,
+            event_version: self.event_version,
+            metadata: self.metadata,
+            payload,
+        }
+    }
+}

@@ -1,0 +1,43 @@
+#![doc = include_str!("../../README.md")]
+#![forbid(unsafe_code)]
+
+pub mod aggregate;
+pub mod command;
+pub mod event;
+pub mod repository;
+pub mod retry;
+pub mod root;
+pub mod store;
+pub mod testing;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use aggregate::{Aggregate, AggregateId, Apply, Handle};
+pub use command::Command;
+pub use event::{DecodeError, DomainEvent, EventEnvelope, EventSet, Metadata, NewEvent};
+pub use repository::{Repository, RepositoryError, RepositoryResult};
+pub use retry::RetryPolicy;
+pub use root::AggregateRoot;
+pub use store::{
+    CorruptionReason, EventStore, ExpectedVersion, InMemoryEventStore, StoreError,
+};
+
+/// The derive macros. See the crate docs for a tour.
+#[cfg(feature = "derive")]
+pub use aggregato_macros::{Aggregate, Command, DomainEvent};
+
+/// Everything a domain module usually needs: `use aggregato::prelude::*;`.
+pub mod prelude {
+    #[cfg(feature = "derive")]
+    pub use aggregato_macros::{Aggregate, Command, DomainEvent};
+
+    pub use crate::aggregate::{Aggregate, Apply, Handle};
+    pub use crate::command::Command;
+    pub use crate::event::{DomainEvent, EventEnvelope, EventSet, Metadata};
+    pub use crate::repository::{Repository, RepositoryError};
+    pub use crate::retry::RetryPolicy;
+    pub use crate::store::{EventStore, ExpectedVersion, InMemoryEventStore, StoreError};
+    pub use crate::testing::AggregateFixture;
+}

@@ -1,0 +1,106 @@
+//! Support for the code the derive macros generate. Not a public API: anything here may
+//! change in any release.
+
+pub use async_trait;
+pub use serde;
+pub use serde_json;
+
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::event::{DecodeError, DomainEvent};
+
+/// Serializes one event of an event set as `{"type", "version", "data"}`.
+pub fn serialize_tagged<S: Serializer, T: Serialize>(
+    serializer: S,
+    event_type: &'static str,
+    event_version: u32,
+    data: &T,
+) -> Result<S::Ok, S::Error> {
+    let mut tagged = serializer.serialize_struct("Event", 3)?;
+    tagged.serialize_field("type", event_type)?;
+    tagged.serialize_field("version", &event_version)?;
+    tagged.serialize_field("data", data)?;
+    tagged.end()
+}
+
+/// The serialized shape of one event of an event set.
+#[derive(Deserialize)]
+pub struct TaggedEvent {
+    /// The stored name.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The schema version.
+    pub version: u32,
+    /// The payload.
+    pub data: serde_json::Value,
+}
+
+/// Encodes a payload.
+pub fn encode_payload<T: Serialize>(event: &T) -> Result<serde_json::Value, serde_json::Error> {
+    serde_json::to_value(event)
+}
+
+/// Decodes the payload of `T`, checking the stored version.
+pub fn decode_payload<T: DomainEvent>(
+    event_version: u32,
+    payload: &serde_json::Value,
+) -> Result<T, DecodeError> {
+    if event_version != T::EVENT_VERSION {
+        return Err(DecodeError::UnsupportedVersion {
+            event_type: T::EVENT_TYPE.to_owned(),
+            stored: event_version,
+            known: T::EVENT_VERSION,
+        });
+    }
+    T::deserialize(payload).map_err(|source| DecodeError::Payload {
+        event_type: T::EVENT_TYPE.to_owned(),
+        source,
+    })
+}
+
+/// Whether two strings are equal, in a const context.
+pub const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Whether no name occurs twice, in a const context: the aggregate derive asserts it, so two
+/// listed events with the same stored name are a compile error.
+pub const fn names_are_unique(names: &[&str]) -> bool {
+    let mut i = 0;
+    while i < names.len() {
+        let mut j = i + 1;
+        while j < names.len() {
+            if str_eq(names[i], names[j]) {
+                return false;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_names_are_detected_in_const_context() {
+        const UNIQUE: bool = names_are_unique(&["A", "B", "AB"]);
+        assert!(UNIQUE);
+        assert!(!names_are_unique(&["A", "B", "A"]));
+        assert!(!str_eq("ab", "abc"));
+    }
+}

@@ -1,0 +1,223 @@
+//! The repository: load an aggregate from its stream, let it decide, append what it decided
+//! under optimistic concurrency, and retry when another writer got there first.
+
+use std::sync::Arc;
+
+use crate::aggregate::Aggregate;
+use crate::event::{EventEnvelope, Metadata, NewEvent};
+use crate::retry::RetryPolicy;
+use crate::root::AggregateRoot;
+use crate::store::{CorruptionReason, EventStore, ExpectedVersion, StoreError};
+
+/// Why a repository operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RepositoryError<E: std::error::Error + 'static> {
+    /// The aggregate rejected the command. Never retried.
+    #[error("command rejected: {0}")]
+    Rejected(#[source] E),
+    /// The store failed, or the stream is corrupt, or a conflict outlived the retry policy.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An event the aggregate produced does not serialize.
+    #[error("event `{event_type}` does not serialize: {source}")]
+    Encode {
+        /// The event's stored name.
+        event_type: &'static str,
+        /// serde's reason.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl<E: std::error::Error + 'static> RepositoryError<E> {
+    /// The domain error, if the aggregate rejected the command.
+    pub fn rejection(&self) -> Option<&E> {
+        match self {
+            Self::Rejected(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a concurrency conflict (that outlived the retry policy).
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Self::Store(StoreError::ConcurrencyConflict { .. }))
+    }
+}
+
+/// The result type of repository operations on aggregate `A`.
+pub type RepositoryResult<T, A> = Result<T, RepositoryError<<A as Aggregate>::Error>>;
+
+/// Loads and saves aggregates of type `A` in the store `S`.
+///
+/// Cheap to clone: the store and the services are shared.
+pub struct Repository<A: Aggregate, S> {
+    store: S,
+    services: Arc<A::Services>,
+    retry: RetryPolicy,
+}
+
+impl<A: Aggregate, S: Clone> Clone for Repository<A, S> {
+    fn clone(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            services: Arc::clone(&self.services),
+            retry: self.retry,
+        }
+    }
+}
+
+impl<A: Aggregate, S: std::fmt::Debug> std::fmt::Debug for Repository<A, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repository")
+            .field("aggregate", &A::AGGREGATE_TYPE)
+            .field("store", &self.store)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+impl<A: Aggregate<Services = ()>, S: EventStore> Repository<A, S> {
+    /// A repository for an aggregate that needs no services.
+    pub fn new(store: S) -> Self {
+        Self::with_services(store, ())
+    }
+}
+
+impl<A: Aggregate, S: EventStore> Repository<A, S> {
+    /// A repository whose command handlers receive `services`.
+    pub fn with_services(store: S, services: A::Services) -> Self {
+        Self {
+            store,
+            services: Arc::new(services),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Replaces the policy for retrying after a concurrency conflict.
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The services handed to command handlers.
+    pub fn services(&self) -> &A::Services {
+        &self.services
+    }
+
+    /// Rebuilds the instance `id` from its stream. A stream that does not exist gives the
+    /// default state at version 0.
+    pub async fn load(&self, id: &A::Id) -> RepositoryResult<AggregateRoot<A>, A> {
+        let stream = A::stream_id(id);
+        let envelopes = self.store.read_stream(&stream, 1).await?;
+        let mut state = A::default();
+        let mut version = 0;
+        for envelope in envelopes {
+            let event = decode_next(&stream, version, &envelope)?;
+            state.apply(&event);
+            version = envelope.version;
+        }
+        Ok(AggregateRoot::from_parts(id.clone(), version, state))
+    }
+
+    /// Executes `command` on the instance `id` with empty metadata.
+    /// See [`Repository::execute_with`].
+    pub async fn execute(
+        &self,
+        id: &A::Id,
+        command: impl Into<A::Command>,
+    ) -> RepositoryResult<Vec<EventEnvelope<A::Event>>, A> {
+        self.execute_with(id, command, Metadata::default()).await
+    }
+
+    /// Loads `id`, lets it handle `command`, and appends the events it produced expecting the
+    /// version it was loaded at; `metadata` lands on every event. On a concurrency conflict it
+    /// starts over from the load, as the retry policy allows. Returns the committed events
+    /// (none when the command changed nothing).
+    pub async fn execute_with(
+        &self,
+        id: &A::Id,
+        command: impl Into<A::Command>,
+        metadata: Metadata,
+    ) -> RepositoryResult<Vec<EventEnvelope<A::Event>>, A> {
+        let command = command.into();
+        let mut attempt = 1;
+        loop {
+            let mut root = self.load(id).await?;
+            root.handle(command.clone(), &self.services)
+                .await
+                .map_err(RepositoryError::Rejected)?;
+            match self.save(&mut root, metadata.clone()).await {
+                Err(RepositoryError::Store(StoreError::ConcurrencyConflict { .. }))
+                    if self.retry.allows_retry_after(attempt) =>
+                {
+                    tokio::time::sleep(self.retry.backoff(attempt)).await;
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    /// Appends the uncommitted events of `root`, expecting the version it was loaded at, and
+    /// marks them committed. No retry: a conflict comes back as an error.
+    pub async fn save(
+        &self,
+        root: &mut AggregateRoot<A>,
+        metadata: Metadata,
+    ) -> RepositoryResult<Vec<EventEnvelope<A::Event>>, A> {
+        if root.uncommitted().is_empty() {
+            return Ok(Vec::new());
+        }
+        let new_events = root
+            .uncommitted()
+            .iter()
+            .map(|event| {
+                NewEvent::encode(A::AGGREGATE_TYPE, event, metadata.clone()).map_err(|source| {
+                    RepositoryError::Encode {
+                        event_type: crate::event::EventSet::event_type(event),
+                        source,
+                    }
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let stream = A::stream_id(root.id());
+        let expected = ExpectedVersion::Exact(root.loaded_version());
+        let recorded = self.store.append(&stream, expected, new_events).await?;
+        let events = root.mark_committed();
+        Ok(recorded
+            .into_iter()
+            .zip(events)
+            .map(|(envelope, event)| envelope.with_payload(event))
+            .collect())
+    }
+}
+
+/// Decodes the event that should follow `version` in `stream`, checking there is no gap.
+fn decode_next<E: crate::event::EventSet>(
+    stream: &str,
+    version: u64,
+    envelope: &EventEnvelope,
+) -> Result<E, StoreError> {
+    let corrupt = |reason| StoreError::Corrupt {
+        stream: stream.to_owned(),
+        version: envelope.version,
+        reason,
+    };
+    if envelope.version != version + 1 {
+        return Err(corrupt(CorruptionReason::VersionGap {
+            expected: version + 1,
+            found: envelope.version,
+        }));
+    }
+    E::decode(
+        &envelope.event_type,
+        envelope.event_version,
+        &envelope.payload,
+    )
+    .map_err(|error| corrupt(error.into()))
+}

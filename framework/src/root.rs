@@ -1,0 +1,83 @@
+//! An aggregate instance in memory: its id, the version it was loaded at, its state and the
+//! events it produced since.
+
+use crate::aggregate::Aggregate;
+
+/// One loaded aggregate instance and the events it produced since it was loaded.
+#[derive(Debug)]
+pub struct AggregateRoot<A: Aggregate> {
+    id: A::Id,
+    loaded_version: u64,
+    state: A,
+    uncommitted: Vec<A::Event>,
+}
+
+impl<A: Aggregate> AggregateRoot<A> {
+    /// A fresh instance: version 0, default state.
+    pub fn new(id: A::Id) -> Self {
+        Self::from_parts(id, 0, A::default())
+    }
+
+    /// An instance whose `state` was rebuilt from events up to `version`.
+    pub fn from_parts(id: A::Id, version: u64, state: A) -> Self {
+        Self {
+            id,
+            loaded_version: version,
+            state,
+            uncommitted: Vec::new(),
+        }
+    }
+
+    /// The instance's id.
+    pub fn id(&self) -> &A::Id {
+        &self.id
+    }
+
+    /// The stream version it was loaded at: the expected version of its next append.
+    pub fn loaded_version(&self) -> u64 {
+        self.loaded_version
+    }
+
+    /// The version including uncommitted events.
+    pub fn version(&self) -> u64 {
+        self.loaded_version + self.uncommitted.len() as u64
+    }
+
+    /// The current state, uncommitted events applied.
+    pub fn state(&self) -> &A {
+        &self.state
+    }
+
+    /// Gives up the instance, keeping its state.
+    pub fn into_state(self) -> A {
+        self.state
+    }
+
+    /// The events produced since loading, not yet stored.
+    pub fn uncommitted(&self) -> &[A::Event] {
+        &self.uncommitted
+    }
+
+    /// Lets the aggregate decide on `command`; on success applies the events it produced and
+    /// keeps them as uncommitted. On a domain error nothing changes.
+    pub async fn handle(
+        &mut self,
+        command: A::Command,
+        services: &A::Services,
+    ) -> Result<&[A::Event], A::Error> {
+        let events = self.state.handle(command, services).await?;
+        let first_new = self.uncommitted.len();
+        for event in &events {
+            self.state.apply(event);
+        }
+        self.uncommitted.extend(events);
+        Ok(&self.uncommitted[first_new..])
+    }
+
+    /// Takes the uncommitted events, leaving none, and advances the loaded version past them.
+    /// Call once they are stored.
+    pub fn mark_committed(&mut self) -> Vec<A::Event> {
+        self.loaded_version = self.version();
+        std::mem::take(&mut self.uncommitted)
+    }
+}

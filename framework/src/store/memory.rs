@@ -1,0 +1,143 @@
+//! A non-durable event store in process memory, for tests, demos and benchmarks.
+//!
+//! It is a real store, not a mock: it enforces expected versions, stores batches atomically
+//! and is safe under concurrent appenders, because one lock guards the whole log and every
+//! check happens under it. It loses everything when the process ends.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{EventStore, ExpectedVersion, StoreError};
+use crate::event::{EventEnvelope, NewEvent};
+
+/// An [`EventStore`] held in memory.
+#[derive(Debug, Default)]
+pub struct InMemoryEventStore {
+    log: Mutex<Log>,
+}
+
+#[derive(Debug, Default)]
+struct Log {
+    /// Every event in global order; `events[i].position == i + 1`.
+    events: Vec<EventEnvelope>,
+    /// Stream id -> indexes into `events`, in version order.
+    streams: HashMap<String, Vec<usize>>,
+    /// Event id -> index into `events`, for idempotent appends.
+    ids: HashMap<Uuid, usize>,
+}
+
+impl InMemoryEventStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Log> {
+        // A panic while holding the lock cannot leave the log half-written: every append
+        // checks first and mutates only after, so the data stays usable.
+        self.log.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Log {
+    fn version_of(&self, stream: &str) -> u64 {
+        self.streams.get(stream).map_or(0, |indexes| indexes.len() as u64)
+    }
+
+    fn append(
+        &mut self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        let (already_stored, fresh): (Vec<_>, Vec<_>) = events
+            .into_iter()
+            .partition(|event| self.ids.contains_key(&event.event_id));
+        let mut recorded: Vec<EventEnvelope> = already_stored
+            .iter()
+            .filter_map(|event| self.ids.get(&event.event_id))
+            .map(|&index| self.events[index].clone())
+            .collect();
+        if fresh.is_empty() && !recorded.is_empty() {
+            return Ok(recorded);
+        }
+        let actual = self.version_of(stream);
+        if !expected.accepts(actual) {
+            return Err(StoreError::ConcurrencyConflict {
+                stream: stream.to_owned(),
+                expected,
+                actual,
+            });
+        }
+        let recorded_at = OffsetDateTime::now_utc();
+        let indexes = self.streams.entry(stream.to_owned()).or_default();
+        for (offset, event) in fresh.into_iter().enumerate() {
+            let index = self.events.len();
+            let envelope = EventEnvelope {
+                event_id: event.event_id,
+                stream_id: stream.to_owned(),
+                aggregate_type: event.aggregate_type,
+                version: actual + offset as u64 + 1,
+                position: index as u64 + 1,
+                recorded_at,
+                event_type: event.event_type,
+                event_version: event.event_version,
+                metadata: event.metadata,
+                payload: event.payload,
+            };
+            self.ids.insert(envelope.event_id, index);
+            indexes.push(index);
+            recorded.push(envelope.clone());
+            self.events.push(envelope);
+        }
+        Ok(recorded)
+    }
+}
+
+#[async_trait]
+impl EventStore for InMemoryEventStore {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        self.lock().append(stream, expected, events)
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from_version: u64,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        let log = self.lock();
+        let Some(indexes) = log.streams.get(stream) else {
+            return Ok(Vec::new());
+        };
+        let skip = from_version.saturating_sub(1);
+        let skip = usize::try_from(skip).unwrap_or(usize::MAX);
+        Ok(indexes
+            .iter()
+            .skip(skip)
+            .map(|&index| log.events[index].clone())
+            .collect())
+    }
+
+    async fn read_all(
+        &self,
+        after_position: u64,
+        limit: usize,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        let log = self.lock();
+        let start = usize::try_from(after_position).unwrap_or(usize::MAX);
+        Ok(log.events.iter().skip(start).take(limit).cloned().collect())
+    }
+
+    async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
+        Ok(self.lock().version_of(stream))
+    }
+}

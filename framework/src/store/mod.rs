@@ -1,0 +1,178 @@
+//! Event stores: append-only logs of streams with optimistic concurrency.
+//!
+//! [`EventStore`] is the one interface every backend implements; EventStoreDB's semantics are
+//! the reference. [`memory::InMemoryEventStore`] is the non-durable backend for tests and demos.
+//! The conformance suite (`aggregato::testing::conformance`, feature `testing`) checks any
+//! backend against the same rules.
+
+pub mod memory;
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::event::{DecodeError, EventEnvelope, NewEvent};
+
+pub use memory::InMemoryEventStore;
+
+/// What the appender believes about the stream's current version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExpectedVersion {
+    /// No check: append whatever the stream holds.
+    Any,
+    /// The stream must not exist yet (hold no event).
+    NoStream,
+    /// The stream must hold at least one event.
+    StreamExists,
+    /// The stream's last event must have exactly this version (`Exact(0)`: no event yet).
+    Exact(u64),
+}
+
+impl ExpectedVersion {
+    /// Whether a stream whose last version is `actual` (0 when empty) satisfies this.
+    pub fn accepts(self, actual: u64) -> bool {
+        match self {
+            Self::Any => true,
+            Self::NoStream => actual == 0,
+            Self::StreamExists => actual > 0,
+            Self::Exact(expected) => expected == actual,
+        }
+    }
+}
+
+impl fmt::Display for ExpectedVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Any => f.write_str("any version"),
+            Self::NoStream => f.write_str("no stream"),
+            Self::StreamExists => f.write_str("an existing stream"),
+            Self::Exact(version) => write!(f, "version {version}"),
+        }
+    }
+}
+
+/// Every way a store operation can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The stream was not at the expected version: someone else appended first. Nothing of
+    /// the batch was stored.
+    #[error("concurrency conflict on stream `{stream}`: expected {expected}, but it is at version {actual}")]
+    ConcurrencyConflict {
+        /// The stream appended to.
+        stream: String,
+        /// What the appender expected.
+        expected: ExpectedVersion,
+        /// The stream's actual last version (0: no event).
+        actual: u64,
+    },
+    /// A stored event could not be read back.
+    #[error("corrupt event in stream `{stream}` at version {version}: {reason}")]
+    Corrupt {
+        /// The stream holding it.
+        stream: String,
+        /// Its version in the stream.
+        version: u64,
+        /// What is wrong with it.
+        #[source]
+        reason: CorruptionReason,
+    },
+    /// The backend (database, driver, connection) failed.
+    #[error("event store backend failed: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// What is wrong with a stored event.
+#[derive(Debug, thiserror::Error)]
+pub enum CorruptionReason {
+    /// The payload does not decode into the aggregate's events.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The stored metadata is not valid.
+    #[error("metadata does not deserialize: {0}")]
+    Metadata(#[source] serde_json::Error),
+    /// The stored payload is not valid JSON.
+    #[error("payload is not valid JSON: {0}")]
+    Json(#[source] serde_json::Error),
+    /// The stream's versions are not 1, 2, 3, ... without gaps.
+    #[error("expected version {expected} next, found {found}")]
+    VersionGap {
+        /// The version that should come next.
+        expected: u64,
+        /// The version found.
+        found: u64,
+    },
+    /// Any other inconsistency, described.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// An append-only store of event streams.
+///
+/// Object-safe, so `Arc<dyn EventStore>` works wherever a store is expected.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Appends `events` to `stream` atomically (all or none) if the stream satisfies
+    /// `expected`, and returns them as recorded, in order.
+    ///
+    /// Events whose id the store already holds are not stored again and raise no error: they
+    /// come back as originally recorded, and only the others are checked and appended. So a
+    /// retried append is idempotent.
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<EventEnvelope>, StoreError>;
+
+    /// Reads `stream` forward, starting at version `from_version` (1 for the whole stream).
+    /// A stream that does not exist reads as empty.
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from_version: u64,
+    ) -> Result<Vec<EventEnvelope>, StoreError>;
+
+    /// Reads all streams in global order: at most `limit` events whose position is greater
+    /// than `after_position` (0 for the beginning).
+    async fn read_all(
+        &self,
+        after_position: u64,
+        limit: usize,
+    ) -> Result<Vec<EventEnvelope>, StoreError>;
+
+    /// The last version of `stream`, 0 when it holds no event.
+    async fn stream_version(&self, stream: &str) -> Result<u64, StoreError>;
+}
+
+#[async_trait]
+impl<S: EventStore + ?Sized> EventStore for Arc<S> {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        (**self).append(stream, expected, events).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from_version: u64,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        (**self).read_stream(stream, from_version).await
+    }
+
+    async fn read_all(
+        &self,
+        after_position: u64,
+        limit: usize,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        (**self).read_all(after_position, limit).await
+    }
+
+    async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
+        (**self).stream_version(stream).await
+    }
+}

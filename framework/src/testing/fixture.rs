@@ -1,0 +1,170 @@
+//! Given/when/then tests of one aggregate's decisions, without a store.
+
+use std::fmt::Debug;
+
+use crate::aggregate::Aggregate;
+
+/// A given/when/then test of one aggregate: given past events, when a command, then the
+/// events it produces or the error it is rejected with.
+///
+/// ```
+/// # use aggregato::prelude::*;
+/// # use serde::{Deserialize, Serialize};
+/// # #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, DomainEvent)]
+/// # pub struct Incremented { by: u32 }
+/// # #[derive(Debug, Clone, Command)]
+/// # #[command(aggregate = Counter)]
+/// # pub struct Increment { by: u32 }
+/// # #[derive(Debug, Default, Aggregate)]
+/// # #[aggregate(id = String, events(Incremented), commands(Increment))]
+/// # pub struct Counter { total: u32 }
+/// # impl Handle<Increment> for Counter {
+/// #     async fn handle(&self, c: Increment, _: &()) -> Result<Vec<CounterEvent>, std::convert::Infallible> {
+/// #         Ok(vec![Incremented { by: c.by }.into()])
+/// #     }
+/// # }
+/// # impl Apply<Incremented> for Counter {
+/// #     fn apply(&mut self, e: &Incremented) { self.total += e.by; }
+/// # }
+/// # tokio_test_block_on(async {
+/// let state = AggregateFixture::<Counter>::new()
+///     .given([Incremented { by: 2 }])
+///     .when(Increment { by: 3 })
+///     .then_events([Incremented { by: 3 }])
+///     .await;
+/// assert_eq!(state.total, 5);
+/// # });
+/// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
+pub struct AggregateFixture<A: Aggregate> {
+    services: A::Services,
+    state: A,
+}
+
+impl<A: Aggregate> AggregateFixture<A>
+where
+    A::Services: Default,
+{
+    /// A fixture with default services and no past events.
+    pub fn new() -> Self {
+        Self::with_services(A::Services::default())
+    }
+}
+
+impl<A: Aggregate> Default for AggregateFixture<A>
+where
+    A::Services: Default,
+{
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<A: Aggregate> AggregateFixture<A> {
+    /// A fixture whose handlers receive `services`.
+    pub fn with_services(services: A::Services) -> Self {
+        Self {
+            services,
+            state: A::default(),
+        }
+    }
+
+    /// Applies past events, in order.
+    pub fn given<E: Into<A::Event>>(mut self, events: impl IntoIterator<Item = E>) -> Self {
+        for event in events {
+            self.state.apply(&event.into());
+        }
+        self
+    }
+
+    /// The command under test.
+    pub fn when(self, command: impl Into<A::Command>) -> FixtureWhen<A> {
+        FixtureWhen {
+            fixture: self,
+            command: command.into(),
+        }
+    }
+}
+
+/// A fixture with its command, waiting for the expectation.
+pub struct FixtureWhen<A: Aggregate> {
+    fixture: AggregateFixture<A>,
+    command: A::Command,
+}
+
+impl<A: Aggregate> FixtureWhen<A> {
+    /// Runs the command and returns what the aggregate decided, with the state after applying
+    /// the events on success.
+    pub async fn outcome(self) -> (Result<Vec<A::Event>, A::Error>, A) {
+        let AggregateFixture { services, mut state } = self.fixture;
+        let decided = state.handle(self.command, &services).await;
+        if let Ok(events) = &decided {
+            for event in events {
+                state.apply(event);
+            }
+        }
+        (decided, state)
+    }
+
+    /// Asserts that the command produces exactly `expected`, in order, and returns the state
+    /// after applying them.
+    ///
+    /// # Panics
+    /// When the command is rejected or produces other events: this is a test assertion.
+    #[track_caller]
+    pub fn then_events<E: Into<A::Event>>(
+        self,
+        expected: impl IntoIterator<Item = E>,
+    ) -> impl Future<Output = A>
+    where
+        A::Event: PartialEq,
+        A::Error: Debug,
+    {
+        let expected: Vec<A::Event> = expected.into_iter().map(Into::into).collect();
+        let caller = std::panic::Location::caller();
+        async move {
+            let (decided, state) = self.outcome().await;
+            assert!(
+                decided.is_ok(),
+                "expected events {expected:?}, but the command was rejected with {:?} (fixture at {caller})",
+                decided.as_ref().err()
+            );
+            if let Ok(events) = decided {
+                assert_eq!(
+                    events, expected,
+                    "the command produced other events than expected (fixture at {caller})"
+                );
+            }
+            state
+        }
+    }
+
+    /// Asserts that the command is rejected with `expected`.
+    ///
+    /// # Panics
+    /// When the command succeeds or fails otherwise: this is a test assertion.
+    #[track_caller]
+    pub fn then_error(self, expected: A::Error) -> impl Future<Output = ()>
+    where
+        A::Event: Debug,
+        A::Error: PartialEq + Debug,
+    {
+        let caller = std::panic::Location::caller();
+        async move {
+            let decided = self.outcome().await.0;
+            assert!(
+                decided.is_err(),
+                "expected the error {expected:?}, but the command produced {:?} (fixture at {caller})",
+                decided.as_ref().ok()
+            );
+            if let Err(error) = decided {
+                assert_eq!(
+                    error, expected,
+                    "the command was rejected with another error (fixture at {caller})"
+                );
+            }
+        }
+    }
+}
