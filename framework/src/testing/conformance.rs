@@ -1,0 +1,323 @@
+//! The event-store conformance suite: one set of checks that every [`EventStore`] backend
+//! must pass unchanged.
+//!
+//! Each check is a public async function taking a fresh, empty store. The
+//! [`event_store_conformance!`](crate::event_store_conformance) macro stamps out one
+//! `#[tokio::test]` per check for a backend:
+//!
+//! ```ignore
+//! aggregato::event_store_conformance!(async { aggregato::InMemoryEventStore::new() });
+//! ```
+//!
+//! For a backend that needs a server, `event_store_conformance!(optional: make)` takes a
+//! future of `Option<store>`; `None` (say, no `DATABASE_URL`) prints that the check was
+//! skipped instead of running it.
+//!
+//! A check panics (it is a test assertion) with a message naming the rule the store broke.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::event::{EventEnvelope, Metadata, NewEvent};
+use crate::store::{EventStore, ExpectedVersion, StoreError};
+
+/// A test event for `stream` carrying `n`, with a fresh id.
+pub fn sample_event(n: u64) -> NewEvent {
+    NewEvent {
+        event_id: Uuid::now_v7(),
+        aggregate_type: "Conformance".to_owned(),
+        event_type: "Sampled".to_owned(),
+        event_version: 1,
+        metadata: Metadata::new().with_actor("conformance"),
+        payload: json!({ "n": n }),
+    }
+}
+
+fn numbers(events: &[EventEnvelope]) -> Vec<u64> {
+    events
+        .iter()
+        .map(|event| event.payload["n"].as_u64().unwrap_or(u64::MAX))
+        .collect()
+}
+
+fn versions(events: &[EventEnvelope]) -> Vec<u64> {
+    events.iter().map(|event| event.version).collect()
+}
+
+fn is_conflict(result: &Result<Vec<EventEnvelope>, StoreError>) -> bool {
+    matches!(result, Err(StoreError::ConcurrencyConflict { .. }))
+}
+
+/// Appended events read back in order with versions 1, 2, ... and every field intact.
+pub async fn appends_and_reads_back_in_order<S: EventStore>(store: S) {
+    let first = sample_event(1);
+    let recorded = store
+        .append("s-order", ExpectedVersion::NoStream, vec![first.clone(), sample_event(2)])
+        .await
+        .map_err(|e| e.to_string());
+    let recorded = recorded.unwrap_or_else(|e| panic_with(&format!("first append failed: {e}")));
+    assert_eq!(versions(&recorded), [1, 2], "versions start at 1");
+    store
+        .append("s-order", ExpectedVersion::Exact(2), vec![sample_event(3)])
+        .await
+        .map_err(|e| e.to_string())
+        .unwrap_or_else(|e| panic_with(&format!("second append failed: {e}")));
+    let read = read_stream(&store, "s-order", 1).await;
+    assert_eq!(numbers(&read), [1, 2, 3], "events read back in append order");
+    assert_eq!(versions(&read), [1, 2, 3]);
+    let head = &read[0];
+    assert_eq!(head.event_id, first.event_id, "event id kept");
+    assert_eq!(head.stream_id, "s-order");
+    assert_eq!(head.aggregate_type, first.aggregate_type);
+    assert_eq!(head.event_type, first.event_type);
+    assert_eq!(head.event_version, first.event_version);
+    assert_eq!(head.metadata, first.metadata, "metadata kept");
+    assert_eq!(head.payload, first.payload, "payload kept");
+    assert_eq!(read_stream(&store, "s-order", 2).await.len(), 2, "read from a version");
+    assert_eq!(read_stream(&store, "s-order", 4).await.len(), 0, "read past the end");
+    assert!(read_stream(&store, "s-missing", 1).await.is_empty(), "a missing stream is empty");
+    assert_eq!(version_of(&store, "s-order").await, 3);
+    assert_eq!(version_of(&store, "s-missing").await, 0);
+}
+
+/// `NoStream` accepts only an empty stream.
+pub async fn expected_no_stream<S: EventStore>(store: S) {
+    let ok = store.append("s-ns", ExpectedVersion::NoStream, vec![sample_event(1)]).await;
+    assert!(ok.is_ok(), "NoStream on an empty stream appends: {ok:?}");
+    let again = store.append("s-ns", ExpectedVersion::NoStream, vec![sample_event(2)]).await;
+    assert!(is_conflict(&again), "NoStream on an existing stream conflicts: {again:?}");
+    assert_eq!(version_of(&store, "s-ns").await, 1, "a conflict stores nothing");
+}
+
+/// `StreamExists` accepts only a stream with at least one event.
+pub async fn expected_stream_exists<S: EventStore>(store: S) {
+    let missing = store.append("s-se", ExpectedVersion::StreamExists, vec![sample_event(1)]).await;
+    assert!(is_conflict(&missing), "StreamExists on an empty stream conflicts: {missing:?}");
+    append_ok(&store, "s-se", ExpectedVersion::Any, 1).await;
+    let ok = store.append("s-se", ExpectedVersion::StreamExists, vec![sample_event(2)]).await;
+    assert!(ok.is_ok(), "StreamExists on an existing stream appends: {ok:?}");
+}
+
+/// `Exact(n)` accepts only a stream whose last version is `n`, and reports the actual one.
+pub async fn expected_exact<S: EventStore>(store: S) {
+    let ok = store.append("s-ex", ExpectedVersion::Exact(0), vec![sample_event(1)]).await;
+    assert!(ok.is_ok(), "Exact(0) on an empty stream appends: {ok:?}");
+    append_ok(&store, "s-ex", ExpectedVersion::Exact(1), 2).await;
+    for stale in [0, 1, 3] {
+        let result = store.append("s-ex", ExpectedVersion::Exact(stale), vec![sample_event(9)]).await;
+        match result {
+            Err(StoreError::ConcurrencyConflict { stream, expected, actual }) => {
+                assert_eq!(stream, "s-ex");
+                assert_eq!(expected, ExpectedVersion::Exact(stale));
+                assert_eq!(actual, 2, "the conflict names the actual version");
+            }
+            other => panic_with(&format!("Exact({stale}) at version 2 must conflict, got {other:?}")),
+        }
+    }
+    assert_eq!(version_of(&store, "s-ex").await, 2);
+}
+
+/// `Any` appends whatever the stream holds.
+pub async fn expected_any<S: EventStore>(store: S) {
+    append_ok(&store, "s-any", ExpectedVersion::Any, 1).await;
+    append_ok(&store, "s-any", ExpectedVersion::Any, 2).await;
+    assert_eq!(versions(&read_stream(&store, "s-any", 1).await), [1, 2]);
+}
+
+/// A batch is stored whole or not at all.
+pub async fn batch_is_atomic<S: EventStore>(store: S) {
+    append_ok(&store, "s-atomic", ExpectedVersion::NoStream, 1).await;
+    let batch = (10..15).map(sample_event).collect();
+    let result = store.append("s-atomic", ExpectedVersion::Exact(0), batch).await;
+    assert!(is_conflict(&result), "stale batch conflicts: {result:?}");
+    assert_eq!(numbers(&read_stream(&store, "s-atomic", 1).await), [1], "no part of a failed batch is stored");
+    let all = read_all(&store, 0, 100).await;
+    assert_eq!(all.len(), 1, "nothing of a failed batch reaches the global log");
+    let batch = (2..7).map(sample_event).collect();
+    let recorded = store.append("s-atomic", ExpectedVersion::Exact(1), batch).await;
+    let recorded = recorded.map_err(|e| e.to_string()).unwrap_or_else(|e| panic_with(&e));
+    assert_eq!(versions(&recorded), [2, 3, 4, 5, 6]);
+    let positions: Vec<u64> = recorded.iter().map(|event| event.position).collect();
+    assert!(positions.windows(2).all(|pair| pair[0] < pair[1]), "a batch keeps its order globally: {positions:?}");
+}
+
+/// Appending an event id that is already stored stores no second copy and raises no error.
+pub async fn duplicate_event_ids_are_idempotent<S: EventStore>(store: S) {
+    let batch = vec![sample_event(1), sample_event(2)];
+    let first = store.append("s-idem", ExpectedVersion::NoStream, batch.clone()).await;
+    let first = first.map_err(|e| e.to_string()).unwrap_or_else(|e| panic_with(&e));
+    // The same append again, even with an expected version that no longer holds.
+    let again = store.append("s-idem", ExpectedVersion::NoStream, batch.clone()).await;
+    let again = again.map_err(|e| e.to_string()).unwrap_or_else(|e| panic_with(&format!("a retried append must succeed: {e}")));
+    assert_eq!(
+        again.iter().map(|e| (e.event_id, e.version, e.position)).collect::<Vec<_>>(),
+        first.iter().map(|e| (e.event_id, e.version, e.position)).collect::<Vec<_>>(),
+        "a retried append returns the events as first recorded"
+    );
+    // A batch mixing a stored id and a new one stores only the new one.
+    let mixed = vec![batch[1].clone(), sample_event(3)];
+    let recorded = store.append("s-idem", ExpectedVersion::Exact(2), mixed).await;
+    assert!(recorded.is_ok(), "mixed batch appends its new events: {recorded:?}");
+    assert_eq!(numbers(&read_stream(&store, "s-idem", 1).await), [1, 2, 3], "no second copy");
+    assert_eq!(read_all(&store, 0, 100).await.len(), 3, "no second copy in the global log");
+}
+
+/// Many tasks appending to one stream with `Exact` versions: each version is won exactly once
+/// and every winning event is stored, none twice.
+pub async fn concurrent_appenders_on_one_stream<S: EventStore + 'static>(store: S) {
+    const TASKS: u64 = 16;
+    const ATTEMPTS: u64 = 25;
+    let store = Arc::new(store);
+    let mut tasks = Vec::new();
+    for task in 0..TASKS {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let mut won = Vec::new();
+            for attempt in 0..ATTEMPTS {
+                let n = task * 1_000 + attempt;
+                let version = store.stream_version("s-race").await.map_err(|e| e.to_string())?;
+                match store.append("s-race", ExpectedVersion::Exact(version), vec![sample_event(n)]).await {
+                    Ok(recorded) => won.push((n, recorded[0].version)),
+                    Err(StoreError::ConcurrencyConflict { .. }) => {}
+                    Err(other) => return Err(other.to_string()),
+                }
+                tokio::task::yield_now().await;
+            }
+            Ok::<_, String>(won)
+        }));
+    }
+    let mut won = Vec::new();
+    for task in tasks {
+        let result = task.await.map_err(|e| e.to_string()).and_then(|r| r);
+        won.extend(result.unwrap_or_else(|e| panic_with(&e)));
+    }
+    let stored = read_stream(store.as_ref(), "s-race", 1).await;
+    assert_eq!(stored.len(), won.len(), "every winning append is stored, nothing else");
+    assert_eq!(versions(&stored), (1..=won.len() as u64).collect::<Vec<_>>(), "no gap, no duplicate version");
+    let mut claimed: Vec<u64> = won.iter().map(|(_, version)| *version).collect();
+    claimed.sort_unstable();
+    assert_eq!(claimed, versions(&stored), "each version won exactly once");
+    for (n, version) in &won {
+        assert_eq!(numbers(&stored[*version as usize - 1..*version as usize]), [*n], "the winner's event sits at its version");
+    }
+}
+
+/// Reading all streams returns every event once, in strictly increasing global position,
+/// paged by `after_position` and `limit`.
+pub async fn read_all_in_global_order<S: EventStore>(store: S) {
+    let mut expected = Vec::new();
+    for round in 0..4u64 {
+        for stream in ["s-a", "s-b", "s-c"] {
+            let n = round * 10 + expected.len() as u64;
+            append_ok(&store, stream, ExpectedVersion::Any, n).await;
+            expected.push((stream.to_owned(), n));
+        }
+    }
+    let all = read_all(&store, 0, 1_000).await;
+    assert_eq!(
+        all.iter().map(|e| (e.stream_id.clone(), numbers(std::slice::from_ref(e))[0])).collect::<Vec<_>>(),
+        expected,
+        "read_all returns events in the order they were appended"
+    );
+    assert!(all.windows(2).all(|pair| pair[0].position < pair[1].position), "positions strictly increase");
+    let mut paged = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = read_all(&store, after, 5).await;
+        assert!(page.len() <= 5, "limit respected");
+        let Some(last) = page.last() else { break };
+        after = last.position;
+        paged.extend(page);
+    }
+    assert_eq!(
+        paged.iter().map(|e| e.event_id).collect::<Vec<_>>(),
+        all.iter().map(|e| e.event_id).collect::<Vec<_>>(),
+        "paging by position sees every event once"
+    );
+    let ids: HashSet<Uuid> = all.iter().map(|e| e.event_id).collect();
+    assert_eq!(ids.len(), all.len());
+}
+
+async fn append_ok<S: EventStore + ?Sized>(store: &S, stream: &str, expected: ExpectedVersion, n: u64) {
+    if let Err(error) = store.append(stream, expected, vec![sample_event(n)]).await {
+        panic_with(&format!("append to {stream} with {expected} failed: {error}"));
+    }
+}
+
+async fn read_stream<S: EventStore + ?Sized>(store: &S, stream: &str, from: u64) -> Vec<EventEnvelope> {
+    store
+        .read_stream(stream, from)
+        .await
+        .unwrap_or_else(|error| panic_with(&format!("read_stream({stream}) failed: {error}")))
+}
+
+async fn read_all<S: EventStore + ?Sized>(store: &S, after: u64, limit: usize) -> Vec<EventEnvelope> {
+    store
+        .read_all(after, limit)
+        .await
+        .unwrap_or_else(|error| panic_with(&format!("read_all({after}) failed: {error}")))
+}
+
+async fn version_of<S: EventStore + ?Sized>(store: &S, stream: &str) -> u64 {
+    store
+        .stream_version(stream)
+        .await
+        .unwrap_or_else(|error| panic_with(&format!("stream_version({stream}) failed: {error}")))
+}
+
+/// Fails the running conformance check.
+#[track_caller]
+fn panic_with(message: &str) -> ! {
+    std::panic::panic_any(format!("event store conformance: {message}"))
+}
+
+/// Stamps out one `#[tokio::test]` per conformance check for a backend.
+///
+/// `$make` is an expression evaluating to a future of a fresh, empty store; it runs once per
+/// test, so each check gets its own store (for SQL backends: its own schema or file).
+/// The calling crate needs `tokio` with the `macros` and `rt-multi-thread` features.
+#[macro_export]
+macro_rules! event_store_conformance {
+    (optional: $make:expr) => {
+        $crate::event_store_conformance!(@all optional $make);
+    };
+    ($make:expr) => {
+        $crate::event_store_conformance!(@all required $make);
+    };
+    (@all $mode:ident $make:expr) => {
+        $crate::event_store_conformance!(@tests $mode $make;
+            appends_and_reads_back_in_order,
+            expected_no_stream,
+            expected_stream_exists,
+            expected_exact,
+            expected_any,
+            batch_is_atomic,
+            duplicate_event_ids_are_idempotent,
+            concurrent_appenders_on_one_stream,
+            read_all_in_global_order,
+        );
+    };
+    (@tests $mode:ident $make:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                $crate::event_store_conformance!(@run $mode $make, $check);
+            }
+        )*
+    };
+    (@run required $make:expr, $check:ident) => {
+        let store = $make.await;
+        $crate::testing::conformance::$check(store).await;
+    };
+    (@run optional $make:expr, $check:ident) => {
+        match $make.await {
+            ::core::option::Option::Some(store) => $crate::testing::conformance::$check(store).await,
+            ::core::option::Option::None => ::std::eprintln!(
+                "skipped {}: the backend is not configured", ::core::stringify!($check)
+            ),
+        }
+    };
+}
