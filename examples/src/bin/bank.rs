@@ -1,1 +1,66 @@
-fn main() {}
+//! Runs the banking domain on the in-memory store and prints every event as it is committed.
+//!
+//! `cargo run -p aggregato-examples --bin bank`
+
+use aggregato::prelude::*;
+use aggregato_examples::bank::*;
+
+#[tokio::main]
+async fn main() {
+    let mut risk = RiskEngine { max_withdrawal: 5_000, ..RiskEngine::default() };
+    risk.blocked_owners.insert("mallory".to_owned());
+    let repository: Repository<BankAccount, _> =
+        Repository::with_services(InMemoryEventStore::new(), BankServices { risk });
+
+    let alice = AccountId("acc-alice".to_owned());
+    let mallory = AccountId("acc-mallory".to_owned());
+    let script: Vec<(&AccountId, BankAccountCommand)> = vec![
+        (&alice, OpenAccount { account_id: alice.clone(), owner: "alice".to_owned() }.into()),
+        (&alice, DepositMoney { amount: 10_000 }.into()),
+        (&alice, WithdrawMoney { amount: 2_500 }.into()),
+        (&alice, WithdrawMoney { amount: 50_000 }.into()),
+        (&alice, WithdrawMoney { amount: 6_000 }.into()),
+        (&alice, OpenAccount { account_id: alice.clone(), owner: "alice".to_owned() }.into()),
+        (&mallory, DepositMoney { amount: 100 }.into()),
+        (&mallory, OpenAccount { account_id: mallory.clone(), owner: "mallory".to_owned() }.into()),
+        (&mallory, DepositMoney { amount: 700 }.into()),
+        (&mallory, WithdrawMoney { amount: 300 }.into()),
+        (&alice, CloseAccount.into()),
+        (&alice, WithdrawMoney { amount: 5_000 }.into()),
+        (&alice, WithdrawMoney { amount: 2_500 }.into()),
+        (&alice, CloseAccount.into()),
+        (&alice, DepositMoney { amount: 1 }.into()),
+    ];
+
+    let metadata = Metadata::new().with_actor("bank-example");
+    for (id, command) in script {
+        println!("> {id}: {command:?}");
+        match repository.execute_with(id, command, metadata.clone()).await {
+            Ok(committed) => {
+                for envelope in committed {
+                    println!(
+                        "  + v{} #{} {} {:?}",
+                        envelope.version, envelope.position, envelope.event_type, envelope.payload
+                    );
+                }
+            }
+            Err(RepositoryError::Rejected(error)) => println!("  ! rejected: {error}"),
+            Err(error) => {
+                eprintln!("  ! store failure: {error}");
+                std::process::exit(1);
+            }
+        }
+    }
+
+    for id in [&alice, &mallory] {
+        match repository.load(id).await {
+            Ok(account) => println!(
+                "{id}: version {}, balance {}, open: {}",
+                account.version(),
+                account.state().balance(),
+                account.state().is_open()
+            ),
+            Err(error) => eprintln!("{id}: cannot load: {error}"),
+        }
+    }
+}

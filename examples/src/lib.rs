@@ -1,0 +1,3 @@
+//! Runnable aggregato domains. Each module is one domain; each binary in `src/bin` runs one.
+
+pub mod bank;
