@@ -1,0 +1,125 @@
+//! What `#[aggregate(...)]` may contain, and the validated model of one aggregate.
+
+use darling::ast::NestedMeta;
+use darling::util::SpannedValue;
+use darling::{FromDeriveInput, FromMeta};
+use syn::{DeriveInput, Generics, Ident, Meta, MetaList, Path, Type, Visibility};
+
+use crate::validate::error_at;
+
+/// The derive input as darling reads it: a struct with named fields or a unit struct (the
+/// aggregate's state), with `#[aggregate(...)]`.
+///
+/// Required keys are `Option`s so that their absence is reported in our words, with the fix.
+#[derive(FromDeriveInput)]
+#[darling(attributes(aggregate), supports(struct_named, struct_unit))]
+pub(super) struct AggregateInput {
+    pub(super) ident: Ident,
+    pub(super) vis: Visibility,
+    pub(super) generics: Generics,
+    /// The identity type of one instance. Required.
+    pub(super) id: Option<Type>,
+    /// The domain error; `Infallible` when absent.
+    pub(super) error: Option<Type>,
+    /// The services handed to command handlers; `()` when absent.
+    pub(super) services: Option<Type>,
+    /// The stored aggregate type name; the struct's ident when absent.
+    pub(super) name: Option<SpannedValue<String>>,
+    /// The event types. Required, non-empty.
+    pub(super) events: Option<TypeList>,
+    /// The command types. Required, non-empty.
+    pub(super) commands: Option<TypeList>,
+    /// The generated event enum's name; `{Struct}Event` when absent.
+    pub(super) event_enum: Option<Ident>,
+    /// The generated command enum's name; `{Struct}Command` when absent.
+    pub(super) command_enum: Option<Ident>,
+    /// The runtime crate's path.
+    #[darling(rename = "crate")]
+    pub(super) krate: Option<Path>,
+    /// Whether the struct carries `#[aggregate(...)]` at all; set after darling's pass.
+    #[darling(skip)]
+    pub(super) has_attribute: bool,
+}
+
+impl AggregateInput {
+    pub(super) fn parse(input: &DeriveInput) -> darling::Result<Self> {
+        let mut parsed = Self::from_derive_input(input)?;
+        parsed.has_attribute = input
+            .attrs
+            .iter()
+            .any(|attr| attr.path().is_ident("aggregate"));
+        Ok(parsed)
+    }
+}
+
+/// A list of types, such as `events(AccountOpened, MoneyDeposited)`: the list as written (for
+/// error spans) and its entries.
+pub(super) struct TypeList {
+    pub(super) list: MetaList,
+    pub(super) entries: Vec<Path>,
+}
+
+impl FromMeta for TypeList {
+    fn from_meta(item: &Meta) -> darling::Result<Self> {
+        let Meta::List(list) = item else {
+            let key = item.path();
+            return Err(darling::Error::custom(format!(
+                "write `{}` as a list of types: `{}(FirstType, SecondType)`",
+                crate::validate::display_path(key),
+                crate::validate::display_path(key),
+            ))
+            .with_span(item));
+        };
+        let mut errors = darling::Error::accumulator();
+        let mut entries = Vec::new();
+        for nested in NestedMeta::parse_meta_list(list.tokens.clone())? {
+            match nested {
+                NestedMeta::Meta(Meta::Path(path)) => entries.push(path),
+                other => errors.push(not_a_type(list, &other)),
+            }
+        }
+        errors.finish_with(TypeList {
+            list: list.clone(),
+            entries,
+        })
+    }
+}
+
+fn not_a_type(list: &MetaList, entry: &NestedMeta) -> darling::Error {
+    let key = crate::validate::display_path(&list.path);
+    let fix = match entry {
+        NestedMeta::Lit(syn::Lit::Str(text)) => {
+            format!("remove the quotes: `{}`", text.value())
+        }
+        _ => "write the type's path, such as `MoneyDeposited` or `crate::bank::MoneyDeposited`"
+            .to_owned(),
+    };
+    error_at(
+        syn::spanned::Spanned::span(entry),
+        format!("`{key}(...)` lists types by path; {fix}"),
+    )
+}
+
+/// One aggregate, validated: everything the generated code needs.
+pub(super) struct Aggregate {
+    pub(super) krate: Path,
+    pub(super) vis: Visibility,
+    pub(super) ident: Ident,
+    /// `Aggregate::AGGREGATE_TYPE`.
+    pub(super) type_name: String,
+    pub(super) id: Type,
+    pub(super) error: Type,
+    pub(super) services: Type,
+    pub(super) event_enum: Ident,
+    pub(super) command_enum: Ident,
+    pub(super) events: Vec<Member>,
+    pub(super) commands: Vec<Member>,
+}
+
+/// One type listed in `events(...)` or `commands(...)`, and the enum variant that wraps it.
+pub(super) struct Member {
+    /// The type as the user wrote it; its span is where errors about it point.
+    pub(super) ty: Path,
+    /// The variant: the last segment of `ty`.
+    pub(super) variant: Ident,
+}

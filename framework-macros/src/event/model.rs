@@ -1,0 +1,35 @@
+//! What `#[event(...)]` may contain, and the validated model of one event type.
+
+use darling::FromDeriveInput;
+use darling::util::SpannedValue;
+use syn::{DeriveInput, Generics, Ident, Path};
+
+/// The derive input as darling reads it: any struct or enum, with `#[event(...)]`.
+#[derive(FromDeriveInput)]
+#[darling(attributes(event))]
+pub(super) struct EventInput {
+    pub(super) ident: Ident,
+    pub(super) generics: Generics,
+    /// The stored name; the type's ident when absent.
+    pub(super) name: Option<SpannedValue<String>>,
+    /// The schema version; 1 when absent.
+    pub(super) version: Option<SpannedValue<u32>>,
+    /// The runtime crate's path.
+    #[darling(rename = "crate")]
+    pub(super) krate: Option<Path>,
+}
+
+impl EventInput {
+    pub(super) fn parse(input: &DeriveInput) -> darling::Result<Self> {
+        Self::from_derive_input(input)
+    }
+}
+
+/// One event type, validated: everything the impl needs.
+pub(super) struct DomainEvent {
+    pub(super) krate: Path,
+    pub(super) ident: Ident,
+    pub(super) generics: Generics,
+    pub(super) name: String,
+    pub(super) version: u32,
+}

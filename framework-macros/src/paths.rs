@@ -1,0 +1,46 @@
+//! Where the runtime items the generated code names live.
+//!
+//! Every derive accepts `crate = path` for users who rename or re-export the runtime crate
+//! (`extern crate aggregato as renamed;`), as `#[serde(crate = "...")]` does.
+
+use proc_macro2::Span;
+use syn::punctuated::Punctuated;
+use syn::token::Paren;
+use syn::{Ident, Path, PathSegment, Token, Type, TypePath, TypeTuple};
+
+/// The runtime crate: the user's `crate = path` override, or `::aggregato`.
+pub(crate) fn runtime_crate(custom: Option<Path>) -> Path {
+    custom.unwrap_or_else(|| Path {
+        leading_colon: Some(<Token![::]>::default()),
+        segments: [PathSegment::from(Ident::new(
+            "aggregato",
+            Span::call_site(),
+        ))]
+        .into_iter()
+        .collect(),
+    })
+}
+
+/// `::core::convert::Infallible`, the error of an aggregate that never rejects a command.
+pub(crate) fn infallible() -> Type {
+    Type::Path(TypePath {
+        attrs: Vec::new(),
+        qself: None,
+        path: Path {
+            leading_colon: Some(<Token![::]>::default()),
+            segments: ["core", "convert", "Infallible"]
+                .into_iter()
+                .map(|name| PathSegment::from(Ident::new(name, Span::call_site())))
+                .collect(),
+        },
+    })
+}
+
+/// `()`, the services of an aggregate that needs none.
+pub(crate) fn unit_type() -> Type {
+    Type::Tuple(TypeTuple {
+        attrs: Vec::new(),
+        paren_token: Paren::default(),
+        elems: Punctuated::new(),
+    })
+}
