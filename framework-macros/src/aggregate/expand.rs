@@ -4,7 +4,7 @@
 //! are spanned at the type as the user listed it, so a missing impl is reported there.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::model::{Aggregate, Member};
@@ -181,6 +181,14 @@ fn event_set(model: &Aggregate) -> TokenStream {
     let duplicate_names = format!(
         "two events of `{ident}` share a stored name: give one of them #[event(name = \"...\")]"
     );
+    // Spanned at the `events` key: the names are only known to the compiler, so the error
+    // cannot point at the two clashing types.
+    let unique_names = quote_spanned! {model.events_key=>
+        const _: () = ::core::assert!(
+            #private::names_are_unique(<#event_enum as #krate::EventSet>::EVENT_TYPES),
+            #duplicate_names,
+        );
+    };
     quote! {
         #[automatically_derived]
         impl #krate::EventSet for #event_enum {
@@ -219,10 +227,7 @@ fn event_set(model: &Aggregate) -> TokenStream {
             }
         }
 
-        const _: () = ::core::assert!(
-            #private::names_are_unique(<#event_enum as #krate::EventSet>::EVENT_TYPES),
-            #duplicate_names,
-        );
+        #unique_names
     }
 }
 
@@ -253,6 +258,10 @@ fn command_enum(model: &Aggregate) -> TokenStream {
 }
 
 /// Each listed command must target this aggregate; the check is spanned at the listed type.
+///
+/// The bound sits on the command's target (`<C as Command>::Aggregate: __CommandOf<C>`) rather
+/// than on `C` itself, so that a command of another aggregate is reported with our message
+/// naming both, instead of as a type mismatch of an associated type.
 fn command_checks(model: &Aggregate) -> TokenStream {
     let Aggregate {
         krate,
@@ -260,25 +269,31 @@ fn command_checks(model: &Aggregate) -> TokenStream {
         commands,
         ..
     } = model;
-    let message = format!(
-        "`{{Self}}` is listed in `commands(...)` of `{ident}` but is not a command of `{ident}`"
-    );
-    let label = format!("not a command of `{ident}`");
+    let message =
+        format!("`{{C}}` is listed in `commands(...)` of `{ident}` but targets `{{Self}}`");
+    let label = format!("a command of `{{Self}}`, not of `{ident}`");
     let note = format!(
-        "give `{{Self}}` `#[derive(aggregato::Command)]` and `#[command(aggregate = {ident})]`, \
-         or remove it from `commands(...)`"
+        "write `#[command(aggregate = {ident})]` on `{{C}}`, or remove `{{C}}` from `commands(...)`"
     );
+    // Named after the aggregate, so that rustc does not point at the same-named helper of
+    // another aggregate as a "similarly named trait".
+    let command_of = format_ident!("__CommandOf{}", ident);
     let checks = commands
         .iter()
         .map(|Member { ty, .. }| quote_spanned!(ty.span()=> __targets_this_aggregate::<#ty>));
     quote! {
         const _: () = {
             #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
-            trait __CommandOf<A> {}
+            trait #command_of<C> {}
 
-            impl<C: #krate::Command> __CommandOf<C::Aggregate> for C {}
+            impl<C> #command_of<C> for #ident {}
 
-            fn __targets_this_aggregate<C: __CommandOf<#ident>>() {}
+            fn __targets_this_aggregate<C>()
+            where
+                C: #krate::Command,
+                <C as #krate::Command>::Aggregate: #command_of<C>,
+            {
+            }
 
             #(let _ = #checks;)*
         };
@@ -300,8 +315,12 @@ fn aggregate_impl(model: &Aggregate) -> TokenStream {
         ..
     } = model;
     let handle_arms = commands.iter().map(|Member { ty, variant }| {
-        let handle = quote_spanned!(ty.span()=> <Self as #krate::Handle<#ty>>::handle);
-        quote!(#command_enum::#variant(__command) => #handle(self, __command, services).await)
+        // The whole call, `.await` included, is spanned at the listed type: a missing handler
+        // is then one error there rather than a second one at the derive.
+        let handle = quote_spanned! {ty.span()=>
+            <Self as #krate::Handle<#ty>>::handle(self, __command, services).await
+        };
+        quote!(#command_enum::#variant(__command) => #handle)
     });
     let apply_arms = events.iter().map(|Member { ty, variant }| {
         let apply = quote_spanned!(ty.span()=> <Self as #krate::Apply<#ty>>::apply);

@@ -3,16 +3,21 @@
 use darling::ast::NestedMeta;
 use darling::util::SpannedValue;
 use darling::{FromDeriveInput, FromMeta};
-use syn::{DeriveInput, Generics, Ident, Meta, MetaList, Path, Type, Visibility};
+use proc_macro2::Span;
+use syn::{
+    Data, DataStruct, DeriveInput, Fields, Generics, Ident, Meta, MetaList, Path, Type, Visibility,
+};
 
 use crate::validate::error_at;
 
-/// The derive input as darling reads it: a struct with named fields or a unit struct (the
-/// aggregate's state), with `#[aggregate(...)]`.
+/// The derive input as darling reads it, with `#[aggregate(...)]`.
 ///
 /// Required keys are `Option`s so that their absence is reported in our words, with the fix.
+/// The shape (a struct with named fields or a unit struct) is checked by [`check_shape`]
+/// rather than darling's `supports(...)`, whose error points at the derive and does not say
+/// what to write instead.
 #[derive(FromDeriveInput)]
-#[darling(attributes(aggregate), supports(struct_named, struct_unit))]
+#[darling(attributes(aggregate))]
 pub(super) struct AggregateInput {
     pub(super) ident: Ident,
     pub(super) vis: Visibility,
@@ -42,14 +47,43 @@ pub(super) struct AggregateInput {
 }
 
 impl AggregateInput {
+    /// Reads the input, reporting a wrong shape together with any mistake in the attribute.
     pub(super) fn parse(input: &DeriveInput) -> darling::Result<Self> {
-        let mut parsed = Self::from_derive_input(input)?;
+        let mut errors = darling::Error::accumulator();
+        errors.handle(check_shape(input));
+        let parsed = errors.handle(Self::from_derive_input(input));
+        let mut parsed = crate::validate::finish(errors, parsed)?;
         parsed.has_attribute = input
             .attrs
             .iter()
             .any(|attr| attr.path().is_ident("aggregate"));
         Ok(parsed)
     }
+}
+
+/// The aggregate's state must be a struct with named fields, or a unit struct.
+fn check_shape(input: &DeriveInput) -> darling::Result<()> {
+    let ident = &input.ident;
+    let (span, found) = match &input.data {
+        Data::Struct(DataStruct {
+            fields: Fields::Named(_) | Fields::Unit,
+            ..
+        }) => return Ok(()),
+        Data::Struct(DataStruct {
+            fields: Fields::Unnamed(fields),
+            ..
+        }) => (fields.paren_token.span.join(), "a tuple struct"),
+        Data::Enum(data) => (data.enum_token.span, "an enum"),
+        Data::Union(data) => (data.union_token.span, "a union"),
+    };
+    Err(error_at(
+        span,
+        format!(
+            "`#[derive(Aggregate)]` needs a struct with named fields, or a unit struct, but \
+             `{ident}` is {found}: hold the aggregate's state in named fields, such as \
+             `struct {ident} {{ balance: u64 }}`"
+        ),
+    ))
 }
 
 /// A list of types, such as `events(AccountOpened, MoneyDeposited)`: the list as written (for
@@ -113,6 +147,8 @@ pub(super) struct Aggregate {
     pub(super) event_enum: Ident,
     pub(super) command_enum: Ident,
     pub(super) events: Vec<Member>,
+    /// The `events` key, where a clash of stored names is reported.
+    pub(super) events_key: Span,
     pub(super) commands: Vec<Member>,
 }
 

@@ -1,0 +1,6 @@
+use aggregato::prelude::*;
+
+#[derive(Debug, Clone, Command)]
+pub struct Open;
+
+fn main() {}

@@ -1,0 +1,7 @@
+use aggregato::prelude::*;
+
+#[derive(Debug, Clone, Command)]
+#[command(aggregat = Account)]
+pub struct Open;
+
+fn main() {}
