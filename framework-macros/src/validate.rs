@@ -44,16 +44,17 @@ pub(crate) fn finish<T>(
     })
 }
 
-/// A path as the user would write it: `crate::bank::MoneyDeposited`.
+/// A path as the user would write it: `crate::bank::MoneyDeposited`, `Recorded<u8>`.
 pub(crate) fn display_path(path: &syn::Path) -> String {
-    let segments = path
-        .segments
-        .iter()
-        .map(|segment| segment.ident.to_string());
-    let joined = segments.collect::<Vec<_>>().join("::");
-    if path.leading_colon.is_some() {
-        format!("::{joined}")
-    } else {
-        joined
-    }
+    let written = quote::ToTokens::to_token_stream(path).to_string();
+    [
+        (" :: ", "::"),
+        (":: ", "::"),
+        (" < ", "<"),
+        ("< ", "<"),
+        (" >", ">"),
+        (" ,", ","),
+    ]
+    .iter()
+    .fold(written, |text, (spaced, tight)| text.replace(spaced, tight))
 }

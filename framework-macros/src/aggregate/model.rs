@@ -1,14 +1,16 @@
 //! What `#[aggregate(...)]` may contain, and the validated model of one aggregate.
 
-use darling::ast::NestedMeta;
 use darling::util::SpannedValue;
 use darling::{FromDeriveInput, FromMeta};
 use proc_macro2::Span;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
 use syn::{
-    Data, DataStruct, DeriveInput, Fields, Generics, Ident, Meta, MetaList, Path, Type, Visibility,
+    Data, DataStruct, DeriveInput, Fields, Generics, Ident, LitStr, Meta, MetaList, Path, Token,
+    Type, Visibility,
 };
 
-use crate::validate::error_at;
+use crate::validate::{display_path, error_at};
 
 /// The derive input as darling reads it, with `#[aggregate(...)]`.
 ///
@@ -96,20 +98,26 @@ pub(super) struct TypeList {
 impl FromMeta for TypeList {
     fn from_meta(item: &Meta) -> darling::Result<Self> {
         let Meta::List(list) = item else {
-            let key = item.path();
+            let key = display_path(item.path());
             return Err(darling::Error::custom(format!(
-                "write `{}` as a list of types: `{}(FirstType, SecondType)`",
-                crate::validate::display_path(key),
-                crate::validate::display_path(key),
+                "write `{key}` as a list of types: `{key}(FirstType, SecondType)`"
             ))
             .with_span(item));
         };
+        let parsed = list.parse_args_with(Punctuated::<Entry, Token![,]>::parse_terminated)?;
         let mut errors = darling::Error::accumulator();
         let mut entries = Vec::new();
-        for nested in NestedMeta::parse_meta_list(list.tokens.clone())? {
-            match nested {
-                NestedMeta::Meta(Meta::Path(path)) => entries.push(path),
-                other => errors.push(not_a_type(list, &other)),
+        for entry in parsed {
+            match entry {
+                Entry::Type(path) => entries.push(path),
+                Entry::Quoted(text) => errors.push(error_at(
+                    text.span(),
+                    format!(
+                        "`{}(...)` lists types, not strings: remove the quotes, `{}`",
+                        display_path(&list.path),
+                        text.value()
+                    ),
+                )),
             }
         }
         errors.finish_with(TypeList {
@@ -119,19 +127,21 @@ impl FromMeta for TypeList {
     }
 }
 
-fn not_a_type(list: &MetaList, entry: &NestedMeta) -> darling::Error {
-    let key = crate::validate::display_path(&list.path);
-    let fix = match entry {
-        NestedMeta::Lit(syn::Lit::Str(text)) => {
-            format!("remove the quotes: `{}`", text.value())
+/// One entry of a type list: a type path (`MoneyDeposited`, `bank::Opened`, `Recorded<u8>`),
+/// or the common mistake of a quoted one, read so that it can be reported with the fix.
+enum Entry {
+    Type(Path),
+    Quoted(LitStr),
+}
+
+impl Parse for Entry {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.peek(LitStr) {
+            input.parse().map(Self::Quoted)
+        } else {
+            input.parse().map(Self::Type)
         }
-        _ => "write the type's path, such as `MoneyDeposited` or `crate::bank::MoneyDeposited`"
-            .to_owned(),
-    };
-    error_at(
-        syn::spanned::Spanned::span(entry),
-        format!("`{key}(...)` lists types by path; {fix}"),
-    )
+    }
 }
 
 /// One aggregate, validated: everything the generated code needs.
