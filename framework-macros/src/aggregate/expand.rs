@@ -37,7 +37,7 @@ fn event_enum(model: &Aggregate) -> TokenStream {
          Serializes as `{{\"type\": name, \"version\": n, \"data\": payload}}`."
     );
     let variants = events.iter().map(|Member { ty, variant }| {
-        let doc = format!("A `{}` event.", display_path(ty));
+        let doc = format!("The event `{}`.", display_path(ty));
         quote!(#[doc = #doc] #variant(#ty))
     });
     let bounds = events.iter().map(|Member { ty, .. }| ty);
@@ -242,7 +242,7 @@ fn command_enum(model: &Aggregate) -> TokenStream {
     let doc =
         format!("The commands of `{ident}`, one variant per type listed in its `commands(...)`.");
     let variants = commands.iter().map(|Member { ty, variant }| {
-        let doc = format!("A `{}` command.", display_path(ty));
+        let doc = format!("The command `{}`.", display_path(ty));
         quote!(#[doc = #doc] #variant(#ty))
     });
     let conversions = conversions(command_enum, commands);

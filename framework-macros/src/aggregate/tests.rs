@@ -1,1 +1,50 @@
-//! Expansion snapshots.
+//! Expansion snapshots of `#[derive(Aggregate)]`.
+
+use quote::quote;
+
+use crate::snapshot::pretty;
+
+#[test]
+fn all_options() {
+    let expansion = super::expand(quote! {
+        #[derive(Debug, Default, Aggregate)]
+        #[aggregate(
+            id = AccountId,
+            error = BankError,
+            services = RiskServices,
+            name = "BankAccount",
+            events(AccountOpened, MoneyDeposited, MoneyWithdrawn),
+            commands(OpenAccount, DepositMoney, WithdrawMoney),
+            event_enum = BankAccountEvent,
+            command_enum = BankAccountCommand,
+            crate = ::aggregato,
+        )]
+        pub struct BankAccount {
+            balance: u64,
+            open: bool,
+        }
+    });
+    insta::assert_snapshot!(pretty(expansion));
+}
+
+#[test]
+fn minimal() {
+    let expansion = super::expand(quote! {
+        #[derive(Default, Aggregate)]
+        #[aggregate(id = u64, events(Pinged), commands(Ping))]
+        struct Echo;
+    });
+    insta::assert_snapshot!(pretty(expansion));
+}
+
+#[test]
+fn every_mistake_at_once() {
+    let expansion = super::expand(quote! {
+        #[derive(Default, Aggregate)]
+        #[aggregate(name = "", events(Opened, Opened), commands())]
+        struct Account<T> {
+            state: T,
+        }
+    });
+    insta::assert_snapshot!(pretty(expansion));
+}

@@ -1,6 +1,6 @@
 //! The code `#[derive(DomainEvent)]` generates.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 use syn::{Generics, WhereClause};
 
@@ -17,6 +17,7 @@ pub(super) fn domain_event(event: &DomainEvent) -> TokenStream {
     } = event;
     let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
     let where_clause = supertrait_bounds(krate, generics, where_clause);
+    let version = Literal::u32_unsuffixed(*version);
     quote! {
         #[automatically_derived]
         impl #impl_generics #krate::DomainEvent for #ident #type_generics #where_clause {

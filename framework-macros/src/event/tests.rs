@@ -1,1 +1,40 @@
-//! Expansion snapshots.
+//! Expansion snapshots of `#[derive(DomainEvent)]`.
+
+use quote::quote;
+
+use crate::snapshot::pretty;
+
+#[test]
+fn defaults() {
+    let expansion = super::expand(quote! {
+        #[derive(Serialize, Deserialize, DomainEvent)]
+        pub struct MoneyDeposited {
+            pub amount: u64,
+        }
+    });
+    insta::assert_snapshot!(pretty(expansion));
+}
+
+#[test]
+fn overrides() {
+    let expansion = super::expand(quote! {
+        #[derive(Serialize, Deserialize, DomainEvent)]
+        #[event(name = "Deposited", version = 2, crate = ::renamed)]
+        pub enum Deposit {
+            Cash { amount: u64 },
+            Cheque(String),
+        }
+    });
+    insta::assert_snapshot!(pretty(expansion));
+}
+
+#[test]
+fn generic() {
+    let expansion = super::expand(quote! {
+        #[derive(Serialize, Deserialize, DomainEvent)]
+        pub struct Recorded<T> where T: Clone {
+            pub value: T,
+        }
+    });
+    insta::assert_snapshot!(pretty(expansion));
+}
