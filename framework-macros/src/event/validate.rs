@@ -17,7 +17,7 @@ pub(super) fn validate(input: EventInput) -> darling::Result<DomainEvent> {
         ));
     }
     if let Some(version) = &input.version {
-        errors.handle(version_is_positive(version));
+        errors.handle(version_is_positive(*version));
     }
     errors.finish_with(DomainEvent {
         krate: runtime_crate(input.krate),
@@ -30,8 +30,8 @@ pub(super) fn validate(input: EventInput) -> darling::Result<DomainEvent> {
     })
 }
 
-fn version_is_positive(version: &SpannedValue<u32>) -> darling::Result<()> {
-    if **version == 0 {
+fn version_is_positive(version: SpannedValue<u32>) -> darling::Result<()> {
+    if *version == 0 {
         return Err(error_at(
             version.span(),
             "event versions start at 1: use `version = 1` for the first schema of an event",
