@@ -10,15 +10,7 @@ use syn::{Ident, Path, PathSegment, Token, Type, TypePath, TypeTuple};
 
 /// The runtime crate: the user's `crate = path` override, or `::aggregato`.
 pub(crate) fn runtime_crate(custom: Option<Path>) -> Path {
-    custom.unwrap_or_else(|| Path {
-        leading_colon: Some(<Token![::]>::default()),
-        segments: [PathSegment::from(Ident::new(
-            "aggregato",
-            Span::call_site(),
-        ))]
-        .into_iter()
-        .collect(),
-    })
+    custom.unwrap_or_else(|| absolute(&["aggregato"]))
 }
 
 /// `::core::convert::Infallible`, the error of an aggregate that never rejects a command.
@@ -26,13 +18,7 @@ pub(crate) fn infallible() -> Type {
     Type::Path(TypePath {
         attrs: Vec::new(),
         qself: None,
-        path: Path {
-            leading_colon: Some(<Token![::]>::default()),
-            segments: ["core", "convert", "Infallible"]
-                .into_iter()
-                .map(|name| PathSegment::from(Ident::new(name, Span::call_site())))
-                .collect(),
-        },
+        path: absolute(&["core", "convert", "Infallible"]),
     })
 }
 
@@ -43,4 +29,15 @@ pub(crate) fn unit_type() -> Type {
         paren_token: Paren::default(),
         elems: Punctuated::new(),
     })
+}
+
+/// `::first::second::...`, resolved from the crate root whatever the user's module imports.
+fn absolute(segments: &[&str]) -> Path {
+    Path {
+        leading_colon: Some(<Token![::]>::default()),
+        segments: segments
+            .iter()
+            .map(|name| PathSegment::from(Ident::new(name, Span::call_site())))
+            .collect(),
+    }
 }

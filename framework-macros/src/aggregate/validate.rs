@@ -3,7 +3,6 @@
 
 use darling::error::Accumulator;
 use darling::util::SpannedValue;
-use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Generics, Ident, Path, Type};
 
@@ -148,17 +147,16 @@ fn members(
         ));
         return None;
     }
-    let members: Vec<Member> = list.entries.into_iter().map(member).collect();
+    let members: Vec<Member> = list.entries.into_iter().filter_map(member).collect();
     no_duplicates(errors, &members, kind);
     Some(members)
 }
 
-fn member(ty: Path) -> Member {
-    let variant = ty.segments.last().map_or_else(
-        || Ident::new("_", Span::call_site()),
-        |last| last.ident.clone(),
-    );
-    Member { ty, variant }
+/// The member for a listed type; its variant is named after the last segment. `None` only for
+/// a path without segments, which syn's parser never produces.
+fn member(ty: Path) -> Option<Member> {
+    let variant = ty.segments.last()?.ident.clone();
+    Some(Member { ty, variant })
 }
 
 /// Each type at most once, and no two types that would become the same variant.
