@@ -144,7 +144,10 @@ impl RiskEngine {
             return Err(format!("owner {owner} is blocked"));
         }
         if amount > self.max_withdrawal {
-            return Err(format!("{amount} exceeds the single-withdrawal limit of {}", self.max_withdrawal));
+            return Err(format!(
+                "{amount} exceeds the single-withdrawal limit of {}",
+                self.max_withdrawal
+            ));
         }
         Ok(())
     }
@@ -203,7 +206,13 @@ impl Handle<OpenAccount> for BankAccount {
         if self.owner.is_some() {
             return Err(BankError::AlreadyOpen);
         }
-        Ok(vec![AccountOpened { account_id: command.account_id, owner: command.owner }.into()])
+        Ok(vec![
+            AccountOpened {
+                account_id: command.account_id,
+                owner: command.owner,
+            }
+            .into(),
+        ])
     }
 }
 
@@ -218,7 +227,13 @@ impl Handle<DepositMoney> for BankAccount {
             return Err(BankError::InvalidAmount);
         }
         let balance = self.balance + command.amount;
-        Ok(vec![MoneyDeposited { amount: command.amount, balance }.into()])
+        Ok(vec![
+            MoneyDeposited {
+                amount: command.amount,
+                balance,
+            }
+            .into(),
+        ])
     }
 }
 
@@ -233,11 +248,24 @@ impl Handle<WithdrawMoney> for BankAccount {
             return Err(BankError::InvalidAmount);
         }
         if command.amount > self.balance {
-            return Err(BankError::InsufficientFunds { balance: self.balance, requested: command.amount });
+            return Err(BankError::InsufficientFunds {
+                balance: self.balance,
+                requested: command.amount,
+            });
         }
-        services.risk.assess(owner, command.amount).await.map_err(BankError::RiskRejected)?;
+        services
+            .risk
+            .assess(owner, command.amount)
+            .await
+            .map_err(BankError::RiskRejected)?;
         let balance = self.balance - command.amount;
-        Ok(vec![MoneyWithdrawn { amount: command.amount, balance }.into()])
+        Ok(vec![
+            MoneyWithdrawn {
+                amount: command.amount,
+                balance,
+            }
+            .into(),
+        ])
     }
 }
 

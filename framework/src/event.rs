@@ -23,7 +23,9 @@ use uuid::Uuid;
     label = "listed as an event but has no `DomainEvent` impl",
     note = "add `#[derive(aggregato::DomainEvent, serde::Serialize, serde::Deserialize, Clone, Debug)]` to `{Self}`"
 )]
-pub trait DomainEvent: Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static {
+pub trait DomainEvent:
+    Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static
+{
     /// The stable stored name of this event type.
     const EVENT_TYPE: &'static str;
     /// The schema version of this event type, starting at 1.
@@ -63,7 +65,9 @@ pub enum DecodeError {
         event_type: String,
     },
     /// The stored schema version is not the one the code knows.
-    #[error("event `{event_type}` is stored at version {stored} but the code knows version {known}")]
+    #[error(
+        "event `{event_type}` is stored at version {stored} but the code knows version {known}"
+    )]
     UnsupportedVersion {
         /// The stored name.
         event_type: String,

@@ -20,9 +20,7 @@ pub use event::{DecodeError, DomainEvent, EventEnvelope, EventSet, Metadata, New
 pub use repository::{Repository, RepositoryError, RepositoryResult};
 pub use retry::RetryPolicy;
 pub use root::AggregateRoot;
-pub use store::{
-    CorruptionReason, EventStore, ExpectedVersion, InMemoryEventStore, StoreError,
-};
+pub use store::{CorruptionReason, EventStore, ExpectedVersion, InMemoryEventStore, StoreError};
 
 /// The derive macros. See the crate docs for a tour.
 #[cfg(feature = "derive")]

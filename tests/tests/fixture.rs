@@ -4,7 +4,10 @@ use aggregato::prelude::*;
 use aggregato_examples::bank::*;
 
 fn opened() -> AccountOpened {
-    AccountOpened { account_id: AccountId("acc".to_owned()), owner: "alice".to_owned() }
+    AccountOpened {
+        account_id: AccountId("acc".to_owned()),
+        owner: "alice".to_owned(),
+    }
 }
 
 fn fixture() -> AggregateFixture<BankAccount> {
@@ -14,7 +17,10 @@ fn fixture() -> AggregateFixture<BankAccount> {
 #[tokio::test]
 async fn open_emits_account_opened() {
     let state = fixture()
-        .when(OpenAccount { account_id: AccountId("acc".to_owned()), owner: "alice".to_owned() })
+        .when(OpenAccount {
+            account_id: AccountId("acc".to_owned()),
+            owner: "alice".to_owned(),
+        })
         .then_events([opened()])
         .await;
     assert!(state.is_open());
@@ -24,47 +30,91 @@ async fn open_emits_account_opened() {
 async fn a_second_open_is_rejected() {
     fixture()
         .given([opened()])
-        .when(OpenAccount { account_id: AccountId("acc".to_owned()), owner: "bob".to_owned() })
+        .when(OpenAccount {
+            account_id: AccountId("acc".to_owned()),
+            owner: "bob".to_owned(),
+        })
         .then_error(BankError::AlreadyOpen)
         .await;
 }
 
 #[tokio::test]
 async fn deposit_before_open_is_rejected() {
-    fixture().when(DepositMoney { amount: 5 }).then_error(BankError::NotOpen).await;
+    fixture()
+        .when(DepositMoney { amount: 5 })
+        .then_error(BankError::NotOpen)
+        .await;
 }
 
 #[tokio::test]
 async fn deposit_records_the_new_balance() {
     let state = fixture()
-        .given([BankAccountEvent::from(opened()), MoneyDeposited { amount: 10, balance: 10 }.into()])
+        .given([
+            BankAccountEvent::from(opened()),
+            MoneyDeposited {
+                amount: 10,
+                balance: 10,
+            }
+            .into(),
+        ])
         .when(DepositMoney { amount: 5 })
-        .then_events([MoneyDeposited { amount: 5, balance: 15 }])
+        .then_events([MoneyDeposited {
+            amount: 5,
+            balance: 15,
+        }])
         .await;
     assert_eq!(state.balance(), 15);
 }
 
 #[tokio::test]
 async fn a_zero_amount_is_rejected() {
-    fixture().given([opened()]).when(DepositMoney { amount: 0 }).then_error(BankError::InvalidAmount).await;
-    fixture().given([opened()]).when(WithdrawMoney { amount: 0 }).then_error(BankError::InvalidAmount).await;
+    fixture()
+        .given([opened()])
+        .when(DepositMoney { amount: 0 })
+        .then_error(BankError::InvalidAmount)
+        .await;
+    fixture()
+        .given([opened()])
+        .when(WithdrawMoney { amount: 0 })
+        .then_error(BankError::InvalidAmount)
+        .await;
 }
 
 #[tokio::test]
 async fn withdrawing_more_than_the_balance_is_insufficient_funds() {
     fixture()
-        .given([BankAccountEvent::from(opened()), MoneyDeposited { amount: 400, balance: 400 }.into()])
+        .given([
+            BankAccountEvent::from(opened()),
+            MoneyDeposited {
+                amount: 400,
+                balance: 400,
+            }
+            .into(),
+        ])
         .when(WithdrawMoney { amount: 500 })
-        .then_error(BankError::InsufficientFunds { balance: 400, requested: 500 })
+        .then_error(BankError::InsufficientFunds {
+            balance: 400,
+            requested: 500,
+        })
         .await;
 }
 
 #[tokio::test]
 async fn withdrawal_within_balance_and_risk_limit_succeeds() {
     let state = fixture()
-        .given([BankAccountEvent::from(opened()), MoneyDeposited { amount: 400, balance: 400 }.into()])
+        .given([
+            BankAccountEvent::from(opened()),
+            MoneyDeposited {
+                amount: 400,
+                balance: 400,
+            }
+            .into(),
+        ])
         .when(WithdrawMoney { amount: 150 })
-        .then_events([MoneyWithdrawn { amount: 150, balance: 250 }])
+        .then_events([MoneyWithdrawn {
+            amount: 150,
+            balance: 250,
+        }])
         .await;
     assert_eq!(state.balance(), 250);
 }
@@ -74,7 +124,14 @@ async fn the_risk_engine_blocks_a_flagged_owner() {
     let mut services = BankServices::default();
     services.risk.blocked_owners.insert("alice".to_owned());
     AggregateFixture::<BankAccount>::with_services(services)
-        .given([BankAccountEvent::from(opened()), MoneyDeposited { amount: 400, balance: 400 }.into()])
+        .given([
+            BankAccountEvent::from(opened()),
+            MoneyDeposited {
+                amount: 400,
+                balance: 400,
+            }
+            .into(),
+        ])
         .when(WithdrawMoney { amount: 1 })
         .then_error(BankError::RiskRejected("owner alice is blocked".to_owned()))
         .await;
@@ -83,11 +140,22 @@ async fn the_risk_engine_blocks_a_flagged_owner() {
 #[tokio::test]
 async fn close_needs_a_zero_balance_and_ends_the_account() {
     fixture()
-        .given([BankAccountEvent::from(opened()), MoneyDeposited { amount: 1, balance: 1 }.into()])
+        .given([
+            BankAccountEvent::from(opened()),
+            MoneyDeposited {
+                amount: 1,
+                balance: 1,
+            }
+            .into(),
+        ])
         .when(CloseAccount)
         .then_error(BankError::BalanceNotZero(1))
         .await;
-    let state = fixture().given([opened()]).when(CloseAccount).then_events([AccountClosed]).await;
+    let state = fixture()
+        .given([opened()])
+        .when(CloseAccount)
+        .then_events([AccountClosed])
+        .await;
     assert!(!state.is_open());
     fixture()
         .given([BankAccountEvent::from(opened()), AccountClosed.into()])
@@ -98,19 +166,40 @@ async fn close_needs_a_zero_balance_and_ends_the_account() {
 
 #[tokio::test]
 async fn outcome_exposes_the_decision_without_asserting() {
-    let (decided, state) = fixture().given([opened()]).when(WithdrawMoney { amount: 1 }).outcome().await;
-    assert_eq!(decided, Err(BankError::InsufficientFunds { balance: 0, requested: 1 }));
+    let (decided, state) = fixture()
+        .given([opened()])
+        .when(WithdrawMoney { amount: 1 })
+        .outcome()
+        .await;
+    assert_eq!(
+        decided,
+        Err(BankError::InsufficientFunds {
+            balance: 0,
+            requested: 1
+        })
+    );
     assert_eq!(state.balance(), 0);
 }
 
 #[tokio::test]
 #[should_panic(expected = "the command produced other events than expected")]
 async fn a_wrong_expectation_fails_the_test() {
-    fixture().given([opened()]).when(DepositMoney { amount: 5 }).then_events([MoneyDeposited { amount: 5, balance: 6 }]).await;
+    fixture()
+        .given([opened()])
+        .when(DepositMoney { amount: 5 })
+        .then_events([MoneyDeposited {
+            amount: 5,
+            balance: 6,
+        }])
+        .await;
 }
 
 #[tokio::test]
 #[should_panic(expected = "but the command produced")]
 async fn expecting_an_error_from_a_success_fails_the_test() {
-    fixture().given([opened()]).when(DepositMoney { amount: 5 }).then_error(BankError::NotOpen).await;
+    fixture()
+        .given([opened()])
+        .when(DepositMoney { amount: 5 })
+        .then_error(BankError::NotOpen)
+        .await;
 }

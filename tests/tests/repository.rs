@@ -16,7 +16,10 @@ fn account(name: &str) -> AccountId {
 }
 
 fn open(id: &AccountId) -> OpenAccount {
-    OpenAccount { account_id: id.clone(), owner: "owner".to_owned() }
+    OpenAccount {
+        account_id: id.clone(),
+        owner: "owner".to_owned(),
+    }
 }
 
 fn bank(store: Arc<InMemoryEventStore>) -> Repository<BankAccount, Arc<InMemoryEventStore>> {
@@ -33,11 +36,19 @@ async fn execute_commits_events_and_load_replays_them() {
     assert_eq!(opened[0].version, 1);
     assert_eq!(opened[0].stream_id, "BankAccount-a1");
     assert_eq!(opened[0].aggregate_type, "BankAccount");
-    repo.execute(&id, DepositMoney { amount: 70 }).await.expect("deposit");
-    let withdrawn = repo.execute(&id, WithdrawMoney { amount: 30 }).await.expect("withdraw");
+    repo.execute(&id, DepositMoney { amount: 70 })
+        .await
+        .expect("deposit");
+    let withdrawn = repo
+        .execute(&id, WithdrawMoney { amount: 30 })
+        .await
+        .expect("withdraw");
     assert_eq!(
         withdrawn[0].payload,
-        BankAccountEvent::from(MoneyWithdrawn { amount: 30, balance: 40 })
+        BankAccountEvent::from(MoneyWithdrawn {
+            amount: 30,
+            balance: 40
+        })
     );
     let loaded = repo.load(&id).await.expect("load");
     assert_eq!(loaded.version(), 3);
@@ -54,14 +65,29 @@ async fn a_rejected_command_stores_nothing() {
     let repo = bank(store.clone());
     let id = account("a2");
     repo.execute(&id, open(&id)).await.expect("open");
-    let error = repo.execute(&id, WithdrawMoney { amount: 1 }).await.expect_err("no funds");
+    let error = repo
+        .execute(&id, WithdrawMoney { amount: 1 })
+        .await
+        .expect_err("no funds");
     assert_eq!(
         error.rejection(),
-        Some(&BankError::InsufficientFunds { balance: 0, requested: 1 })
+        Some(&BankError::InsufficientFunds {
+            balance: 0,
+            requested: 1
+        })
     );
-    let again = repo.execute(&id, open(&id)).await.expect_err("already open");
+    let again = repo
+        .execute(&id, open(&id))
+        .await
+        .expect_err("already open");
     assert_eq!(again.rejection(), Some(&BankError::AlreadyOpen));
-    assert_eq!(store.stream_version("BankAccount-a2").await.expect("version"), 1);
+    assert_eq!(
+        store
+            .stream_version("BankAccount-a2")
+            .await
+            .expect("version"),
+        1
+    );
 }
 
 #[tokio::test]
@@ -72,10 +98,20 @@ async fn the_injected_risk_engine_can_refuse_a_withdrawal() {
         Repository::with_services(InMemoryEventStore::new(), services);
     let id = account("a3");
     repo.execute(&id, open(&id)).await.expect("open");
-    repo.execute(&id, DepositMoney { amount: 1_000 }).await.expect("deposit");
-    let error = repo.execute(&id, WithdrawMoney { amount: 500 }).await.expect_err("refused");
-    assert!(matches!(error.rejection(), Some(BankError::RiskRejected(_))), "{error:?}");
-    repo.execute(&id, WithdrawMoney { amount: 100 }).await.expect("within the limit");
+    repo.execute(&id, DepositMoney { amount: 1_000 })
+        .await
+        .expect("deposit");
+    let error = repo
+        .execute(&id, WithdrawMoney { amount: 500 })
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(error.rejection(), Some(BankError::RiskRejected(_))),
+        "{error:?}"
+    );
+    repo.execute(&id, WithdrawMoney { amount: 100 })
+        .await
+        .expect("within the limit");
 }
 
 #[tokio::test]
@@ -90,8 +126,12 @@ async fn metadata_lands_on_every_event_of_the_command() {
         .with_causation_id(causation)
         .with_actor("teller-7")
         .with_extra("channel", json!("branch"));
-    repo.execute_with(&id, open(&id), metadata.clone()).await.expect("open");
-    repo.execute_with(&id, DepositMoney { amount: 5 }, metadata.clone()).await.expect("deposit");
+    repo.execute_with(&id, open(&id), metadata.clone())
+        .await
+        .expect("open");
+    repo.execute_with(&id, DepositMoney { amount: 5 }, metadata.clone())
+        .await
+        .expect("deposit");
     let stored = store.read_stream("BankAccount-a4", 1).await.expect("read");
     assert_eq!(stored.len(), 2);
     for envelope in stored {
@@ -132,8 +172,15 @@ async fn many_tasks_on_one_aggregate_lose_nothing() {
     }
     let loaded = repo.load(&id).await.expect("load");
     let succeeded = succeeded.load(Ordering::SeqCst) as u64;
-    assert_eq!(succeeded, TASKS as u64 * DEPOSITS_PER_TASK, "retries let every command through");
-    assert_eq!(loaded.state().balance(), deposited.load(Ordering::SeqCst) as u64);
+    assert_eq!(
+        succeeded,
+        TASKS as u64 * DEPOSITS_PER_TASK,
+        "retries let every command through"
+    );
+    assert_eq!(
+        loaded.state().balance(),
+        deposited.load(Ordering::SeqCst) as u64
+    );
     assert_eq!(loaded.version(), 1 + succeeded);
     let stored = store.read_stream("BankAccount-hot", 1).await.expect("read");
     let versions: Vec<u64> = stored.iter().map(|e| e.version).collect();
@@ -159,15 +206,23 @@ impl EventStore for RivalBeforeAppend {
         self.appends_attempted.fetch_add(1, Ordering::SeqCst);
         let rival_due = self
             .rival_appends_left
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1))
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
             .is_ok();
         if rival_due {
-            let rival = MoneyDeposited { amount: 1_000, balance: 0 };
+            // The stream holds the open plus earlier rival deposits of 1,000 each.
             let balance = self.inner.stream_version(stream).await? * 1_000;
-            let rival = BankAccountEvent::from(MoneyDeposited { balance: balance + 1_000, ..rival });
-            let rival = NewEvent::encode("BankAccount", &rival, Metadata::new().with_actor("rival"))
-                .map_err(|e| StoreError::Backend(Box::new(e)))?;
-            self.inner.append(stream, ExpectedVersion::Any, vec![rival]).await?;
+            let rival = BankAccountEvent::from(MoneyDeposited {
+                amount: 1_000,
+                balance,
+            });
+            let rival =
+                NewEvent::encode("BankAccount", &rival, Metadata::new().with_actor("rival"))
+                    .map_err(|e| StoreError::Backend(Box::new(e)))?;
+            self.inner
+                .append(stream, ExpectedVersion::Any, vec![rival])
+                .await?;
         }
         self.inner.append(stream, expected, events).await
     }
@@ -188,7 +243,10 @@ async fn opened_rival_store(id: &AccountId, rivals: usize) -> Arc<RivalBeforeApp
         rival_appends_left: AtomicUsize::new(0),
         appends_attempted: AtomicUsize::new(0),
     });
-    bank_on(store.clone()).execute(id, open(id)).await.expect("open");
+    bank_on(store.clone())
+        .execute(id, open(id))
+        .await
+        .expect("open");
     store.rival_appends_left.store(rivals, Ordering::SeqCst);
     store.appends_attempted.store(0, Ordering::SeqCst);
     store
@@ -203,13 +261,19 @@ async fn a_conflict_is_retried_from_a_fresh_load() {
     let id = account("raced");
     let store = opened_rival_store(&id, 2).await;
     let repo = bank_on(store.clone()).with_retry_policy(RetryPolicy::immediate(3));
-    let committed = repo.execute(&id, DepositMoney { amount: 5 }).await.expect("third try wins");
+    let committed = repo
+        .execute(&id, DepositMoney { amount: 5 })
+        .await
+        .expect("third try wins");
     assert_eq!(store.appends_attempted.load(Ordering::SeqCst), 3);
     // Decided on the state after both rival deposits, so the balance includes them.
     assert_eq!(committed[0].version, 4);
     assert_eq!(
         committed[0].payload,
-        BankAccountEvent::from(MoneyDeposited { amount: 5, balance: 2_005 })
+        BankAccountEvent::from(MoneyDeposited {
+            amount: 5,
+            balance: 2_005
+        })
     );
 }
 
@@ -219,12 +283,26 @@ async fn a_conflict_beyond_the_policy_is_an_error_and_stores_nothing_of_ours() {
     let store = opened_rival_store(&id, 5).await;
     let repo = bank_on(store.clone()).with_retry_policy(RetryPolicy::immediate(2));
     let ours = Metadata::new().with_actor("ours");
-    let error = repo.execute_with(&id, DepositMoney { amount: 5 }, ours).await.expect_err("conflict");
+    let error = repo
+        .execute_with(&id, DepositMoney { amount: 5 }, ours)
+        .await
+        .expect_err("conflict");
     assert!(error.is_conflict(), "{error}");
     assert_eq!(store.appends_attempted.load(Ordering::SeqCst), 2);
-    let stored = store.read_stream("BankAccount-raced-out", 1).await.expect("read");
-    assert!(stored.iter().all(|e| e.metadata.actor.as_deref() != Some("ours")));
-    assert_eq!(stored.len(), 3, "open plus two rival deposits, none of ours");
+    let stored = store
+        .read_stream("BankAccount-raced-out", 1)
+        .await
+        .expect("read");
+    assert!(
+        stored
+            .iter()
+            .all(|e| e.metadata.actor.as_deref() != Some("ours"))
+    );
+    assert_eq!(
+        stored.len(),
+        3,
+        "open plus two rival deposits, none of ours"
+    );
 }
 
 #[tokio::test]
@@ -232,12 +310,25 @@ async fn a_rejection_is_never_retried() {
     let id = account("rejected");
     let store = opened_rival_store(&id, 0).await;
     let repo = bank_on(store.clone()).with_retry_policy(RetryPolicy::immediate(10));
-    let error = repo.execute(&id, open(&id)).await.expect_err("already open");
+    let error = repo
+        .execute(&id, open(&id))
+        .await
+        .expect_err("already open");
     assert_eq!(error.rejection(), Some(&BankError::AlreadyOpen));
-    assert_eq!(store.appends_attempted.load(Ordering::SeqCst), 0, "rejections never reach the store");
+    assert_eq!(
+        store.appends_attempted.load(Ordering::SeqCst),
+        0,
+        "rejections never reach the store"
+    );
 }
 
-async fn plant(store: &InMemoryEventStore, stream: &str, event_type: &str, version: u32, payload: serde_json::Value) {
+async fn plant(
+    store: &InMemoryEventStore,
+    stream: &str,
+    event_type: &str,
+    version: u32,
+    payload: serde_json::Value,
+) {
     let event = NewEvent {
         event_id: Uuid::now_v7(),
         aggregate_type: "BankAccount".to_owned(),
@@ -246,7 +337,10 @@ async fn plant(store: &InMemoryEventStore, stream: &str, event_type: &str, versi
         metadata: Metadata::new(),
         payload,
     };
-    store.append(stream, ExpectedVersion::Any, vec![event]).await.expect("plant");
+    store
+        .append(stream, ExpectedVersion::Any, vec![event])
+        .await
+        .expect("plant");
 }
 
 async fn load_error(store: Arc<InMemoryEventStore>, id: &AccountId) -> StoreError {
@@ -260,8 +354,18 @@ async fn load_error(store: Arc<InMemoryEventStore>, id: &AccountId) -> StoreErro
 async fn corrupt_events_are_typed_errors_naming_stream_and_version() {
     let store = Arc::new(InMemoryEventStore::new());
     let id = account("corrupt");
-    bank(store.clone()).execute(&id, open(&id)).await.expect("open");
-    plant(&store, "BankAccount-corrupt", "MoneyTeleported", 1, json!({})).await;
+    bank(store.clone())
+        .execute(&id, open(&id))
+        .await
+        .expect("open");
+    plant(
+        &store,
+        "BankAccount-corrupt",
+        "MoneyTeleported",
+        1,
+        json!({}),
+    )
+    .await;
     let error = load_error(store.clone(), &id).await;
     assert!(
         matches!(
@@ -271,15 +375,28 @@ async fn corrupt_events_are_typed_errors_naming_stream_and_version() {
         ),
         "{error:?}"
     );
-    assert!(error.to_string().contains("BankAccount-corrupt") && error.to_string().contains("version 2"));
+    assert!(
+        error.to_string().contains("BankAccount-corrupt")
+            && error.to_string().contains("version 2")
+    );
 }
 
 #[tokio::test]
 async fn an_undecodable_payload_is_a_typed_error() {
     let store = Arc::new(InMemoryEventStore::new());
     let id = account("badjson");
-    bank(store.clone()).execute(&id, open(&id)).await.expect("open");
-    plant(&store, "BankAccount-badjson", "MoneyDeposited", 1, json!({ "amount": "lots" })).await;
+    bank(store.clone())
+        .execute(&id, open(&id))
+        .await
+        .expect("open");
+    plant(
+        &store,
+        "BankAccount-badjson",
+        "MoneyDeposited",
+        1,
+        json!({ "amount": "lots" }),
+    )
+    .await;
     let error = load_error(store, &id).await;
     assert!(
         matches!(&error, StoreError::Corrupt { version: 2, reason: CorruptionReason::Decode(DecodeError::Payload { event_type, .. }), .. } if event_type == "MoneyDeposited"),
@@ -291,27 +408,66 @@ async fn an_undecodable_payload_is_a_typed_error() {
 async fn an_unknown_schema_version_is_a_typed_error() {
     let store = Arc::new(InMemoryEventStore::new());
     let id = account("future");
-    bank(store.clone()).execute(&id, open(&id)).await.expect("open");
-    plant(&store, "BankAccount-future", "MoneyDeposited", 7, json!({ "amount": 1, "balance": 1 })).await;
+    bank(store.clone())
+        .execute(&id, open(&id))
+        .await
+        .expect("open");
+    plant(
+        &store,
+        "BankAccount-future",
+        "MoneyDeposited",
+        7,
+        json!({ "amount": 1, "balance": 1 }),
+    )
+    .await;
     let error = load_error(store, &id).await;
     assert!(
-        matches!(&error, StoreError::Corrupt { version: 2, reason: CorruptionReason::Decode(DecodeError::UnsupportedVersion { stored: 7, known: 1, .. }), .. }),
+        matches!(
+            &error,
+            StoreError::Corrupt {
+                version: 2,
+                reason: CorruptionReason::Decode(DecodeError::UnsupportedVersion {
+                    stored: 7,
+                    known: 1,
+                    ..
+                }),
+                ..
+            }
+        ),
         "{error:?}"
     );
 }
 
 #[tokio::test]
 async fn the_event_enum_round_trips_through_serde_with_stable_tags() {
-    let event = BankAccountEvent::from(MoneyDeposited { amount: 3, balance: 9 });
+    let event = BankAccountEvent::from(MoneyDeposited {
+        amount: 3,
+        balance: 9,
+    });
     let json = serde_json::to_value(&event).expect("serialize");
-    assert_eq!(json, json!({ "type": "MoneyDeposited", "version": 1, "data": { "amount": 3, "balance": 9 } }));
+    assert_eq!(
+        json,
+        json!({ "type": "MoneyDeposited", "version": 1, "data": { "amount": 3, "balance": 9 } })
+    );
     let back: BankAccountEvent = serde_json::from_value(json).expect("deserialize");
     assert_eq!(back, event);
-    let unknown = serde_json::from_value::<BankAccountEvent>(json!({ "type": "Nope", "version": 1, "data": {} }));
-    assert!(unknown.expect_err("unknown").to_string().contains("unknown event type `Nope`"));
+    let unknown = serde_json::from_value::<BankAccountEvent>(
+        json!({ "type": "Nope", "version": 1, "data": {} }),
+    );
+    assert!(
+        unknown
+            .expect_err("unknown")
+            .to_string()
+            .contains("unknown event type `Nope`")
+    );
     assert_eq!(
         <BankAccountEvent as EventSet>::EVENT_TYPES,
-        ["AccountOpened", "MoneyDeposited", "MoneyWithdrawn", "AccountClosed"]
+        [
+            "AccountOpened",
+            "MoneyDeposited",
+            "MoneyWithdrawn",
+            "AccountClosed"
+        ]
     );
 }
 
@@ -322,5 +478,11 @@ async fn a_shared_dyn_store_works_with_the_repository() {
         Repository::with_services(store.clone(), BankServices::default());
     let id = account("dyn");
     repo.execute(&id, open(&id)).await.expect("open");
-    assert_eq!(store.stream_version("BankAccount-dyn").await.expect("version"), 1);
+    assert_eq!(
+        store
+            .stream_version("BankAccount-dyn")
+            .await
+            .expect("version"),
+        1
+    );
 }

@@ -7,7 +7,10 @@ use aggregato_examples::bank::*;
 
 #[tokio::main]
 async fn main() {
-    let mut risk = RiskEngine { max_withdrawal: 5_000, ..RiskEngine::default() };
+    let mut risk = RiskEngine {
+        max_withdrawal: 5_000,
+        ..RiskEngine::default()
+    };
     risk.blocked_owners.insert("mallory".to_owned());
     let repository: Repository<BankAccount, _> =
         Repository::with_services(InMemoryEventStore::new(), BankServices { risk });
@@ -15,14 +18,35 @@ async fn main() {
     let alice = AccountId("acc-alice".to_owned());
     let mallory = AccountId("acc-mallory".to_owned());
     let script: Vec<(&AccountId, BankAccountCommand)> = vec![
-        (&alice, OpenAccount { account_id: alice.clone(), owner: "alice".to_owned() }.into()),
+        (
+            &alice,
+            OpenAccount {
+                account_id: alice.clone(),
+                owner: "alice".to_owned(),
+            }
+            .into(),
+        ),
         (&alice, DepositMoney { amount: 10_000 }.into()),
         (&alice, WithdrawMoney { amount: 2_500 }.into()),
         (&alice, WithdrawMoney { amount: 50_000 }.into()),
         (&alice, WithdrawMoney { amount: 6_000 }.into()),
-        (&alice, OpenAccount { account_id: alice.clone(), owner: "alice".to_owned() }.into()),
+        (
+            &alice,
+            OpenAccount {
+                account_id: alice.clone(),
+                owner: "alice".to_owned(),
+            }
+            .into(),
+        ),
         (&mallory, DepositMoney { amount: 100 }.into()),
-        (&mallory, OpenAccount { account_id: mallory.clone(), owner: "mallory".to_owned() }.into()),
+        (
+            &mallory,
+            OpenAccount {
+                account_id: mallory.clone(),
+                owner: "mallory".to_owned(),
+            }
+            .into(),
+        ),
         (&mallory, DepositMoney { amount: 700 }.into()),
         (&mallory, WithdrawMoney { amount: 300 }.into()),
         (&alice, CloseAccount.into()),

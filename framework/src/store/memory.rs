@@ -45,7 +45,9 @@ impl InMemoryEventStore {
 
 impl Log {
     fn version_of(&self, stream: &str) -> u64 {
-        self.streams.get(stream).map_or(0, |indexes| indexes.len() as u64)
+        self.streams
+            .get(stream)
+            .map_or(0, |indexes| indexes.len() as u64)
     }
 
     fn append(

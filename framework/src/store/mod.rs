@@ -57,7 +57,9 @@ impl fmt::Display for ExpectedVersion {
 pub enum StoreError {
     /// The stream was not at the expected version: someone else appended first. Nothing of
     /// the batch was stored.
-    #[error("concurrency conflict on stream `{stream}`: expected {expected}, but it is at version {actual}")]
+    #[error(
+        "concurrency conflict on stream `{stream}`: expected {expected}, but it is at version {actual}"
+    )]
     ConcurrencyConflict {
         /// The stream appended to.
         stream: String,

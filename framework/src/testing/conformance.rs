@@ -55,7 +55,11 @@ fn is_conflict(result: &Result<Vec<EventEnvelope>, StoreError>) -> bool {
 pub async fn appends_and_reads_back_in_order<S: EventStore>(store: S) {
     let first = sample_event(1);
     let recorded = store
-        .append("s-order", ExpectedVersion::NoStream, vec![first.clone(), sample_event(2)])
+        .append(
+            "s-order",
+            ExpectedVersion::NoStream,
+            vec![first.clone(), sample_event(2)],
+        )
         .await
         .map_err(|e| e.to_string());
     let recorded = recorded.unwrap_or_else(|e| panic_with(&format!("first append failed: {e}")));
@@ -66,7 +70,11 @@ pub async fn appends_and_reads_back_in_order<S: EventStore>(store: S) {
         .map_err(|e| e.to_string())
         .unwrap_or_else(|e| panic_with(&format!("second append failed: {e}")));
     let read = read_stream(&store, "s-order", 1).await;
-    assert_eq!(numbers(&read), [1, 2, 3], "events read back in append order");
+    assert_eq!(
+        numbers(&read),
+        [1, 2, 3],
+        "events read back in append order"
+    );
     assert_eq!(versions(&read), [1, 2, 3]);
     let head = &read[0];
     assert_eq!(head.event_id, first.event_id, "event id kept");
@@ -76,45 +84,87 @@ pub async fn appends_and_reads_back_in_order<S: EventStore>(store: S) {
     assert_eq!(head.event_version, first.event_version);
     assert_eq!(head.metadata, first.metadata, "metadata kept");
     assert_eq!(head.payload, first.payload, "payload kept");
-    assert_eq!(read_stream(&store, "s-order", 2).await.len(), 2, "read from a version");
-    assert_eq!(read_stream(&store, "s-order", 4).await.len(), 0, "read past the end");
-    assert!(read_stream(&store, "s-missing", 1).await.is_empty(), "a missing stream is empty");
+    assert_eq!(
+        read_stream(&store, "s-order", 2).await.len(),
+        2,
+        "read from a version"
+    );
+    assert_eq!(
+        read_stream(&store, "s-order", 4).await.len(),
+        0,
+        "read past the end"
+    );
+    assert!(
+        read_stream(&store, "s-missing", 1).await.is_empty(),
+        "a missing stream is empty"
+    );
     assert_eq!(version_of(&store, "s-order").await, 3);
     assert_eq!(version_of(&store, "s-missing").await, 0);
 }
 
 /// `NoStream` accepts only an empty stream.
 pub async fn expected_no_stream<S: EventStore>(store: S) {
-    let ok = store.append("s-ns", ExpectedVersion::NoStream, vec![sample_event(1)]).await;
+    let ok = store
+        .append("s-ns", ExpectedVersion::NoStream, vec![sample_event(1)])
+        .await;
     assert!(ok.is_ok(), "NoStream on an empty stream appends: {ok:?}");
-    let again = store.append("s-ns", ExpectedVersion::NoStream, vec![sample_event(2)]).await;
-    assert!(is_conflict(&again), "NoStream on an existing stream conflicts: {again:?}");
-    assert_eq!(version_of(&store, "s-ns").await, 1, "a conflict stores nothing");
+    let again = store
+        .append("s-ns", ExpectedVersion::NoStream, vec![sample_event(2)])
+        .await;
+    assert!(
+        is_conflict(&again),
+        "NoStream on an existing stream conflicts: {again:?}"
+    );
+    assert_eq!(
+        version_of(&store, "s-ns").await,
+        1,
+        "a conflict stores nothing"
+    );
 }
 
 /// `StreamExists` accepts only a stream with at least one event.
 pub async fn expected_stream_exists<S: EventStore>(store: S) {
-    let missing = store.append("s-se", ExpectedVersion::StreamExists, vec![sample_event(1)]).await;
-    assert!(is_conflict(&missing), "StreamExists on an empty stream conflicts: {missing:?}");
+    let missing = store
+        .append("s-se", ExpectedVersion::StreamExists, vec![sample_event(1)])
+        .await;
+    assert!(
+        is_conflict(&missing),
+        "StreamExists on an empty stream conflicts: {missing:?}"
+    );
     append_ok(&store, "s-se", ExpectedVersion::Any, 1).await;
-    let ok = store.append("s-se", ExpectedVersion::StreamExists, vec![sample_event(2)]).await;
-    assert!(ok.is_ok(), "StreamExists on an existing stream appends: {ok:?}");
+    let ok = store
+        .append("s-se", ExpectedVersion::StreamExists, vec![sample_event(2)])
+        .await;
+    assert!(
+        ok.is_ok(),
+        "StreamExists on an existing stream appends: {ok:?}"
+    );
 }
 
 /// `Exact(n)` accepts only a stream whose last version is `n`, and reports the actual one.
 pub async fn expected_exact<S: EventStore>(store: S) {
-    let ok = store.append("s-ex", ExpectedVersion::Exact(0), vec![sample_event(1)]).await;
+    let ok = store
+        .append("s-ex", ExpectedVersion::Exact(0), vec![sample_event(1)])
+        .await;
     assert!(ok.is_ok(), "Exact(0) on an empty stream appends: {ok:?}");
     append_ok(&store, "s-ex", ExpectedVersion::Exact(1), 2).await;
     for stale in [0, 1, 3] {
-        let result = store.append("s-ex", ExpectedVersion::Exact(stale), vec![sample_event(9)]).await;
+        let result = store
+            .append("s-ex", ExpectedVersion::Exact(stale), vec![sample_event(9)])
+            .await;
         match result {
-            Err(StoreError::ConcurrencyConflict { stream, expected, actual }) => {
+            Err(StoreError::ConcurrencyConflict {
+                stream,
+                expected,
+                actual,
+            }) => {
                 assert_eq!(stream, "s-ex");
                 assert_eq!(expected, ExpectedVersion::Exact(stale));
                 assert_eq!(actual, 2, "the conflict names the actual version");
             }
-            other => panic_with(&format!("Exact({stale}) at version 2 must conflict, got {other:?}")),
+            other => panic_with(&format!(
+                "Exact({stale}) at version 2 must conflict, got {other:?}"
+            )),
         }
     }
     assert_eq!(version_of(&store, "s-ex").await, 2);
@@ -131,38 +181,82 @@ pub async fn expected_any<S: EventStore>(store: S) {
 pub async fn batch_is_atomic<S: EventStore>(store: S) {
     append_ok(&store, "s-atomic", ExpectedVersion::NoStream, 1).await;
     let batch = (10..15).map(sample_event).collect();
-    let result = store.append("s-atomic", ExpectedVersion::Exact(0), batch).await;
+    let result = store
+        .append("s-atomic", ExpectedVersion::Exact(0), batch)
+        .await;
     assert!(is_conflict(&result), "stale batch conflicts: {result:?}");
-    assert_eq!(numbers(&read_stream(&store, "s-atomic", 1).await), [1], "no part of a failed batch is stored");
+    assert_eq!(
+        numbers(&read_stream(&store, "s-atomic", 1).await),
+        [1],
+        "no part of a failed batch is stored"
+    );
     let all = read_all(&store, 0, 100).await;
-    assert_eq!(all.len(), 1, "nothing of a failed batch reaches the global log");
+    assert_eq!(
+        all.len(),
+        1,
+        "nothing of a failed batch reaches the global log"
+    );
     let batch = (2..7).map(sample_event).collect();
-    let recorded = store.append("s-atomic", ExpectedVersion::Exact(1), batch).await;
-    let recorded = recorded.map_err(|e| e.to_string()).unwrap_or_else(|e| panic_with(&e));
+    let recorded = store
+        .append("s-atomic", ExpectedVersion::Exact(1), batch)
+        .await;
+    let recorded = recorded
+        .map_err(|e| e.to_string())
+        .unwrap_or_else(|e| panic_with(&e));
     assert_eq!(versions(&recorded), [2, 3, 4, 5, 6]);
     let positions: Vec<u64> = recorded.iter().map(|event| event.position).collect();
-    assert!(positions.windows(2).all(|pair| pair[0] < pair[1]), "a batch keeps its order globally: {positions:?}");
+    assert!(
+        positions.windows(2).all(|pair| pair[0] < pair[1]),
+        "a batch keeps its order globally: {positions:?}"
+    );
 }
 
 /// Appending an event id that is already stored stores no second copy and raises no error.
 pub async fn duplicate_event_ids_are_idempotent<S: EventStore>(store: S) {
     let batch = vec![sample_event(1), sample_event(2)];
-    let first = store.append("s-idem", ExpectedVersion::NoStream, batch.clone()).await;
-    let first = first.map_err(|e| e.to_string()).unwrap_or_else(|e| panic_with(&e));
+    let first = store
+        .append("s-idem", ExpectedVersion::NoStream, batch.clone())
+        .await;
+    let first = first
+        .map_err(|e| e.to_string())
+        .unwrap_or_else(|e| panic_with(&e));
     // The same append again, even with an expected version that no longer holds.
-    let again = store.append("s-idem", ExpectedVersion::NoStream, batch.clone()).await;
-    let again = again.map_err(|e| e.to_string()).unwrap_or_else(|e| panic_with(&format!("a retried append must succeed: {e}")));
+    let again = store
+        .append("s-idem", ExpectedVersion::NoStream, batch.clone())
+        .await;
+    let again = again
+        .map_err(|e| e.to_string())
+        .unwrap_or_else(|e| panic_with(&format!("a retried append must succeed: {e}")));
     assert_eq!(
-        again.iter().map(|e| (e.event_id, e.version, e.position)).collect::<Vec<_>>(),
-        first.iter().map(|e| (e.event_id, e.version, e.position)).collect::<Vec<_>>(),
+        again
+            .iter()
+            .map(|e| (e.event_id, e.version, e.position))
+            .collect::<Vec<_>>(),
+        first
+            .iter()
+            .map(|e| (e.event_id, e.version, e.position))
+            .collect::<Vec<_>>(),
         "a retried append returns the events as first recorded"
     );
     // A batch mixing a stored id and a new one stores only the new one.
     let mixed = vec![batch[1].clone(), sample_event(3)];
-    let recorded = store.append("s-idem", ExpectedVersion::Exact(2), mixed).await;
-    assert!(recorded.is_ok(), "mixed batch appends its new events: {recorded:?}");
-    assert_eq!(numbers(&read_stream(&store, "s-idem", 1).await), [1, 2, 3], "no second copy");
-    assert_eq!(read_all(&store, 0, 100).await.len(), 3, "no second copy in the global log");
+    let recorded = store
+        .append("s-idem", ExpectedVersion::Exact(2), mixed)
+        .await;
+    assert!(
+        recorded.is_ok(),
+        "mixed batch appends its new events: {recorded:?}"
+    );
+    assert_eq!(
+        numbers(&read_stream(&store, "s-idem", 1).await),
+        [1, 2, 3],
+        "no second copy"
+    );
+    assert_eq!(
+        read_all(&store, 0, 100).await.len(),
+        3,
+        "no second copy in the global log"
+    );
 }
 
 /// Many tasks appending to one stream with `Exact` versions: each version is won exactly once
@@ -178,8 +272,18 @@ pub async fn concurrent_appenders_on_one_stream<S: EventStore + 'static>(store: 
             let mut won = Vec::new();
             for attempt in 0..ATTEMPTS {
                 let n = task * 1_000 + attempt;
-                let version = store.stream_version("s-race").await.map_err(|e| e.to_string())?;
-                match store.append("s-race", ExpectedVersion::Exact(version), vec![sample_event(n)]).await {
+                let version = store
+                    .stream_version("s-race")
+                    .await
+                    .map_err(|e| e.to_string())?;
+                match store
+                    .append(
+                        "s-race",
+                        ExpectedVersion::Exact(version),
+                        vec![sample_event(n)],
+                    )
+                    .await
+                {
                     Ok(recorded) => won.push((n, recorded[0].version)),
                     Err(StoreError::ConcurrencyConflict { .. }) => {}
                     Err(other) => return Err(other.to_string()),
@@ -195,13 +299,25 @@ pub async fn concurrent_appenders_on_one_stream<S: EventStore + 'static>(store: 
         won.extend(result.unwrap_or_else(|e| panic_with(&e)));
     }
     let stored = read_stream(store.as_ref(), "s-race", 1).await;
-    assert_eq!(stored.len(), won.len(), "every winning append is stored, nothing else");
-    assert_eq!(versions(&stored), (1..=won.len() as u64).collect::<Vec<_>>(), "no gap, no duplicate version");
+    assert_eq!(
+        stored.len(),
+        won.len(),
+        "every winning append is stored, nothing else"
+    );
+    assert_eq!(
+        versions(&stored),
+        (1..=won.len() as u64).collect::<Vec<_>>(),
+        "no gap, no duplicate version"
+    );
     let mut claimed: Vec<u64> = won.iter().map(|(_, version)| *version).collect();
     claimed.sort_unstable();
     assert_eq!(claimed, versions(&stored), "each version won exactly once");
     for (n, version) in &won {
-        assert_eq!(numbers(&stored[*version as usize - 1..*version as usize]), [*n], "the winner's event sits at its version");
+        assert_eq!(
+            numbers(&stored[*version as usize - 1..*version as usize]),
+            [*n],
+            "the winner's event sits at its version"
+        );
     }
 }
 
@@ -218,11 +334,17 @@ pub async fn read_all_in_global_order<S: EventStore>(store: S) {
     }
     let all = read_all(&store, 0, 1_000).await;
     assert_eq!(
-        all.iter().map(|e| (e.stream_id.clone(), numbers(std::slice::from_ref(e))[0])).collect::<Vec<_>>(),
+        all.iter()
+            .map(|e| (e.stream_id.clone(), numbers(std::slice::from_ref(e))[0]))
+            .collect::<Vec<_>>(),
         expected,
         "read_all returns events in the order they were appended"
     );
-    assert!(all.windows(2).all(|pair| pair[0].position < pair[1].position), "positions strictly increase");
+    assert!(
+        all.windows(2)
+            .all(|pair| pair[0].position < pair[1].position),
+        "positions strictly increase"
+    );
     let mut paged = Vec::new();
     let mut after = 0;
     loop {
@@ -241,20 +363,35 @@ pub async fn read_all_in_global_order<S: EventStore>(store: S) {
     assert_eq!(ids.len(), all.len());
 }
 
-async fn append_ok<S: EventStore + ?Sized>(store: &S, stream: &str, expected: ExpectedVersion, n: u64) {
+async fn append_ok<S: EventStore + ?Sized>(
+    store: &S,
+    stream: &str,
+    expected: ExpectedVersion,
+    n: u64,
+) {
     if let Err(error) = store.append(stream, expected, vec![sample_event(n)]).await {
-        panic_with(&format!("append to {stream} with {expected} failed: {error}"));
+        panic_with(&format!(
+            "append to {stream} with {expected} failed: {error}"
+        ));
     }
 }
 
-async fn read_stream<S: EventStore + ?Sized>(store: &S, stream: &str, from: u64) -> Vec<EventEnvelope> {
+async fn read_stream<S: EventStore + ?Sized>(
+    store: &S,
+    stream: &str,
+    from: u64,
+) -> Vec<EventEnvelope> {
     store
         .read_stream(stream, from)
         .await
         .unwrap_or_else(|error| panic_with(&format!("read_stream({stream}) failed: {error}")))
 }
 
-async fn read_all<S: EventStore + ?Sized>(store: &S, after: u64, limit: usize) -> Vec<EventEnvelope> {
+async fn read_all<S: EventStore + ?Sized>(
+    store: &S,
+    after: u64,
+    limit: usize,
+) -> Vec<EventEnvelope> {
     store
         .read_all(after, limit)
         .await

@@ -98,7 +98,10 @@ impl<A: Aggregate> FixtureWhen<A> {
     /// Runs the command and returns what the aggregate decided, with the state after applying
     /// the events on success.
     pub async fn outcome(self) -> (Result<Vec<A::Event>, A::Error>, A) {
-        let AggregateFixture { services, mut state } = self.fixture;
+        let AggregateFixture {
+            services,
+            mut state,
+        } = self.fixture;
         let decided = state.handle(self.command, &services).await;
         if let Ok(events) = &decided {
             for event in events {
