@@ -30,22 +30,46 @@ mod validate;
 /// `commands(...)` the user writes `impl Handle<C> for TheAggregate`, and for each type `E`
 /// listed in `events(...)`, `impl Apply<E> for TheAggregate`; the derive dispatches to them.
 ///
-/// ```ignore
+/// ```
+/// use aggregato::prelude::*;
+/// use serde::{Deserialize, Serialize};
+///
+/// # #[derive(Debug, thiserror::Error)]
+/// # #[error("rejected")]
+/// # pub struct BankError;
+/// # pub struct RiskServices;
+/// # type AccountId = String;
+/// # #[derive(Debug, Clone, Serialize, Deserialize, DomainEvent)]
+/// # pub struct AccountOpened;
+/// #[derive(Debug, Clone, Serialize, Deserialize, DomainEvent)]
+/// pub struct MoneyDeposited {
+///     pub amount: u64,
+/// }
+///
+/// #[derive(Debug, Clone, Command)]
+/// #[command(aggregate = BankAccount)]
+/// pub struct DepositMoney {
+///     pub amount: u64,
+/// }
+///
 /// #[derive(Debug, Default, Aggregate)]
 /// #[aggregate(
 ///     id = AccountId,
 ///     error = BankError,
 ///     services = RiskServices,
-///     events(AccountOpened, MoneyDeposited, MoneyWithdrawn),
-///     commands(OpenAccount, DepositMoney, WithdrawMoney),
+///     events(AccountOpened, MoneyDeposited),
+///     commands(DepositMoney),
 /// )]
 /// pub struct BankAccount {
 ///     balance: u64,
 /// }
 ///
 /// impl Handle<DepositMoney> for BankAccount {
-///     async fn handle(&self, command: DepositMoney, services: &RiskServices)
-///         -> Result<Vec<BankAccountEvent>, BankError> {
+///     async fn handle(
+///         &self,
+///         command: DepositMoney,
+///         _services: &RiskServices,
+///     ) -> Result<Vec<BankAccountEvent>, BankError> {
 ///         Ok(vec![MoneyDeposited { amount: command.amount }.into()])
 ///     }
 /// }
@@ -55,6 +79,14 @@ mod validate;
 ///         self.balance += event.amount;
 ///     }
 /// }
+/// # impl Apply<AccountOpened> for BankAccount {
+/// #     fn apply(&mut self, _: &AccountOpened) {}
+/// # }
+///
+/// // `Aggregate::apply` takes any event of the set and dispatches to the `Apply<E>` impl.
+/// let mut account = BankAccount::default();
+/// Aggregate::apply(&mut account, &MoneyDeposited { amount: 5 }.into());
+/// assert_eq!(account.balance, 5);
 /// ```
 ///
 /// # `#[aggregate(...)]` keys
@@ -96,12 +128,18 @@ pub fn derive_aggregate(input: TokenStream) -> TokenStream {
 /// `Clone`, `Debug`, `Send`, `Sync` and `'static`. On a generic type the impl holds for the
 /// type arguments that meet those bounds.
 ///
-/// ```ignore
+/// ```
+/// use aggregato::prelude::*;
+/// use serde::{Deserialize, Serialize};
+///
 /// #[derive(Debug, Clone, Serialize, Deserialize, DomainEvent)]
 /// #[event(name = "MoneyDeposited", version = 2)]
 /// pub struct Deposited {
 ///     pub amount: u64,
 /// }
+///
+/// assert_eq!(Deposited::EVENT_TYPE, "MoneyDeposited");
+/// assert_eq!(Deposited::EVENT_VERSION, 2);
 /// ```
 ///
 /// # `#[event(...)]` keys, all optional
@@ -121,12 +159,36 @@ pub fn derive_domain_event(input: TokenStream) -> TokenStream {
 /// The type must also be `Clone`, `Debug`, `Send`, `Sync` and `'static`. List it in the
 /// target's `#[aggregate(commands(...))]`; the aggregate derive checks that the two agree.
 ///
-/// ```ignore
+/// ```
+/// use aggregato::prelude::*;
+/// # use serde::{Deserialize, Serialize};
+/// # #[derive(Debug, Clone, Serialize, Deserialize, DomainEvent)]
+/// # pub struct MoneyDeposited {
+/// #     pub amount: u64,
+/// # }
+/// # #[derive(Debug, Default, Aggregate)]
+/// # #[aggregate(id = String, events(MoneyDeposited), commands(DepositMoney))]
+/// # pub struct BankAccount;
+/// # impl Handle<DepositMoney> for BankAccount {
+/// #     async fn handle(
+/// #         &self,
+/// #         command: DepositMoney,
+/// #         _: &(),
+/// #     ) -> Result<Vec<BankAccountEvent>, std::convert::Infallible> {
+/// #         Ok(vec![MoneyDeposited { amount: command.amount }.into()])
+/// #     }
+/// # }
+/// # impl Apply<MoneyDeposited> for BankAccount {
+/// #     fn apply(&mut self, _: &MoneyDeposited) {}
+/// # }
+///
 /// #[derive(Debug, Clone, Command)]
 /// #[command(aggregate = BankAccount)]
 /// pub struct DepositMoney {
 ///     pub amount: u64,
 /// }
+///
+/// assert_eq!(DepositMoney::COMMAND_TYPE, "DepositMoney");
 /// ```
 ///
 /// # `#[command(...)]` keys
