@@ -36,6 +36,7 @@ pub mod prelude {
     pub use crate::event::{DomainEvent, EventEnvelope, EventSet, Metadata};
     pub use crate::repository::{Repository, RepositoryError};
     pub use crate::retry::RetryPolicy;
+    pub use crate::root::AggregateRoot;
     pub use crate::store::{EventStore, ExpectedVersion, InMemoryEventStore, StoreError};
     pub use crate::testing::AggregateFixture;
 }

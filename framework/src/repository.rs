@@ -152,10 +152,17 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 .await
                 .map_err(RepositoryError::Rejected)?;
             match self.save(&mut root, metadata.clone()).await {
-                Err(RepositoryError::Store(StoreError::ConcurrencyConflict { .. }))
-                    if self.retry.allows_retry_after(attempt) =>
-                {
-                    tokio::time::sleep(self.retry.backoff(attempt)).await;
+                Err(RepositoryError::Store(StoreError::ConcurrencyConflict {
+                    stream,
+                    expected,
+                    actual,
+                })) if self.retry.allows_retry_after(attempt) => {
+                    let backoff = self.retry.backoff(attempt);
+                    tracing::debug!(
+                        %stream, %expected, actual, attempt, ?backoff,
+                        "concurrency conflict; retrying from a fresh load"
+                    );
+                    wait(backoff).await;
                     attempt += 1;
                 }
                 outcome => return outcome,
@@ -194,6 +201,16 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             .zip(events)
             .map(|(envelope, event)| envelope.with_payload(event))
             .collect())
+    }
+}
+
+/// Waits out a retry backoff. A zero backoff only yields, so `RetryPolicy::immediate` works
+/// on a runtime without tokio's timer.
+async fn wait(backoff: std::time::Duration) {
+    if backoff.is_zero() {
+        tokio::task::yield_now().await;
+    } else {
+        tokio::time::sleep(backoff).await;
     }
 }
 

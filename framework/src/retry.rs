@@ -4,7 +4,9 @@ use std::time::Duration;
 
 /// A retry policy: how many attempts in all, and how long to wait between them.
 ///
-/// The wait doubles after each attempt, from `initial_backoff` up to `max_backoff`.
+/// The wait doubles after each attempt, from `initial_backoff` up to `max_backoff`. A non-zero
+/// wait uses tokio's timer, so the runtime needs time enabled (`#[tokio::main]` and
+/// `#[tokio::test]` do; a hand-built runtime needs `enable_time()` or `enable_all()`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts in all, the first one included; at least 1.

@@ -203,3 +203,106 @@ async fn expecting_an_error_from_a_success_fails_the_test() {
         .then_error(BankError::NotOpen)
         .await;
 }
+
+mod no_op {
+    use aggregato::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, DomainEvent)]
+    pub struct Renamed {
+        pub name: String,
+    }
+
+    #[derive(Debug, Clone, Command)]
+    #[command(aggregate = Profile)]
+    pub struct Rename {
+        pub name: String,
+    }
+
+    /// Renaming to the current name is accepted and changes nothing.
+    #[derive(Debug, Default, Aggregate)]
+    #[aggregate(id = String, events(Renamed), commands(Rename))]
+    pub struct Profile {
+        pub name: String,
+    }
+
+    impl Handle<Rename> for Profile {
+        async fn handle(
+            &self,
+            command: Rename,
+            _: &(),
+        ) -> Result<Vec<ProfileEvent>, std::convert::Infallible> {
+            if command.name == self.name {
+                return Ok(vec![]);
+            }
+            Ok(vec![Renamed { name: command.name }.into()])
+        }
+    }
+
+    impl Apply<Renamed> for Profile {
+        fn apply(&mut self, event: &Renamed) {
+            self.name.clone_from(&event.name);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_command_that_changes_nothing_produces_no_event() {
+        let state = AggregateFixture::<Profile>::new()
+            .given([Renamed {
+                name: "ada".to_owned(),
+            }])
+            .when(Rename {
+                name: "ada".to_owned(),
+            })
+            .then_no_events()
+            .await;
+        assert_eq!(state.name, "ada");
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "the command produced other events than expected")]
+    async fn then_no_events_fails_when_an_event_is_produced() {
+        AggregateFixture::<Profile>::new()
+            .when(Rename {
+                name: "ada".to_owned(),
+            })
+            .then_no_events()
+            .await;
+    }
+
+    #[tokio::test]
+    async fn the_repository_appends_nothing_for_a_no_op() {
+        let repo = Repository::<Profile, _>::new(InMemoryEventStore::new());
+        let id = "p1".to_owned();
+        assert_eq!(
+            repo.execute(
+                &id,
+                Rename {
+                    name: "ada".to_owned()
+                }
+            )
+            .await
+            .expect("rename")
+            .len(),
+            1
+        );
+        assert!(
+            repo.execute(
+                &id,
+                Rename {
+                    name: "ada".to_owned()
+                }
+            )
+            .await
+            .expect("no-op")
+            .is_empty()
+        );
+        assert_eq!(
+            repo.store()
+                .stream_version("Profile-p1")
+                .await
+                .expect("version"),
+            1
+        );
+    }
+}

@@ -486,3 +486,113 @@ async fn a_shared_dyn_store_works_with_the_repository() {
         1
     );
 }
+
+#[tokio::test]
+async fn deposits_and_withdrawals_racing_on_one_account_keep_the_balance_exact() {
+    const TASKS: u64 = 12;
+    let store = Arc::new(InMemoryEventStore::new());
+    let repo = bank(store.clone()).with_retry_policy(RetryPolicy::immediate(10_000));
+    let id = account("mixed");
+    repo.execute(&id, open(&id)).await.expect("open");
+    let mut tasks = Vec::new();
+    for task in 0..TASKS {
+        let (repo, id) = (repo.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            // Net effect of each task: +task*10 +30 -20, or less if a withdrawal is refused.
+            let mut net: i64 = 0;
+            for (deposit, amount) in [(true, task * 10 + 30), (false, 20)] {
+                let outcome = if deposit {
+                    repo.execute(&id, DepositMoney { amount }).await
+                } else {
+                    repo.execute(&id, WithdrawMoney { amount }).await
+                };
+                match outcome {
+                    Ok(_) if deposit => net += amount as i64,
+                    Ok(_) => net -= amount as i64,
+                    Err(error) => assert!(
+                        matches!(error.rejection(), Some(BankError::InsufficientFunds { .. })),
+                        "{error}"
+                    ),
+                }
+            }
+            net
+        }));
+    }
+    let mut expected: i64 = 0;
+    for task in tasks {
+        expected += task.await.expect("task");
+    }
+    let stored = store
+        .read_stream("BankAccount-mixed", 1)
+        .await
+        .expect("read");
+    let mut replayed: i64 = 0;
+    for envelope in &stored[1..] {
+        let balance = envelope.payload["balance"].as_i64().expect("balance");
+        let amount = envelope.payload["amount"].as_i64().expect("amount");
+        replayed += if envelope.event_type == "MoneyDeposited" {
+            amount
+        } else {
+            -amount
+        };
+        assert_eq!(
+            balance, replayed,
+            "each event was decided on the state right before it"
+        );
+    }
+    let loaded = repo.load(&id).await.expect("load");
+    assert_eq!(loaded.state().balance() as i64, expected);
+    assert_eq!(replayed, expected);
+}
+
+#[tokio::test]
+async fn a_root_can_be_loaded_decided_and_saved_by_hand() {
+    let store = Arc::new(InMemoryEventStore::new());
+    let repo = bank(store.clone());
+    let id = account("by-hand");
+    let mut root = repo.load(&id).await.expect("load");
+    assert_eq!((root.loaded_version(), root.version()), (0, 0));
+    root.handle(open(&id).into(), repo.services())
+        .await
+        .expect("open");
+    root.handle(DepositMoney { amount: 9 }.into(), repo.services())
+        .await
+        .expect("deposit");
+    assert_eq!((root.loaded_version(), root.version()), (0, 2));
+    assert_eq!(root.uncommitted().len(), 2);
+    assert_eq!(root.state().balance(), 9, "uncommitted events are applied");
+    let refused = root
+        .handle(WithdrawMoney { amount: 10 }.into(), repo.services())
+        .await;
+    assert!(refused.is_err());
+    assert_eq!(
+        root.uncommitted().len(),
+        2,
+        "a rejection leaves nothing behind"
+    );
+    let committed = repo.save(&mut root, Metadata::new()).await.expect("save");
+    assert_eq!(
+        committed.iter().map(|e| e.version).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    assert!(root.uncommitted().is_empty());
+    assert_eq!(root.loaded_version(), 2);
+    // A second root loaded before this save would now conflict.
+    let mut stale = AggregateRoot::<BankAccount>::new(id.clone());
+    stale
+        .handle(open(&id).into(), repo.services())
+        .await
+        .expect("decides on empty state");
+    let error = repo
+        .save(&mut stale, Metadata::new())
+        .await
+        .expect_err("stale");
+    assert!(error.is_conflict(), "{error}");
+    assert_eq!(
+        store
+            .stream_version("BankAccount-by-hand")
+            .await
+            .expect("version"),
+        2
+    );
+}

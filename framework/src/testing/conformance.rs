@@ -5,8 +5,10 @@
 //! [`event_store_conformance!`](crate::event_store_conformance) macro stamps out one
 //! `#[tokio::test]` per check for a backend:
 //!
-//! ```ignore
+//! ```
+//! // In a test file of the backend's crate:
 //! aggregato::event_store_conformance!(async { aggregato::InMemoryEventStore::new() });
+//! # fn main() {}
 //! ```
 //!
 //! For a backend that needs a server, `event_store_conformance!(optional: make)` takes a

@@ -144,6 +144,20 @@ impl<A: Aggregate> FixtureWhen<A> {
         }
     }
 
+    /// Asserts that the command is accepted but changes nothing (produces no event), and
+    /// returns the unchanged state.
+    ///
+    /// # Panics
+    /// When the command is rejected or produces events: this is a test assertion.
+    #[track_caller]
+    pub fn then_no_events(self) -> impl Future<Output = A>
+    where
+        A::Event: PartialEq,
+        A::Error: Debug,
+    {
+        self.then_events(std::iter::empty::<A::Event>())
+    }
+
     /// Asserts that the command is rejected with `expected`.
     ///
     /// # Panics
