@@ -322,29 +322,35 @@ async fn a_rejection_is_never_retried() {
     );
 }
 
-async fn plant(
-    store: &InMemoryEventStore,
-    stream: &str,
+/// Opens the account `name`, plants a raw second event in its stream, and returns the error
+/// loading it gives.
+async fn load_after_planting(
+    name: &str,
     event_type: &str,
-    version: u32,
+    event_version: u32,
     payload: serde_json::Value,
-) {
-    let event = NewEvent {
+) -> StoreError {
+    let store = Arc::new(InMemoryEventStore::new());
+    let id = account(name);
+    let repo = bank(store.clone());
+    repo.execute(&id, open(&id)).await.expect("open");
+    let planted = NewEvent {
         event_id: Uuid::now_v7(),
         aggregate_type: "BankAccount".to_owned(),
         event_type: event_type.to_owned(),
-        event_version: version,
+        event_version,
         metadata: Metadata::new(),
         payload,
     };
     store
-        .append(stream, ExpectedVersion::Any, vec![event])
+        .append(
+            &format!("BankAccount-{name}"),
+            ExpectedVersion::Any,
+            vec![planted],
+        )
         .await
         .expect("plant");
-}
-
-async fn load_error(store: Arc<InMemoryEventStore>, id: &AccountId) -> StoreError {
-    match bank(store).load(id).await {
+    match repo.load(&id).await {
         Err(RepositoryError::Store(error)) => error,
         other => panic!("expected a store error, got {other:?}"),
     }
@@ -352,21 +358,7 @@ async fn load_error(store: Arc<InMemoryEventStore>, id: &AccountId) -> StoreErro
 
 #[tokio::test]
 async fn corrupt_events_are_typed_errors_naming_stream_and_version() {
-    let store = Arc::new(InMemoryEventStore::new());
-    let id = account("corrupt");
-    bank(store.clone())
-        .execute(&id, open(&id))
-        .await
-        .expect("open");
-    plant(
-        &store,
-        "BankAccount-corrupt",
-        "MoneyTeleported",
-        1,
-        json!({}),
-    )
-    .await;
-    let error = load_error(store.clone(), &id).await;
+    let error = load_after_planting("corrupt", "MoneyTeleported", 1, json!({})).await;
     assert!(
         matches!(
             &error,
@@ -375,29 +367,17 @@ async fn corrupt_events_are_typed_errors_naming_stream_and_version() {
         ),
         "{error:?}"
     );
+    let message = error.to_string();
     assert!(
-        error.to_string().contains("BankAccount-corrupt")
-            && error.to_string().contains("version 2")
+        message.contains("BankAccount-corrupt") && message.contains("version 2"),
+        "{message}"
     );
 }
 
 #[tokio::test]
 async fn an_undecodable_payload_is_a_typed_error() {
-    let store = Arc::new(InMemoryEventStore::new());
-    let id = account("badjson");
-    bank(store.clone())
-        .execute(&id, open(&id))
-        .await
-        .expect("open");
-    plant(
-        &store,
-        "BankAccount-badjson",
-        "MoneyDeposited",
-        1,
-        json!({ "amount": "lots" }),
-    )
-    .await;
-    let error = load_error(store, &id).await;
+    let error =
+        load_after_planting("badjson", "MoneyDeposited", 1, json!({ "amount": "lots" })).await;
     assert!(
         matches!(&error, StoreError::Corrupt { version: 2, reason: CorruptionReason::Decode(DecodeError::Payload { event_type, .. }), .. } if event_type == "MoneyDeposited"),
         "{error:?}"
@@ -406,21 +386,13 @@ async fn an_undecodable_payload_is_a_typed_error() {
 
 #[tokio::test]
 async fn an_unknown_schema_version_is_a_typed_error() {
-    let store = Arc::new(InMemoryEventStore::new());
-    let id = account("future");
-    bank(store.clone())
-        .execute(&id, open(&id))
-        .await
-        .expect("open");
-    plant(
-        &store,
-        "BankAccount-future",
+    let error = load_after_planting(
+        "future",
         "MoneyDeposited",
         7,
         json!({ "amount": 1, "balance": 1 }),
     )
     .await;
-    let error = load_error(store, &id).await;
     assert!(
         matches!(
             &error,
@@ -594,5 +566,64 @@ async fn a_root_can_be_loaded_decided_and_saved_by_hand() {
             .await
             .expect("version"),
         2
+    );
+}
+
+/// A store that loses version 2 of every stream it reads: the repository must notice.
+struct LosesVersionTwo(Arc<InMemoryEventStore>);
+
+#[async_trait]
+impl EventStore for LosesVersionTwo {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        self.0.append(stream, expected, events).await
+    }
+    async fn read_stream(&self, stream: &str, from: u64) -> Result<Vec<EventEnvelope>, StoreError> {
+        let mut events = self.0.read_stream(stream, from).await?;
+        events.retain(|event| event.version != 2);
+        Ok(events)
+    }
+    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<EventEnvelope>, StoreError> {
+        self.0.read_all(after, limit).await
+    }
+    async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
+        self.0.stream_version(stream).await
+    }
+}
+
+#[tokio::test]
+async fn a_gap_in_a_stream_is_a_typed_error_not_a_wrong_state() {
+    let store = Arc::new(InMemoryEventStore::new());
+    let id = account("gappy");
+    let writer = bank(store.clone());
+    writer.execute(&id, open(&id)).await.expect("open");
+    writer
+        .execute(&id, DepositMoney { amount: 1 })
+        .await
+        .expect("v2");
+    writer
+        .execute(&id, DepositMoney { amount: 1 })
+        .await
+        .expect("v3");
+    let reader: Repository<BankAccount, _> =
+        Repository::with_services(LosesVersionTwo(store), BankServices::default());
+    let error = reader.load(&id).await.expect_err("gap");
+    assert!(
+        matches!(
+            &error,
+            RepositoryError::Store(StoreError::Corrupt {
+                version: 3,
+                reason: CorruptionReason::VersionGap {
+                    expected: 2,
+                    found: 3
+                },
+                ..
+            })
+        ),
+        "{error:?}"
     );
 }
