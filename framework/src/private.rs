@@ -5,10 +5,12 @@ pub use async_trait;
 pub use serde;
 pub use serde_json;
 
-use serde::ser::SerializeStruct;
-use serde::{Deserialize, Serialize, Serializer};
+use std::fmt;
 
-use crate::event::{DecodeError, DomainEvent};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::event::{DecodeError, DomainEvent, EventSet};
 
 /// Serializes one event of an event set as `{"type", "version", "data"}`.
 pub fn serialize_tagged<S: Serializer, T: Serialize>(
@@ -92,6 +94,57 @@ pub const fn names_are_unique(names: &[&str]) -> bool {
     true
 }
 
+/// A type with no values, for the stand-in items `#[derive(Aggregate)]` emits beside its
+/// errors: with a stand-in `Aggregate` impl, the user's handlers and commands type-check, so
+/// the compiler reports only the real mistakes. Code using it never runs, since it never
+/// compiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unreachable {}
+
+impl fmt::Display for Unreachable {
+    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {}
+    }
+}
+
+impl std::error::Error for Unreachable {}
+
+impl Serialize for Unreachable {
+    fn serialize<S: Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        match *self {}
+    }
+}
+
+impl<'de> Deserialize<'de> for Unreachable {
+    fn deserialize<D: Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+        Err(serde::de::Error::custom(
+            "`Unreachable` has no values: nothing deserializes into it",
+        ))
+    }
+}
+
+impl EventSet for Unreachable {
+    const EVENT_TYPES: &'static [&'static str] = &[];
+
+    fn event_type(&self) -> &'static str {
+        match *self {}
+    }
+
+    fn event_version(&self) -> u32 {
+        match *self {}
+    }
+
+    fn encode(&self) -> Result<serde_json::Value, serde_json::Error> {
+        match *self {}
+    }
+
+    fn decode(event_type: &str, _: u32, _: &serde_json::Value) -> Result<Self, DecodeError> {
+        Err(DecodeError::UnknownEventType {
+            event_type: event_type.to_owned(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +154,11 @@ mod tests {
         const { assert!(names_are_unique(&["A", "B", "AB"])) };
         assert!(!names_are_unique(&["A", "B", "A"]));
         assert!(!str_eq("ab", "abc"));
+    }
+
+    #[test]
+    fn nothing_decodes_into_unreachable() {
+        assert!(serde_json::from_str::<Unreachable>("null").is_err());
+        assert!(Unreachable::decode("Opened", 1, &serde_json::Value::Null).is_err());
     }
 }

@@ -2,6 +2,7 @@
 //! the `Aggregate` impl that dispatches to the user's `Handle<C>` and `Apply<E>` impls.
 
 mod expand;
+mod fallback;
 mod model;
 mod validate;
 
@@ -9,15 +10,23 @@ mod validate;
 mod tests;
 
 use proc_macro2::TokenStream;
+use syn::DeriveInput;
 
 /// Expands `#[derive(Aggregate)]` on `input`: the generated items, or every error found in
-/// the input.
+/// the input together with stand-ins that keep the user's other items from failing as well.
 pub(crate) fn expand(input: TokenStream) -> TokenStream {
-    derive(input).unwrap_or_else(darling::Error::write_errors)
+    let input: DeriveInput = match syn::parse2(input) {
+        Ok(input) => input,
+        Err(error) => return error.into_compile_error(),
+    };
+    derive(&input).unwrap_or_else(|errors| {
+        let mut tokens = errors.write_errors();
+        tokens.extend(fallback::stand_ins(&input));
+        tokens
+    })
 }
 
-fn derive(input: TokenStream) -> darling::Result<TokenStream> {
-    let input = syn::parse2(input)?;
-    let aggregate = validate::validate(model::AggregateInput::parse(&input)?)?;
+fn derive(input: &DeriveInput) -> darling::Result<TokenStream> {
+    let aggregate = validate::validate(model::AggregateInput::parse(input)?)?;
     Ok(expand::aggregate(&aggregate))
 }

@@ -129,7 +129,7 @@ impl FromMeta for TypeList {
 
 /// One entry of a type list: a type path (`MoneyDeposited`, `bank::Opened`, `Recorded<u8>`),
 /// or the common mistake of a quoted one, read so that it can be reported with the fix.
-enum Entry {
+pub(super) enum Entry {
     Type(Path),
     Quoted(LitStr),
 }

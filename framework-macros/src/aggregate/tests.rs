@@ -48,3 +48,15 @@ fn every_mistake_at_once() {
     });
     insta::assert_snapshot!(pretty(expansion));
 }
+
+#[test]
+fn stand_ins_beside_errors() {
+    let expansion = super::expand(quote! {
+        #[derive(Default, Aggregate)]
+        #[aggregate(error = BankError, events(Opened, "Deposited", Opened), commands(Open))]
+        pub struct Account {
+            balance: u64,
+        }
+    });
+    insta::assert_snapshot!(pretty(expansion));
+}

@@ -15,4 +15,14 @@ pub struct Account {
     balance: u64,
 }
 
+impl Apply<Opened> for Account {
+    fn apply(&mut self, _: &Opened) {}
+}
+
+impl Apply<Deposited> for Account {
+    fn apply(&mut self, event: &Deposited) {
+        self.balance += event.amount;
+    }
+}
+
 fn main() {}
