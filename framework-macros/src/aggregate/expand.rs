@@ -148,7 +148,6 @@ fn event_serde(model: &Aggregate) -> TokenStream {
 fn event_set(model: &Aggregate) -> TokenStream {
     let Aggregate {
         krate,
-        ident,
         event_enum,
         events,
         ..
@@ -178,17 +177,7 @@ fn event_set(model: &Aggregate) -> TokenStream {
             }
         }
     });
-    let duplicate_names = format!(
-        "two events of `{ident}` share a stored name: give one of them #[event(name = \"...\")]"
-    );
-    // Spanned at the `events` key: the names are only known to the compiler, so the error
-    // cannot point at the two clashing types.
-    let unique_names = quote_spanned! {model.events_key=>
-        const _: () = ::core::assert!(
-            #private::names_are_unique(<#event_enum as #krate::EventSet>::EVENT_TYPES),
-            #duplicate_names,
-        );
-    };
+    let distinct_names = distinct_names(model);
     quote! {
         #[automatically_derived]
         impl #krate::EventSet for #event_enum {
@@ -227,8 +216,40 @@ fn event_set(model: &Aggregate) -> TokenStream {
             }
         }
 
-        #unique_names
+        #distinct_names
     }
+}
+
+/// One compile-time check per pair of listed events that their stored names differ, spanned
+/// at the later type of the pair: the names are only known to the compiler, and a check per
+/// pair lets the error name both types.
+fn distinct_names(model: &Aggregate) -> TokenStream {
+    let krate = &model.krate;
+    let events = &model.events;
+    let pairs = events
+        .iter()
+        .enumerate()
+        .flat_map(|(index, later)| events[..index].iter().map(move |earlier| (earlier, later)));
+    let checks = pairs.map(|(earlier, later)| {
+        let message = format!(
+            "`{}` and `{}` in `events(...)` share a stored name: give one of them \
+             #[event(name = \"...\")]",
+            display_path(&earlier.ty),
+            display_path(&later.ty),
+        );
+        let span = later.ty.span();
+        let (earlier, later) = (
+            as_domain_event(model, &earlier.ty),
+            as_domain_event(model, &later.ty),
+        );
+        quote_spanned! {span=>
+            const _: () = ::core::assert!(
+                !#krate::__private::str_eq(#earlier::EVENT_TYPE, #later::EVENT_TYPE),
+                #message,
+            );
+        }
+    });
+    quote!(#(#checks)*)
 }
 
 fn command_enum(model: &Aggregate) -> TokenStream {

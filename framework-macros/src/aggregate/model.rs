@@ -2,7 +2,6 @@
 
 use darling::util::SpannedValue;
 use darling::{FromDeriveInput, FromMeta};
-use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{
@@ -157,8 +156,6 @@ pub(super) struct Aggregate {
     pub(super) event_enum: Ident,
     pub(super) command_enum: Ident,
     pub(super) events: Vec<Member>,
-    /// The `events` key, where a clash of stored names is reported.
-    pub(super) events_key: Span,
     pub(super) commands: Vec<Member>,
 }
 

@@ -28,7 +28,6 @@ pub(super) fn validate(input: AggregateInput) -> darling::Result<Aggregate> {
         errors.handle(stored_name(name, "aggregate", "BankAccount"));
     }
     let id = required_id(&mut errors, ident, input.id);
-    let events_key = input.events.as_ref().map(|list| list.list.path.span());
     let events = members(&mut errors, ident, input.events, Kind::Events);
     let commands = members(&mut errors, ident, input.commands, Kind::Commands);
     let event_enum = enum_name(input.event_enum, ident, "Event");
@@ -48,7 +47,6 @@ pub(super) fn validate(input: AggregateInput) -> darling::Result<Aggregate> {
             event_enum,
             command_enum,
             events,
-            events_key: events_key.unwrap_or_else(|| input.ident.span()),
             commands,
             ident: input.ident,
         }),
