@@ -77,6 +77,11 @@ pub trait Handle<C>: Aggregate {
 ///
 /// `#[derive(Aggregate)]` dispatches each variant of the event enum to the matching
 /// `Apply<E>` impl, so every type listed in `events(...)` needs one.
+///
+/// With both this trait and [`Aggregate`] in scope (as after `use aggregato::prelude::*`),
+/// `state.apply(&event)` is ambiguous; write `Aggregate::apply(&mut state, &event)` for the
+/// whole event set, or `Apply::<E>::apply(&mut state, &e)` for one type. The same holds for
+/// `handle`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` lists the event `{E}` in `events(...)` but does not apply it",
     label = "no `impl Apply<{E}> for {Self}`",

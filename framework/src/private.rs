@@ -1,7 +1,6 @@
 //! Support for the code the derive macros generate. Not a public API: anything here may
 //! change in any release.
 
-pub use async_trait;
 pub use serde;
 pub use serde_json;
 
