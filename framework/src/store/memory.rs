@@ -56,19 +56,13 @@ impl Log {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<Vec<EventEnvelope>, StoreError> {
-        let (already_stored, fresh): (Vec<_>, Vec<_>) = events
-            .into_iter()
-            .partition(|event| self.ids.contains_key(&event.event_id));
-        let mut recorded: Vec<EventEnvelope> = already_stored
-            .iter()
-            .filter_map(|event| self.ids.get(&event.event_id))
-            .map(|&index| self.events[index].clone())
-            .collect();
-        if fresh.is_empty() && !recorded.is_empty() {
-            return Ok(recorded);
-        }
+        let is_fresh = |event: &NewEvent| !self.ids.contains_key(&event.event_id);
+        let fresh_count = events.iter().filter(|event| is_fresh(event)).count();
         let actual = self.version_of(stream);
-        if !expected.accepts(actual) {
+        // A batch that is wholly a repeat succeeds whatever `expected` says: it is a retry of
+        // an append that already happened.
+        let is_pure_repeat = fresh_count == 0 && !events.is_empty();
+        if !is_pure_repeat && !expected.accepts(actual) {
             return Err(StoreError::ConcurrencyConflict {
                 stream: stream.to_owned(),
                 expected,
@@ -76,14 +70,20 @@ impl Log {
             });
         }
         let recorded_at = OffsetDateTime::now_utc();
-        let indexes = self.streams.entry(stream.to_owned()).or_default();
-        for (offset, event) in fresh.into_iter().enumerate() {
+        let mut next_version = actual + 1;
+        let mut recorded = Vec::with_capacity(events.len());
+        let stream_indexes = self.streams.entry(stream.to_owned()).or_default();
+        for event in events {
+            if let Some(&index) = self.ids.get(&event.event_id) {
+                recorded.push(self.events[index].clone());
+                continue;
+            }
             let index = self.events.len();
             let envelope = EventEnvelope {
                 event_id: event.event_id,
                 stream_id: stream.to_owned(),
                 aggregate_type: event.aggregate_type,
-                version: actual + offset as u64 + 1,
+                version: next_version,
                 position: index as u64 + 1,
                 recorded_at,
                 event_type: event.event_type,
@@ -91,8 +91,9 @@ impl Log {
                 metadata: event.metadata,
                 payload: event.payload,
             };
+            next_version += 1;
             self.ids.insert(envelope.event_id, index);
-            indexes.push(index);
+            stream_indexes.push(index);
             recorded.push(envelope.clone());
             self.events.push(envelope);
         }
