@@ -118,8 +118,10 @@ pub trait EventStore: Send + Sync {
     /// `expected`, and returns them as recorded, in order.
     ///
     /// Events whose id the store already holds are not stored again and raise no error: they
-    /// come back as originally recorded, and only the others are checked and appended. So a
-    /// retried append is idempotent.
+    /// come back as originally recorded, in their place in the batch. A batch made only of
+    /// such events succeeds whatever `expected` says (it repeats an append that happened), so
+    /// a retried append is idempotent; a batch that mixes them with new events is checked
+    /// against `expected` and appends only the new ones.
     async fn append(
         &self,
         stream: &str,
