@@ -30,6 +30,29 @@ pub trait DomainEvent:
     const EVENT_TYPE: &'static str;
     /// The schema version of this event type, starting at 1.
     const EVENT_VERSION: u32;
+
+    /// Rebuilds this event from a payload stored at `stored_version`.
+    ///
+    /// By default only [`Self::EVENT_VERSION`] is accepted. `#[event(version = 2,
+    /// upcast_from = MoneyDepositedV1)]` accepts the older versions too: a payload stored at
+    /// an older version is decoded as that older type and converted with `From`, step by
+    /// step up the chain.
+    fn decode_stored(
+        stored_version: u32,
+        payload: &serde_json::Value,
+    ) -> Result<Self, DecodeError> {
+        if stored_version != Self::EVENT_VERSION {
+            return Err(DecodeError::UnsupportedVersion {
+                event_type: Self::EVENT_TYPE.to_owned(),
+                stored: stored_version,
+                known: Self::EVENT_VERSION,
+            });
+        }
+        Self::deserialize(payload).map_err(|source| DecodeError::Payload {
+            event_type: Self::EVENT_TYPE.to_owned(),
+            source,
+        })
+    }
 }
 
 /// The closed set of events of one aggregate, usually the enum `#[derive(Aggregate)]`
@@ -64,7 +87,8 @@ pub enum DecodeError {
         /// The stored name.
         event_type: String,
     },
-    /// The stored schema version is not the one the code knows.
+    /// The stored schema version is not one the code can read: newer than the event type, or
+    /// older than its oldest `upcast_from` schema.
     #[error(
         "event `{event_type}` is stored at version {stored} but the code knows version {known}"
     )]

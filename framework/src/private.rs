@@ -42,22 +42,54 @@ pub fn encode_payload<T: Serialize>(event: &T) -> Result<serde_json::Value, serd
     serde_json::to_value(event)
 }
 
-/// Decodes the payload of `T`, checking the stored version.
+/// Decodes the payload of `T` stored at `event_version`, upcasting older versions.
 pub fn decode_payload<T: DomainEvent>(
     event_version: u32,
     payload: &serde_json::Value,
 ) -> Result<T, DecodeError> {
-    if event_version != T::EVENT_VERSION {
-        return Err(DecodeError::UnsupportedVersion {
+    T::decode_stored(event_version, payload)
+}
+
+/// The conversion `#[event(upcast_from = O)]` needs, under a name that lets the compiler say
+/// what to write when it is missing.
+#[diagnostic::on_unimplemented(
+    message = "`upcast_from = {O}` needs `impl From<{O}> for {Self}`",
+    label = "`{Self}` cannot be built from `{O}`",
+    note = "write `impl From<{O}> for {Self} {{ fn from(old: {O}) -> Self {{ .. }} }}`: it brings payloads stored under the older schema up to this one"
+)]
+pub trait UpcastFrom<O>: From<O> {}
+
+impl<T: From<O>, O> UpcastFrom<O> for T {}
+
+/// `DomainEvent::decode_stored` for an event declared `#[event(upcast_from = O)]`: its own
+/// version decodes directly, older ones through `O` and `From<O>`.
+pub fn decode_upcasting<T, O>(
+    stored_version: u32,
+    payload: &serde_json::Value,
+) -> Result<T, DecodeError>
+where
+    T: DomainEvent + UpcastFrom<O>,
+    O: DomainEvent,
+{
+    let unsupported = |stored| DecodeError::UnsupportedVersion {
+        event_type: T::EVENT_TYPE.to_owned(),
+        stored,
+        known: T::EVENT_VERSION,
+    };
+    if stored_version > T::EVENT_VERSION {
+        return Err(unsupported(stored_version));
+    }
+    if stored_version == T::EVENT_VERSION {
+        return T::deserialize(payload).map_err(|source| DecodeError::Payload {
             event_type: T::EVENT_TYPE.to_owned(),
-            stored: event_version,
-            known: T::EVENT_VERSION,
+            source,
         });
     }
-    T::deserialize(payload).map_err(|source| DecodeError::Payload {
-        event_type: T::EVENT_TYPE.to_owned(),
-        source,
-    })
+    match O::decode_stored(stored_version, payload) {
+        Ok(older) => Ok(T::from(older)),
+        Err(DecodeError::UnsupportedVersion { stored, .. }) => Err(unsupported(stored)),
+        Err(other) => Err(other),
+    }
 }
 
 /// Whether two strings are equal, in a const context.

@@ -1,8 +1,11 @@
 //! The code `#[derive(DomainEvent)]` generates.
 
 use proc_macro2::{Literal, TokenStream};
-use quote::quote;
-use syn::{Generics, WhereClause};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Generics, Path, WhereClause};
+
+use crate::validate::display_path;
 
 use super::model::DomainEvent;
 
@@ -14,16 +17,67 @@ pub(super) fn domain_event(event: &DomainEvent) -> TokenStream {
         generics,
         name,
         version,
+        upcast_from,
     } = event;
     let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
     let where_clause = supertrait_bounds(krate, generics, where_clause);
     let version = Literal::u32_unsuffixed(*version);
+    let upcasting = upcast_from
+        .as_ref()
+        .map(|older| decode_upcasting(event, older));
+    let upcast_checks = upcast_from
+        .as_ref()
+        .map(|older| upcast_checks(event, older));
     quote! {
         #[automatically_derived]
         impl #impl_generics #krate::DomainEvent for #ident #type_generics #where_clause {
             const EVENT_TYPE: &'static str = #name;
             const EVENT_VERSION: u32 = #version;
+            #upcasting
         }
+        #upcast_checks
+    }
+}
+
+/// `decode_stored` through the older schema, spanned at it so that a missing
+/// `From<Older>` impl is reported there.
+fn decode_upcasting(event: &DomainEvent, older: &Path) -> TokenStream {
+    let krate = &event.krate;
+    let call = quote_spanned! {older.span()=>
+        #krate::__private::decode_upcasting::<Self, #older>(__stored_version, __payload)
+    };
+    quote! {
+        fn decode_stored(
+            __stored_version: u32,
+            __payload: &#krate::__private::serde_json::Value,
+        ) -> ::core::result::Result<Self, #krate::DecodeError> {
+            #call
+        }
+    }
+}
+
+/// The older schema must be an older version stored under the same name.
+fn upcast_checks(event: &DomainEvent, older: &Path) -> TokenStream {
+    let DomainEvent { krate, ident, .. } = event;
+    let older_name = display_path(older);
+    let older_version = format!(
+        "`{older_name}` (the `upcast_from` of `{ident}`) must have a lower version than `{ident}`: \
+         lower its `version`, or raise `{ident}`'s"
+    );
+    let same_name = format!(
+        "`{older_name}` (the `upcast_from` of `{ident}`) must be stored under the same name as \
+         `{ident}`: give both the same `#[event(name = \"...\")]`"
+    );
+    let older = quote_spanned!(older.span()=> <#older as #krate::DomainEvent>);
+    let newer = quote!(<#ident as #krate::DomainEvent>);
+    quote_spanned! {older.span()=>
+        const _: () = {
+            ::core::assert!(#older::EVENT_VERSION < #newer::EVENT_VERSION, #older_version);
+            ::core::assert!(
+                #krate::__private::str_eq(#older::EVENT_TYPE, #newer::EVENT_TYPE),
+                #same_name,
+            );
+        };
     }
 }
 

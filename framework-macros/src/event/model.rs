@@ -14,6 +14,9 @@ pub(super) struct EventInput {
     pub(super) name: Option<SpannedValue<String>>,
     /// The schema version; 1 when absent.
     pub(super) version: Option<SpannedValue<u32>>,
+    /// The type holding the previous schema of this event, which stored payloads of older
+    /// versions decode into before `From` brings them up to this one.
+    pub(super) upcast_from: Option<Path>,
     /// The runtime crate's path.
     #[darling(rename = "crate")]
     pub(super) krate: Option<Path>,
@@ -32,4 +35,5 @@ pub(super) struct DomainEvent {
     pub(super) generics: Generics,
     pub(super) name: String,
     pub(super) version: u32,
+    pub(super) upcast_from: Option<Path>,
 }

@@ -38,3 +38,16 @@ fn generic() {
     });
     insta::assert_snapshot!(pretty(expansion));
 }
+
+#[test]
+fn upcast_from_an_older_schema() {
+    let expansion = super::expand(quote! {
+        #[derive(Serialize, Deserialize, DomainEvent)]
+        #[event(name = "MoneyDeposited", version = 2, upcast_from = legacy::MoneyDepositedV1)]
+        pub struct MoneyDeposited {
+            pub amount: u64,
+            pub currency: String,
+        }
+    });
+    insta::assert_snapshot!(pretty(expansion));
+}

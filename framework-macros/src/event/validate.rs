@@ -1,6 +1,7 @@
 //! The rules of `#[event(...)]` that darling cannot express.
 
 use darling::util::SpannedValue;
+use syn::spanned::Spanned;
 
 use super::model::{DomainEvent, EventInput};
 use crate::paths::runtime_crate;
@@ -19,12 +20,16 @@ pub(super) fn validate(input: EventInput) -> darling::Result<DomainEvent> {
     if let Some(version) = &input.version {
         errors.handle(version_is_positive(*version));
     }
+    if let Some(older) = &input.upcast_from {
+        errors.handle(upcast_is_possible(&input, older));
+    }
     errors.finish_with(DomainEvent {
         krate: runtime_crate(input.krate),
         name: input
             .name
             .map_or_else(|| input.ident.to_string(), SpannedValue::into_inner),
         version: input.version.map_or(1, SpannedValue::into_inner),
+        upcast_from: input.upcast_from,
         ident: input.ident,
         generics: input.generics,
     })
@@ -35,6 +40,31 @@ fn version_is_positive(version: SpannedValue<u32>) -> darling::Result<()> {
         return Err(error_at(
             version.span(),
             "event versions start at 1: use `version = 1` for the first schema of an event",
+        ));
+    }
+    Ok(())
+}
+
+/// `upcast_from` needs a version above the first, and a concrete event type.
+fn upcast_is_possible(input: &EventInput, older: &syn::Path) -> darling::Result<()> {
+    let ident = &input.ident;
+    let older_name = crate::validate::display_path(older);
+    if !input.generics.params.is_empty() {
+        return Err(error_at(
+            older.span(),
+            format!(
+                "`upcast_from` is not supported on generic events: make `{ident}` concrete, or \
+                 remove `upcast_from = {older_name}`"
+            ),
+        ));
+    }
+    if input.version.is_none_or(|version| *version < 2) {
+        return Err(error_at(
+            older.span(),
+            format!(
+                "`upcast_from = {older_name}` means `{ident}` is a later schema: give it its \
+                 version, such as `version = 2`, above the version of `{older_name}`"
+            ),
         ));
     }
     Ok(())

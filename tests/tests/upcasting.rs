@@ -1,0 +1,164 @@
+//! Events stored under an older schema load through the `upcast_from` chain.
+
+use aggregato::prelude::*;
+use aggregato::{CorruptionReason, DecodeError, NewEvent};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+/// Version 1: an amount in whole units.
+#[derive(Debug, Clone, Serialize, Deserialize, DomainEvent)]
+#[event(name = "Credited", version = 1)]
+pub struct CreditedV1 {
+    pub units: u64,
+}
+
+/// Version 2: the amount in cents.
+#[derive(Debug, Clone, Serialize, Deserialize, DomainEvent)]
+#[event(name = "Credited", version = 2, upcast_from = CreditedV1)]
+pub struct CreditedV2 {
+    pub cents: u64,
+}
+
+impl From<CreditedV1> for CreditedV2 {
+    fn from(old: CreditedV1) -> Self {
+        Self {
+            cents: old.units * 100,
+        }
+    }
+}
+
+/// Version 3, current: cents and a currency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, DomainEvent)]
+#[event(name = "Credited", version = 3, upcast_from = CreditedV2)]
+pub struct Credited {
+    pub cents: u64,
+    pub currency: String,
+}
+
+impl From<CreditedV2> for Credited {
+    fn from(old: CreditedV2) -> Self {
+        Self {
+            cents: old.cents,
+            currency: "EUR".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Command)]
+#[command(aggregate = Wallet)]
+pub struct Credit {
+    pub cents: u64,
+}
+
+#[derive(Debug, Default, Aggregate)]
+#[aggregate(id = String, events(Credited), commands(Credit))]
+pub struct Wallet {
+    pub credits: Vec<(u64, String)>,
+}
+
+impl Handle<Credit> for Wallet {
+    async fn handle(
+        &self,
+        command: Credit,
+        _: &(),
+    ) -> Result<Vec<WalletEvent>, std::convert::Infallible> {
+        Ok(vec![
+            Credited {
+                cents: command.cents,
+                currency: "USD".to_owned(),
+            }
+            .into(),
+        ])
+    }
+}
+
+impl Apply<Credited> for Wallet {
+    fn apply(&mut self, event: &Credited) {
+        self.credits.push((event.cents, event.currency.clone()));
+    }
+}
+
+fn stored(version: u32, payload: serde_json::Value) -> NewEvent {
+    NewEvent {
+        event_id: Uuid::now_v7(),
+        aggregate_type: "Wallet".to_owned(),
+        event_type: "Credited".to_owned(),
+        event_version: version,
+        metadata: Metadata::new(),
+        payload,
+    }
+}
+
+#[tokio::test]
+async fn every_stored_version_loads_as_the_current_schema() {
+    let store = InMemoryEventStore::new();
+    let history = vec![
+        stored(1, json!({ "units": 3 })),
+        stored(2, json!({ "cents": 450 })),
+        stored(3, json!({ "cents": 7, "currency": "GBP" })),
+    ];
+    store
+        .append("Wallet-w1", ExpectedVersion::NoStream, history)
+        .await
+        .expect("plant");
+    let repo = Repository::<Wallet, _>::new(store);
+    let committed = repo
+        .execute(&"w1".to_owned(), Credit { cents: 1 })
+        .await
+        .expect("credit");
+    assert_eq!(committed[0].version, 4);
+    assert_eq!(
+        committed[0].event_version, 3,
+        "new events are written at the current version"
+    );
+    let wallet = repo.load(&"w1".to_owned()).await.expect("load");
+    assert_eq!(
+        wallet.state().credits,
+        [
+            (300, "EUR".to_owned()),
+            (450, "EUR".to_owned()),
+            (7, "GBP".to_owned()),
+            (1, "USD".to_owned()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn versions_outside_the_chain_are_typed_errors() {
+    for version in [0, 4] {
+        let store = InMemoryEventStore::new();
+        store
+            .append(
+                "Wallet-w2",
+                ExpectedVersion::NoStream,
+                vec![stored(version, json!({ "cents": 1 }))],
+            )
+            .await
+            .expect("plant");
+        let error = Repository::<Wallet, _>::new(store)
+            .load(&"w2".to_owned())
+            .await
+            .expect_err("unreadable");
+        assert!(
+            matches!(
+                &error,
+                RepositoryError::Store(StoreError::Corrupt {
+                    version: 1,
+                    reason: CorruptionReason::Decode(DecodeError::UnsupportedVersion { stored, known: 3, .. }),
+                    ..
+                }) if *stored == version
+            ),
+            "{error:?}"
+        );
+    }
+}
+
+#[test]
+fn an_old_payload_that_does_not_fit_its_schema_names_the_event() {
+    let error = Credited::decode_stored(1, &json!({ "units": "three" })).expect_err("bad payload");
+    assert!(
+        matches!(&error, DecodeError::Payload { event_type, .. } if event_type == "Credited"),
+        "{error:?}"
+    );
+}
