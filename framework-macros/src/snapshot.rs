@@ -2,8 +2,12 @@
 
 use proc_macro2::TokenStream;
 
-/// The expansion as a reader sees it: pretty-printed Rust.
+/// The expansion as a reader sees it: pretty-printed Rust. An expansion that does not parse
+/// comes out as the parse error and the raw tokens, so the snapshot comparison fails and shows
+/// why.
 pub(crate) fn pretty(tokens: TokenStream) -> String {
-    let file = syn::parse2::<syn::File>(tokens).expect("the expansion parses as a Rust file");
-    prettyplease::unparse(&file)
+    match syn::parse2::<syn::File>(tokens.clone()) {
+        Ok(file) => prettyplease::unparse(&file),
+        Err(error) => format!("the expansion does not parse: {error}\n{tokens}"),
+    }
 }
