@@ -42,16 +42,9 @@ pub trait DomainEvent:
         payload: &serde_json::Value,
     ) -> Result<Self, DecodeError> {
         if stored_version != Self::EVENT_VERSION {
-            return Err(DecodeError::UnsupportedVersion {
-                event_type: Self::EVENT_TYPE.to_owned(),
-                stored: stored_version,
-                known: Self::EVENT_VERSION,
-            });
+            return Err(DecodeError::unsupported_version::<Self>(stored_version));
         }
-        Self::deserialize(payload).map_err(|source| DecodeError::Payload {
-            event_type: Self::EVENT_TYPE.to_owned(),
-            source,
-        })
+        decode_current(payload)
     }
 }
 
@@ -76,6 +69,16 @@ pub trait EventSet: Serialize + DeserializeOwned + Clone + Debug + Send + Sync +
         event_version: u32,
         payload: &serde_json::Value,
     ) -> Result<Self, DecodeError>;
+}
+
+/// Deserializes a payload stored at `T`'s own version.
+pub(crate) fn decode_current<T: DomainEvent>(
+    payload: &serde_json::Value,
+) -> Result<T, DecodeError> {
+    T::deserialize(payload).map_err(|source| DecodeError::Payload {
+        event_type: T::EVENT_TYPE.to_owned(),
+        source,
+    })
 }
 
 /// Why a stored payload could not become an event.
@@ -109,6 +112,17 @@ pub enum DecodeError {
         #[source]
         source: serde_json::Error,
     },
+}
+
+impl DecodeError {
+    /// `stored` is a version `T` cannot read.
+    pub(crate) fn unsupported_version<T: DomainEvent>(stored: u32) -> Self {
+        Self::UnsupportedVersion {
+            event_type: T::EVENT_TYPE.to_owned(),
+            stored,
+            known: T::EVENT_VERSION,
+        }
+    }
 }
 
 /// Context recorded with every event: who caused it and why.

@@ -9,7 +9,7 @@ use std::fmt;
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::event::{DecodeError, DomainEvent, EventSet};
+use crate::event::{DecodeError, DomainEvent, EventSet, decode_current};
 
 /// Serializes one event of an event set as `{"type", "version", "data"}`.
 pub fn serialize_tagged<S: Serializer, T: Serialize>(
@@ -37,19 +37,6 @@ pub struct TaggedEvent {
     pub data: serde_json::Value,
 }
 
-/// Encodes a payload.
-pub fn encode_payload<T: Serialize>(event: &T) -> Result<serde_json::Value, serde_json::Error> {
-    serde_json::to_value(event)
-}
-
-/// Decodes the payload of `T` stored at `event_version`, upcasting older versions.
-pub fn decode_payload<T: DomainEvent>(
-    event_version: u32,
-    payload: &serde_json::Value,
-) -> Result<T, DecodeError> {
-    T::decode_stored(event_version, payload)
-}
-
 /// The conversion `#[event(upcast_from = O)]` needs, under a name that lets the compiler say
 /// what to write when it is missing.
 #[diagnostic::on_unimplemented(
@@ -71,23 +58,18 @@ where
     T: DomainEvent + UpcastFrom<O>,
     O: DomainEvent,
 {
-    let unsupported = |stored| DecodeError::UnsupportedVersion {
-        event_type: T::EVENT_TYPE.to_owned(),
-        stored,
-        known: T::EVENT_VERSION,
-    };
     if stored_version > T::EVENT_VERSION {
-        return Err(unsupported(stored_version));
+        return Err(DecodeError::unsupported_version::<T>(stored_version));
     }
     if stored_version == T::EVENT_VERSION {
-        return T::deserialize(payload).map_err(|source| DecodeError::Payload {
-            event_type: T::EVENT_TYPE.to_owned(),
-            source,
-        });
+        return decode_current(payload);
     }
     match O::decode_stored(stored_version, payload) {
         Ok(older) => Ok(T::from(older)),
-        Err(DecodeError::UnsupportedVersion { stored, .. }) => Err(unsupported(stored)),
+        // The chain's oldest link knows less than `T`: report what `T` can read.
+        Err(DecodeError::UnsupportedVersion { stored, .. }) => {
+            Err(DecodeError::unsupported_version::<T>(stored))
+        }
         Err(other) => Err(other),
     }
 }

@@ -10,6 +10,18 @@ fn opened() -> AccountOpened {
     }
 }
 
+/// The history of an account opened and credited once with `balance`.
+fn funded(balance: u64) -> [BankAccountEvent; 2] {
+    [
+        opened().into(),
+        MoneyDeposited {
+            amount: balance,
+            balance,
+        }
+        .into(),
+    ]
+}
+
 fn fixture() -> AggregateFixture<BankAccount> {
     AggregateFixture::with_services(BankServices::default())
 }
@@ -49,14 +61,7 @@ async fn deposit_before_open_is_rejected() {
 #[tokio::test]
 async fn deposit_records_the_new_balance() {
     let state = fixture()
-        .given([
-            BankAccountEvent::from(opened()),
-            MoneyDeposited {
-                amount: 10,
-                balance: 10,
-            }
-            .into(),
-        ])
+        .given(funded(10))
         .when(DepositMoney { amount: 5 })
         .then_events([MoneyDeposited {
             amount: 5,
@@ -83,14 +88,7 @@ async fn a_zero_amount_is_rejected() {
 #[tokio::test]
 async fn withdrawing_more_than_the_balance_is_insufficient_funds() {
     fixture()
-        .given([
-            BankAccountEvent::from(opened()),
-            MoneyDeposited {
-                amount: 400,
-                balance: 400,
-            }
-            .into(),
-        ])
+        .given(funded(400))
         .when(WithdrawMoney { amount: 500 })
         .then_error(BankError::InsufficientFunds {
             balance: 400,
@@ -102,14 +100,7 @@ async fn withdrawing_more_than_the_balance_is_insufficient_funds() {
 #[tokio::test]
 async fn withdrawal_within_balance_and_risk_limit_succeeds() {
     let state = fixture()
-        .given([
-            BankAccountEvent::from(opened()),
-            MoneyDeposited {
-                amount: 400,
-                balance: 400,
-            }
-            .into(),
-        ])
+        .given(funded(400))
         .when(WithdrawMoney { amount: 150 })
         .then_events([MoneyWithdrawn {
             amount: 150,
@@ -124,14 +115,7 @@ async fn the_risk_engine_blocks_a_flagged_owner() {
     let mut services = BankServices::default();
     services.risk.blocked_owners.insert("alice".to_owned());
     AggregateFixture::<BankAccount>::with_services(services)
-        .given([
-            BankAccountEvent::from(opened()),
-            MoneyDeposited {
-                amount: 400,
-                balance: 400,
-            }
-            .into(),
-        ])
+        .given(funded(400))
         .when(WithdrawMoney { amount: 1 })
         .then_error(BankError::RiskRejected("owner alice is blocked".to_owned()))
         .await;
@@ -140,14 +124,7 @@ async fn the_risk_engine_blocks_a_flagged_owner() {
 #[tokio::test]
 async fn close_needs_a_zero_balance_and_ends_the_account() {
     fixture()
-        .given([
-            BankAccountEvent::from(opened()),
-            MoneyDeposited {
-                amount: 1,
-                balance: 1,
-            }
-            .into(),
-        ])
+        .given(funded(1))
         .when(CloseAccount)
         .then_error(BankError::BalanceNotZero(1))
         .await;

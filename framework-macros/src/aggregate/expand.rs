@@ -166,14 +166,14 @@ fn event_set(model: &Aggregate) -> TokenStream {
         let event = as_domain_event(model, ty);
         quote!(Self::#variant(_) => #event::EVENT_VERSION)
     });
-    let encode_arms = events.iter().map(|Member { variant, .. }| {
-        quote!(Self::#variant(__event) => #private::encode_payload(__event))
-    });
+    let encode_arms = events
+        .iter()
+        .map(|Member { variant, .. }| quote!(Self::#variant(__event) => #json::to_value(__event)));
     let decoders = events.iter().map(|Member { ty, variant }| {
         let event = as_domain_event(model, ty);
         quote! {
             if __event_type == #event::EVENT_TYPE {
-                #private::decode_payload::<#ty>(__event_version, __payload).map(Self::#variant)
+                #event::decode_stored(__event_version, __payload).map(Self::#variant)
             }
         }
     });
