@@ -15,6 +15,7 @@
 use proc_macro::TokenStream;
 
 mod aggregate;
+mod bounds;
 mod command;
 mod event;
 mod paths;

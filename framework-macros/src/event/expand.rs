@@ -2,9 +2,10 @@
 
 use proc_macro2::{Literal, TokenStream};
 use quote::{quote, quote_spanned};
+use syn::Path;
 use syn::spanned::Spanned;
-use syn::{Generics, Path, WhereClause};
 
+use crate::bounds::{message_supertraits, with_supertraits};
 use crate::validate::display_path;
 
 use super::model::DomainEvent;
@@ -19,8 +20,13 @@ pub(super) fn domain_event(event: &DomainEvent) -> TokenStream {
         version,
         upcast_from,
     } = event;
-    let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
-    let where_clause = supertrait_bounds(krate, generics, where_clause);
+    let (impl_generics, type_generics, _) = generics.split_for_impl();
+    let serde = quote!(#krate::__private::serde);
+    let supertraits = message_supertraits();
+    let where_clause = with_supertraits(
+        generics,
+        quote!(#serde::Serialize + #serde::de::DeserializeOwned + #supertraits),
+    );
     let version = Literal::u32_unsuffixed(*version);
     let upcasting = upcast_from
         .as_ref()
@@ -78,34 +84,5 @@ fn upcast_checks(event: &DomainEvent, older: &Path) -> TokenStream {
                 #same_name,
             );
         };
-    }
-}
-
-/// The where clause of a generic event: the user's, plus the supertraits of `DomainEvent` on
-/// `Self`, which hold only for some type arguments. A non-generic event needs none: there a
-/// missing supertrait is the user's mistake and rustc reports it.
-fn supertrait_bounds(
-    krate: &syn::Path,
-    generics: &Generics,
-    where_clause: Option<&WhereClause>,
-) -> TokenStream {
-    if generics.params.is_empty() {
-        return quote!(#where_clause);
-    }
-    let serde = quote!(#krate::__private::serde);
-    let predicates = where_clause
-        .map(|clause| &clause.predicates)
-        .into_iter()
-        .flatten();
-    quote! {
-        where
-            #(#predicates,)*
-            Self: #serde::Serialize
-                + #serde::de::DeserializeOwned
-                + ::core::clone::Clone
-                + ::core::fmt::Debug
-                + ::core::marker::Send
-                + ::core::marker::Sync
-                + 'static,
     }
 }

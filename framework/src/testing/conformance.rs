@@ -56,21 +56,15 @@ fn is_conflict(result: &Result<Vec<EventEnvelope>, StoreError>) -> bool {
 /// Appended events read back in order with versions 1, 2, ... and every field intact.
 pub async fn appends_and_reads_back_in_order<S: EventStore>(store: S) {
     let first = sample_event(1);
-    let recorded = store
-        .append(
-            "s-order",
-            ExpectedVersion::NoStream,
-            vec![first.clone(), sample_event(2)],
-        )
-        .await
-        .map_err(|e| e.to_string());
-    let recorded = recorded.unwrap_or_else(|e| panic_with(&format!("first append failed: {e}")));
+    let recorded = append_batch(
+        &store,
+        "s-order",
+        ExpectedVersion::NoStream,
+        vec![first.clone(), sample_event(2)],
+    )
+    .await;
     assert_eq!(versions(&recorded), [1, 2], "versions start at 1");
-    store
-        .append("s-order", ExpectedVersion::Exact(2), vec![sample_event(3)])
-        .await
-        .map_err(|e| e.to_string())
-        .unwrap_or_else(|e| panic_with(&format!("second append failed: {e}")));
+    append_ok(&store, "s-order", ExpectedVersion::Exact(2), 3).await;
     let read = read_stream(&store, "s-order", 1).await;
     assert_eq!(
         numbers(&read),
@@ -199,12 +193,7 @@ pub async fn batch_is_atomic<S: EventStore>(store: S) {
         "nothing of a failed batch reaches the global log"
     );
     let batch = (2..7).map(sample_event).collect();
-    let recorded = store
-        .append("s-atomic", ExpectedVersion::Exact(1), batch)
-        .await;
-    let recorded = recorded
-        .map_err(|e| e.to_string())
-        .unwrap_or_else(|e| panic_with(&e));
+    let recorded = append_batch(&store, "s-atomic", ExpectedVersion::Exact(1), batch).await;
     assert_eq!(versions(&recorded), [2, 3, 4, 5, 6]);
     let positions: Vec<u64> = recorded.iter().map(|event| event.position).collect();
     assert!(
@@ -216,19 +205,9 @@ pub async fn batch_is_atomic<S: EventStore>(store: S) {
 /// Appending an event id that is already stored stores no second copy and raises no error.
 pub async fn duplicate_event_ids_are_idempotent<S: EventStore>(store: S) {
     let batch = vec![sample_event(1), sample_event(2)];
-    let first = store
-        .append("s-idem", ExpectedVersion::NoStream, batch.clone())
-        .await;
-    let first = first
-        .map_err(|e| e.to_string())
-        .unwrap_or_else(|e| panic_with(&e));
+    let first = append_batch(&store, "s-idem", ExpectedVersion::NoStream, batch.clone()).await;
     // The same append again, even with an expected version that no longer holds.
-    let again = store
-        .append("s-idem", ExpectedVersion::NoStream, batch.clone())
-        .await;
-    let again = again
-        .map_err(|e| e.to_string())
-        .unwrap_or_else(|e| panic_with(&format!("a retried append must succeed: {e}")));
+    let again = append_batch(&store, "s-idem", ExpectedVersion::NoStream, batch.clone()).await;
     assert_eq!(
         again
             .iter()
@@ -242,12 +221,7 @@ pub async fn duplicate_event_ids_are_idempotent<S: EventStore>(store: S) {
     );
     // A batch mixing a stored id and a new one stores only the new one.
     let mixed = vec![batch[1].clone(), sample_event(3)];
-    let recorded = store
-        .append("s-idem", ExpectedVersion::Exact(2), mixed)
-        .await;
-    let recorded = recorded
-        .map_err(|e| e.to_string())
-        .unwrap_or_else(|e| panic_with(&format!("a mixed batch appends its new events: {e}")));
+    let recorded = append_batch(&store, "s-idem", ExpectedVersion::Exact(2), mixed).await;
     assert_eq!(
         versions(&recorded),
         [2, 3],
@@ -375,11 +349,24 @@ async fn append_ok<S: EventStore + ?Sized>(
     expected: ExpectedVersion,
     n: u64,
 ) {
-    if let Err(error) = store.append(stream, expected, vec![sample_event(n)]).await {
-        panic_with(&format!(
-            "append to {stream} with {expected} failed: {error}"
-        ));
-    }
+    append_batch(store, stream, expected, vec![sample_event(n)]).await;
+}
+
+/// Appends `events`, failing the check with the store's error if the append fails.
+async fn append_batch<S: EventStore + ?Sized>(
+    store: &S,
+    stream: &str,
+    expected: ExpectedVersion,
+    events: Vec<NewEvent>,
+) -> Vec<EventEnvelope> {
+    store
+        .append(stream, expected, events)
+        .await
+        .unwrap_or_else(|error| {
+            panic_with(&format!(
+                "append to {stream} with {expected} must succeed: {error}"
+            ))
+        })
 }
 
 async fn read_stream<S: EventStore + ?Sized>(
