@@ -20,7 +20,10 @@ pub use event::{DecodeError, DomainEvent, EventEnvelope, EventSet, Metadata, New
 pub use repository::{Repository, RepositoryError, RepositoryResult};
 pub use retry::RetryPolicy;
 pub use root::AggregateRoot;
-pub use store::{CorruptionReason, EventStore, ExpectedVersion, InMemoryEventStore, StoreError};
+pub use store::{
+    CorruptionReason, EventStore, ExpectedVersion, InMemoryEventStore, Snapshot, SnapshotStore,
+    StoreError,
+};
 
 /// The derive macros. See the crate docs for a tour.
 #[cfg(feature = "derive")]

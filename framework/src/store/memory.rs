@@ -11,13 +11,28 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{EventStore, ExpectedVersion, StoreError};
+use tokio::sync::watch;
+
+use super::{EventStore, ExpectedVersion, Snapshot, SnapshotStore, StoreError};
 use crate::event::{EventEnvelope, NewEvent};
 
-/// An [`EventStore`] held in memory.
-#[derive(Debug, Default)]
+/// An [`EventStore`] (and [`SnapshotStore`]) held in memory.
+#[derive(Debug)]
 pub struct InMemoryEventStore {
     log: Mutex<Log>,
+    snapshots: Mutex<HashMap<String, Snapshot>>,
+    /// The newest position, for subscribers waiting on new events.
+    head: watch::Sender<u64>,
+}
+
+impl Default for InMemoryEventStore {
+    fn default() -> Self {
+        Self {
+            log: Mutex::default(),
+            snapshots: Mutex::default(),
+            head: watch::Sender::new(0),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -109,7 +124,20 @@ impl EventStore for InMemoryEventStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<Vec<EventEnvelope>, StoreError> {
-        self.lock().append(stream, expected, events)
+        let (recorded, head) = {
+            let mut log = self.lock();
+            let recorded = log.append(stream, expected, events)?;
+            (recorded, log.events.len() as u64)
+        };
+        // Outside the lock: waking subscribers must not hold up other appenders.
+        self.head.send_if_modified(|current| {
+            let advanced = head > *current;
+            if advanced {
+                *current = head;
+            }
+            advanced
+        });
+        Ok(recorded)
     }
 
     async fn read_stream(
@@ -142,5 +170,34 @@ impl EventStore for InMemoryEventStore {
 
     async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
         Ok(self.lock().version_of(stream))
+    }
+
+    fn position_watch(&self) -> Option<watch::Receiver<u64>> {
+        Some(self.head.subscribe())
+    }
+}
+
+#[async_trait]
+impl SnapshotStore for InMemoryEventStore {
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        let mut snapshots = self
+            .snapshots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let is_newer = snapshots
+            .get(&snapshot.stream_id)
+            .is_none_or(|held| held.version < snapshot.version);
+        if is_newer {
+            snapshots.insert(snapshot.stream_id.clone(), snapshot);
+        }
+        Ok(())
+    }
+
+    async fn load_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StoreError> {
+        let snapshots = self
+            .snapshots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Ok(snapshots.get(stream).cloned())
     }
 }

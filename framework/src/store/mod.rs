@@ -6,6 +6,7 @@
 //! backend against the same rules.
 
 pub mod memory;
+pub mod snapshot;
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use async_trait::async_trait;
 use crate::event::{DecodeError, EventEnvelope, NewEvent};
 
 pub use memory::InMemoryEventStore;
+pub use snapshot::{Snapshot, SnapshotStore};
 
 /// What the appender believes about the stream's current version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -147,6 +149,14 @@ pub trait EventStore: Send + Sync {
 
     /// The last version of `stream`, 0 when it holds no event.
     async fn stream_version(&self, stream: &str) -> Result<u64, StoreError>;
+
+    /// A wake-up hint for subscribers: a receiver whose value changes (to the newest known
+    /// global position) whenever this store appends events. `None` (the default) means
+    /// subscribers only poll. A hint may miss appends made by other processes, so subscribers
+    /// keep polling as well; it only makes them react sooner.
+    fn position_watch(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
 }
 
 #[async_trait]
@@ -178,5 +188,9 @@ impl<S: EventStore + ?Sized> EventStore for Arc<S> {
 
     async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
         (**self).stream_version(stream).await
+    }
+
+    fn position_watch(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        (**self).position_watch()
     }
 }

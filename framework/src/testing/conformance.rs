@@ -24,7 +24,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::event::{EventEnvelope, Metadata, NewEvent};
-use crate::store::{EventStore, ExpectedVersion, StoreError};
+use crate::store::{EventStore, ExpectedVersion, Snapshot, SnapshotStore, StoreError};
 
 /// A test event for `stream` carrying `n`, with a fresh id.
 pub fn sample_event(n: u64) -> NewEvent {
@@ -343,6 +343,64 @@ pub async fn read_all_in_global_order<S: EventStore>(store: S) {
     assert_eq!(ids.len(), all.len());
 }
 
+fn sample_snapshot(stream: &str, version: u64) -> Snapshot {
+    Snapshot {
+        stream_id: stream.to_owned(),
+        aggregate_type: "Sample".to_owned(),
+        version,
+        payload: json!({ "as_of": version, "text": "state é ✓" }),
+        // Whole seconds, so stores with coarser timestamps still round-trip it exactly.
+        taken_at: time::OffsetDateTime::from_unix_timestamp(1_700_000_000 + version as i64)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+    }
+}
+
+async fn save_snapshot<S: SnapshotStore + ?Sized>(store: &S, snapshot: Snapshot) {
+    let stream = snapshot.stream_id.clone();
+    store
+        .save_snapshot(snapshot)
+        .await
+        .unwrap_or_else(|error| panic_with(&format!("save_snapshot({stream}) failed: {error}")));
+}
+
+async fn load_snapshot<S: SnapshotStore + ?Sized>(store: &S, stream: &str) -> Option<Snapshot> {
+    store
+        .load_snapshot(stream)
+        .await
+        .unwrap_or_else(|error| panic_with(&format!("load_snapshot({stream}) failed: {error}")))
+}
+
+/// Snapshot stores: a saved snapshot loads back equal; a stream without one loads `None`.
+pub async fn snapshot_round_trip<S: SnapshotStore>(store: S) {
+    assert_eq!(load_snapshot(&store, "snap-none").await, None);
+    let snapshot = sample_snapshot("snap-a", 3);
+    save_snapshot(&store, snapshot.clone()).await;
+    let loaded = load_snapshot(&store, "snap-a").await;
+    assert_eq!(loaded, Some(snapshot), "a snapshot must load back as saved");
+}
+
+/// Snapshot stores: a newer snapshot replaces an older one, never the other way round.
+pub async fn newest_snapshot_wins<S: SnapshotStore>(store: S) {
+    save_snapshot(&store, sample_snapshot("snap-b", 10)).await;
+    save_snapshot(&store, sample_snapshot("snap-b", 20)).await;
+    save_snapshot(&store, sample_snapshot("snap-b", 15)).await;
+    let loaded = load_snapshot(&store, "snap-b").await.map(|s| s.version);
+    assert_eq!(
+        loaded,
+        Some(20),
+        "an older snapshot must not replace a newer one"
+    );
+}
+
+/// Snapshot stores: snapshots of different streams do not affect each other.
+pub async fn snapshots_are_per_stream<S: SnapshotStore>(store: S) {
+    save_snapshot(&store, sample_snapshot("snap-c", 5)).await;
+    save_snapshot(&store, sample_snapshot("snap-d", 7)).await;
+    let c = load_snapshot(&store, "snap-c").await.map(|s| s.version);
+    let d = load_snapshot(&store, "snap-d").await.map(|s| s.version);
+    assert_eq!((c, d), (Some(5), Some(7)));
+}
+
 async fn append_ok<S: EventStore + ?Sized>(
     store: &S,
     stream: &str,
@@ -449,5 +507,24 @@ macro_rules! event_store_conformance {
                 "skipped {}: the backend is not configured", ::core::stringify!($check)
             ),
         }
+    };
+}
+
+/// Stamps out one `#[tokio::test]` per snapshot-store check, like
+/// [`event_store_conformance!`](crate::event_store_conformance) (same `optional:` form).
+#[macro_export]
+macro_rules! snapshot_store_conformance {
+    (optional: $make:expr) => {
+        $crate::snapshot_store_conformance!(@all optional $make);
+    };
+    ($make:expr) => {
+        $crate::snapshot_store_conformance!(@all required $make);
+    };
+    (@all $mode:ident $make:expr) => {
+        $crate::event_store_conformance!(@tests $mode $make;
+            snapshot_round_trip,
+            newest_snapshot_wins,
+            snapshots_are_per_stream,
+        );
     };
 }
