@@ -8,6 +8,7 @@ pub mod repository;
 pub mod retry;
 pub mod root;
 pub mod store;
+pub mod subscription;
 pub mod testing;
 
 #[doc(hidden)]
@@ -19,6 +20,7 @@ pub use command::Command;
 pub use event::{DecodeError, DomainEvent, EventEnvelope, EventSet, Metadata, NewEvent};
 pub use repository::{Repository, RepositoryError, RepositoryResult};
 pub use retry::RetryPolicy;
+pub use subscription::Subscription;
 pub use root::AggregateRoot;
 pub use store::{
     CorruptionReason, EventStore, ExpectedVersion, InMemoryEventStore, Snapshot, SnapshotStore,
