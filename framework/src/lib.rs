@@ -20,12 +20,12 @@ pub use command::Command;
 pub use event::{DecodeError, DomainEvent, EventEnvelope, EventSet, Metadata, NewEvent};
 pub use repository::{Repository, RepositoryError, RepositoryResult};
 pub use retry::RetryPolicy;
-pub use subscription::Subscription;
 pub use root::AggregateRoot;
 pub use store::{
     CorruptionReason, EventStore, ExpectedVersion, InMemoryEventStore, Snapshot, SnapshotStore,
     StoreError,
 };
+pub use subscription::Subscription;
 
 /// The derive macros. See the crate docs for a tour.
 #[cfg(feature = "derive")]
@@ -42,6 +42,9 @@ pub mod prelude {
     pub use crate::repository::{Repository, RepositoryError};
     pub use crate::retry::RetryPolicy;
     pub use crate::root::AggregateRoot;
-    pub use crate::store::{EventStore, ExpectedVersion, InMemoryEventStore, StoreError};
+    pub use crate::store::{
+        EventStore, ExpectedVersion, InMemoryEventStore, SnapshotStore, StoreError,
+    };
+    pub use crate::subscription::Subscription;
     pub use crate::testing::AggregateFixture;
 }

@@ -130,7 +130,10 @@ impl<S: EventStore> Subscription<S> {
 
     /// Reads the next page after the last buffered or delivered event; whether it got any.
     async fn fill(&mut self) -> Result<bool, StoreError> {
-        let after = self.buffer.back().map_or(self.position, |last| last.position);
+        let after = self
+            .buffer
+            .back()
+            .map_or(self.position, |last| last.position);
         // Mark the hint as seen before reading, so an append that lands after this read
         // still wakes the next wait.
         if let Some(wake) = &mut self.wake {

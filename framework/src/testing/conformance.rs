@@ -355,7 +355,10 @@ pub async fn subscription_catches_up_and_follows<S: EventStore + 'static>(store:
         append_ok(store.as_ref(), "sub-history", ExpectedVersion::Any, n).await;
     }
     let mut late = Subscription::new(Arc::clone(&store), 3).with_batch_size(2);
-    let caught_up = late.poll().await.unwrap_or_else(|e| panic_with(&e.to_string()));
+    let caught_up = late
+        .poll()
+        .await
+        .unwrap_or_else(|e| panic_with(&e.to_string()));
     assert_eq!(
         caught_up.iter().map(|e| e.position).collect::<Vec<_>>(),
         [4, 5],
@@ -408,7 +411,10 @@ pub async fn subscription_catches_up_and_follows<S: EventStore + 'static>(store:
     let everything = read_all(store.as_ref(), 0, 100_000).await;
     let ids: Vec<Uuid> = seen.iter().map(|e| e.event_id).collect();
     let all_ids: Vec<Uuid> = everything.iter().map(|e| e.event_id).collect();
-    assert_eq!(ids, all_ids, "the subscription saw every event once, in order");
+    assert_eq!(
+        ids, all_ids,
+        "the subscription saw every event once, in order"
+    );
     assert_eq!(subscription.position(), positions[positions.len() - 1]);
 }
 
