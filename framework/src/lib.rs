@@ -7,6 +7,7 @@ pub mod event;
 pub mod repository;
 pub mod retry;
 pub mod root;
+pub mod saga;
 pub mod store;
 pub mod subscription;
 pub mod testing;
