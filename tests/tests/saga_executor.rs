@@ -99,13 +99,13 @@ const STEPS: &[StepInfo] = &[
 impl SagaSteps for Trip {
     const STEPS: &'static [StepInfo] = STEPS;
 
-    fn run_step<'a>(
-        &'a mut self,
+    async fn run_step(
+        &mut self,
         step: usize,
-        agency: &'a Arc<Agency>,
+        agency: &Arc<Agency>,
         key: StepKey,
-    ) -> impl Future<Output = Result<(), StepError>> + Send + 'a {
-        async move {
+    ) -> Result<(), StepError> {
+        {
             let name = STEPS
                 .get(step)
                 .map(|s| s.name)
@@ -120,13 +120,13 @@ impl SagaSteps for Trip {
         }
     }
 
-    fn compensate_step<'a>(
-        &'a mut self,
+    async fn compensate_step(
+        &mut self,
         step: usize,
-        agency: &'a Arc<Agency>,
+        agency: &Arc<Agency>,
         key: StepKey,
-    ) -> impl Future<Output = Result<(), StepError>> + Send + 'a {
-        async move {
+    ) -> Result<(), StepError> {
+        {
             let name = match step {
                 0 => "cancel_hotel",
                 1 => "cancel_flight",
