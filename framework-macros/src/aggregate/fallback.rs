@@ -39,9 +39,21 @@ pub(super) fn stand_ins(input: &DeriveInput) -> TokenStream {
     let enums_fit = event_enum != *ident && command_enum != *ident && event_enum != command_enum;
     let (event_type, command_type, enums) = if enums_fit {
         let enums = [
-            empty_enum(&known.vis, &event_enum, ident, listed(known.events)),
+            empty_enum(
+                &known.vis,
+                &event_enum,
+                ident,
+                "aggregate",
+                listed(known.events),
+            ),
             event_traits(&krate, &event_enum),
-            empty_enum(&known.vis, &command_enum, ident, listed(known.commands)),
+            empty_enum(
+                &known.vis,
+                &command_enum,
+                ident,
+                "aggregate",
+                listed(known.commands),
+            ),
         ];
         (
             quote!(#event_enum),
@@ -159,10 +171,10 @@ fn first_of_each_key(input: &DeriveInput) -> DeriveInput {
 }
 
 /// A value that is `None` when it does not parse, instead of an error.
-struct Lenient<T>(Option<T>);
+pub(crate) struct Lenient<T>(Option<T>);
 
 impl<T> Lenient<T> {
-    fn into_inner(self) -> Option<T> {
+    pub(crate) fn into_inner(self) -> Option<T> {
         self.0
     }
 }
@@ -205,10 +217,15 @@ fn listed(list: Option<Lenient<Listed>>) -> Vec<Path> {
 }
 
 /// `enum Name {}` with `Debug`, `Clone`, `PartialEq`, and `From` each listed type.
-fn empty_enum(vis: &Visibility, name: &Ident, aggregate: &Ident, listed: Vec<Path>) -> TokenStream {
-    let doc = format!(
-        "Stands in for an enum of `{aggregate}` while its `#[aggregate(...)]` has mistakes."
-    );
+pub(crate) fn empty_enum(
+    vis: &Visibility,
+    name: &Ident,
+    owner: &Ident,
+    attribute: &str,
+    listed: Vec<Path>,
+) -> TokenStream {
+    let doc =
+        format!("Stands in for an enum of `{owner}` while its `#[{attribute}(...)]` has mistakes.");
     quote! {
         #[doc = #doc]
         #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
@@ -226,7 +243,7 @@ fn empty_enum(vis: &Visibility, name: &Ident, aggregate: &Ident, listed: Vec<Pat
 }
 
 /// Serde and `EventSet` for the empty event enum.
-fn event_traits(krate: &Path, name: &Ident) -> TokenStream {
+pub(crate) fn event_traits(krate: &Path, name: &Ident) -> TokenStream {
     let serde = quote!(#krate::__private::serde);
     let json = quote!(#krate::__private::serde_json);
     quote! {
