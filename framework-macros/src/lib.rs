@@ -233,7 +233,8 @@ pub fn derive_domain_event(input: TokenStream) -> TokenStream {
 ///
 /// | key | required | meaning |
 /// |---|---|---|
-/// | `aggregate = Type` | yes | `Command::Aggregate`, the aggregate that handles the command. |
+/// | `aggregate = Type` | yes, or `entity` | `Command::Aggregate`, the aggregate that handles the command. |
+/// | `entity = Type` | instead of `aggregate` | For a command added to a `#[derive(Entity)]` struct: `Command::Aggregate` is `EntityState<Type>`. |
 /// | `name = "..."` | no | `Command::COMMAND_TYPE`, the command's name for logs and traces. Default: the type's name. Must not be empty. |
 /// | `crate = path` | no | Where the runtime crate is, when it is not `::aggregato`. |
 #[proc_macro_derive(Command, attributes(command))]
@@ -318,7 +319,7 @@ pub fn derive_command(input: TokenStream) -> TokenStream {
 /// | `services = Type` | What the handlers of added commands receive. Default `()`. |
 /// | `validate = path` | `fn(&Struct) -> Result<(), Error>`, run on the would-be entity of each create and update. An update needs `Struct: Clone` for it. |
 /// | `events(A, ...)` | Event types you add; each needs `impl Apply<A> for EntityState<Struct>`. |
-/// | `commands(C, ...)` | Command types you add (`#[command(aggregate = EntityState<Struct>)]`); each needs `impl Handle<C> for EntityState<Struct>`. |
+/// | `commands(C, ...)` | Command types you add (`#[command(entity = Struct)]`); each needs `impl Handle<C> for EntityState<Struct>`. |
 /// | `crate = path` | Where the runtime crate is, when it is not `::aggregato`. |
 ///
 /// # `#[entity(...)]` on a field

@@ -105,12 +105,9 @@ pub fn would_be<T: WouldBe>(current: &T) -> T {
     current.clone()
 }
 
-/// Runs one `#[entity(validate = ...)]` function: its error rejects the command.
-pub fn validated<E, T: ?Sized>(
-    validator: impl FnOnce(&T) -> Result<(), E>,
-    value: &T,
-) -> Result<(), crate::entity::EntityError<E>> {
-    validator(value).map_err(crate::entity::EntityError::Rejected)
+/// The outcome of one `#[entity(validate = ...)]` function: its error rejects the command.
+pub fn rejects<E>(outcome: Result<(), E>) -> Result<(), crate::entity::EntityError<E>> {
+    outcome.map_err(crate::entity::EntityError::Rejected)
 }
 
 /// Applies a deletion: a live entity becomes deleted, keeping its last state.

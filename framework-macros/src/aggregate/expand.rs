@@ -24,7 +24,12 @@ pub(super) fn aggregate(model: &Aggregate) -> TokenStream {
     };
     let items = [
         message_sets(model, &docs),
-        command_checks(model, &quote!(#ident), &ident.to_string()),
+        command_checks(
+            model,
+            &quote!(#ident),
+            &ident.to_string(),
+            &format!("aggregate = {ident}"),
+        ),
         aggregate_impl(model),
     ];
     quote!(#(#items)*)
@@ -302,11 +307,13 @@ fn command_enum(model: &Aggregate, doc: &str) -> TokenStream {
 /// naming both, instead of as a type mismatch of an associated type.
 ///
 /// `target` is the aggregate type, which `target_name` spells for messages: the struct itself,
-/// or `EntityState<Struct>` for an entity.
+/// or `EntityState<Struct>` for an entity; `attribute` is what a command of it says, such as
+/// `aggregate = Struct`.
 pub(crate) fn command_checks(
     model: &Aggregate,
     target: &TokenStream,
     target_name: &str,
+    attribute: &str,
 ) -> TokenStream {
     let Aggregate {
         krate,
@@ -318,7 +325,7 @@ pub(crate) fn command_checks(
         format!("`{{C}}` is listed in `commands(...)` of `{target_name}` but targets `{{Self}}`");
     let label = format!("a command of `{{Self}}`, not of `{target_name}`");
     let note = format!(
-        "write `#[command(aggregate = {target_name})]` on `{{C}}`, or remove `{{C}}` from `commands(...)`"
+        "write `#[command({attribute})]` on `{{C}}`, or remove `{{C}}` from `commands(...)`"
     );
     // Named after the aggregate, so that rustc does not point at the same-named helper of
     // another aggregate as a "similarly named trait".

@@ -7,7 +7,7 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Ident, Path, Type};
+use syn::{Ident, Path};
 
 use super::model::{Entity, Field};
 use crate::aggregate::expand::{EnumDocs, command_checks, message_sets};
@@ -23,7 +23,12 @@ pub(super) fn entity(model: &Entity) -> TokenStream {
         events(model),
         commands(model),
         message_sets(&sets, &enum_docs(model)),
-        command_checks(&sets, &state, &format!("EntityState<{ident}>")),
+        command_checks(
+            &sets,
+            &state,
+            &format!("EntityState<{ident}>"),
+            &format!("entity = {ident}"),
+        ),
         entity_impl(model),
     ];
     quote!(#(#items)*)
@@ -375,38 +380,28 @@ fn outcome_type(model: &Entity) -> TokenStream {
 }
 
 /// `validator(value)?`, spanned at the validator so that a wrong signature or error type is
-/// reported there.
-fn run_validator(model: &Entity, validator: &Path, value: TokenStream, ty: &Type) -> TokenStream {
+/// reported there. A direct call, so that a validator of a `String` field may take `&str`.
+fn run_validator(model: &Entity, validator: &Path, value: TokenStream) -> TokenStream {
     let Entity { krate, error, .. } = model;
     quote_spanned! {validator.span()=>
-        #krate::__private::validated::<#error, #ty>(#validator, #value)?;
+        #krate::__private::rejects::<#error>(#validator(#value))?;
     }
 }
 
 fn create_fn(model: &Entity) -> TokenStream {
-    let Entity {
-        ident,
-        names,
-        error,
-        ..
-    } = model;
+    let Entity { names, error, .. } = model;
     let state = state_type(model);
     let outcome = outcome_type(model);
     let (create, created) = (&names.create, &names.created);
     let field_checks = model.stored().filter_map(|field| {
         let path = field.validate.as_ref()?;
         let name = &field.ident;
-        Some(run_validator(
-            model,
-            path,
-            quote!(&__command.#name),
-            &field.ty,
-        ))
+        Some(run_validator(model, path, quote!(&__command.#name)))
     });
-    let own_check = model.validate.as_ref().map(|path| {
-        let ty = syn::parse_quote!(#ident);
-        run_validator(model, path, quote!(&__from_created(&__created)), &ty)
-    });
+    let own_check = model
+        .validate
+        .as_ref()
+        .map(|path| run_validator(model, path, quote!(&__from_created(&__created))));
     let moved = model.stored().map(|Field { ident, .. }| ident);
     quote! {
         fn __create(__state: &#state, __command: #create) -> #outcome {
@@ -434,7 +429,7 @@ fn update_fn(model: &Entity) -> TokenStream {
     let field_checks = updatable.iter().filter_map(|field| {
         let path = field.validate.as_ref()?;
         let name = &field.ident;
-        let check = run_validator(model, path, quote!(__value), &field.ty);
+        let check = run_validator(model, path, quote!(__value));
         Some(quote! {
             if let ::core::option::Option::Some(__value) = &__command.#name {
                 #check
@@ -451,8 +446,7 @@ fn update_fn(model: &Entity) -> TokenStream {
     });
     let own_check = model.validate.as_ref().map(|path| {
         let would_be = quote_spanned!(path.span()=> #krate::__private::would_be::<#ident>);
-        let ty = syn::parse_quote!(#ident);
-        let check = run_validator(model, path, quote!(&__would_be), &ty);
+        let check = run_validator(model, path, quote!(&__would_be));
         quote! {
             let mut __would_be = #would_be(__current);
             __patch(&mut __would_be, &__updated);
