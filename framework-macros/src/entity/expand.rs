@@ -4,7 +4,7 @@
 //! type's `PartialEq` or `Default`, an added command's `Handle` impl) are spanned at what the
 //! user wrote, so the error is reported there.
 
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::{Group, Literal, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, Path};
@@ -309,12 +309,16 @@ fn entity_impl(model: &Entity) -> TokenStream {
     let (create, update, delete) = (&names.create, &names.update, &names.delete);
     let (created, updated, deleted) = (&names.created, &names.updated, &names.deleted);
     let handle_extra = model.extra_commands.iter().map(|Member { ty, variant }| {
+        // Every token at the listed type, `.await` and the state type included: a missing
+        // handler is then one error there rather than a second one at the derive.
+        let state = respan(state.clone(), ty.span());
         let handle = quote_spanned! {ty.span()=>
             <#state as #krate::Handle<#ty>>::handle(__state, __command, __services).await
         };
         quote!(#command_enum::#variant(__command) => #handle)
     });
     let apply_extra = model.extra_events.iter().map(|Member { ty, variant }| {
+        let state = respan(state.clone(), ty.span());
         let apply = quote_spanned!(ty.span()=> <#state as #krate::Apply<#ty>>::apply);
         quote!(#event_enum::#variant(__event) => #apply(__state, __event))
     });
@@ -370,6 +374,22 @@ fn entity_impl(model: &Entity) -> TokenStream {
             #(#helpers)*
         };
     }
+}
+
+/// `tokens`, every one of them spanned at `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut inner = Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                token = TokenTree::Group(inner);
+            }
+            token.set_span(span);
+            token
+        })
+        .collect()
 }
 
 /// What a handler returns: the events, or why the command was rejected.
