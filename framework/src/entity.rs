@@ -167,8 +167,8 @@ pub enum EntityError<E> {
     Deleted,
     /// The user's rules rejected the command: a `validate` function, or a handler of an added
     /// command.
-    #[error("rejected: {0}")]
-    Rejected(#[source] E),
+    #[error(transparent)]
+    Rejected(E),
 }
 
 impl<T: Entity> Aggregate for EntityState<T> {
