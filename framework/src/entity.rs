@@ -75,20 +75,15 @@ pub trait Entity: Sized + Send + Sync + 'static {
 /// Use `EntityState<Product>` wherever an aggregate type is expected:
 /// `Repository<EntityState<Product>, _>`, `AggregateFixture::<EntityState<Product>>`, and
 /// `impl Handle<DiscontinueProduct> for EntityState<Product>` for the commands you add.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EntityState<T> {
     /// Never created: the state of a stream without events.
+    #[default]
     Absent,
     /// Created and not deleted.
     Live(T),
     /// Deleted; holds the state it had when it was deleted. Nothing happens to it any more.
     Deleted(T),
-}
-
-impl<T> Default for EntityState<T> {
-    fn default() -> Self {
-        Self::Absent
-    }
 }
 
 impl<T> EntityState<T> {
@@ -142,11 +137,10 @@ impl<T> EntityState<T> {
     /// Moves a live entity to deleted, keeping its last state; anything else is left as is
     /// (an event is a fact, and applying one never fails).
     pub(crate) fn delete(&mut self) {
-        if let Self::Live(_) = self {
-            if let Self::Live(entity) = std::mem::replace(self, Self::Absent) {
-                *self = Self::Deleted(entity);
-            }
-        }
+        *self = match std::mem::replace(self, Self::Absent) {
+            Self::Live(entity) => Self::Deleted(entity),
+            other => other,
+        };
     }
 }
 
