@@ -567,3 +567,52 @@ async fn a_repository_round_trip_on_the_in_memory_store() {
     assert!(reloaded.state().is_deleted());
     assert_eq!(reloaded.version(), 3);
 }
+
+// ---- optional fields ----
+
+#[derive(Debug, Clone, PartialEq, Entity)]
+pub struct Note {
+    #[entity(id)]
+    id: u32,
+    title: Option<String>,
+}
+
+#[test]
+fn clearing_an_optional_field_is_not_leaving_it_unchanged() {
+    let cleared: NoteEvent = NoteUpdated { title: Some(None) }.into();
+    let unchanged: NoteEvent = NoteUpdated { title: None }.into();
+    assert_eq!(cleared.encode().expect("encodes"), json!({ "title": null }));
+    assert_eq!(unchanged.encode().expect("encodes"), json!({}));
+    for event in [cleared, unchanged] {
+        let decoded = NoteEvent::decode("NoteUpdated", 1, &event.encode().expect("encodes"))
+            .expect("decodes");
+        assert_eq!(decoded, event);
+    }
+    let command: UpdateNote = serde_json::from_value(json!({ "title": null })).expect("parses");
+    assert_eq!(command, UpdateNote { title: Some(None) });
+}
+
+#[tokio::test]
+async fn an_optional_field_cleared_stays_cleared_after_a_reload() {
+    let repository = Repository::<EntityState<Note>, _>::new(InMemoryEventStore::new());
+    repository
+        .execute(
+            &7,
+            CreateNote {
+                id: 7,
+                title: Some("Draft".to_owned()),
+            },
+        )
+        .await
+        .expect("created");
+    let cleared = repository
+        .execute(&7, UpdateNote { title: Some(None) })
+        .await
+        .expect("cleared");
+    assert_eq!(cleared.len(), 1);
+    let reloaded = repository.load(&7).await.expect("loads");
+    assert_eq!(
+        reloaded.state(),
+        &EntityState::Live(Note { id: 7, title: None })
+    );
+}

@@ -142,11 +142,19 @@ fn message(
             quote!({ #(#fields,)* })
         }
         Shape::Patch(fields) => {
+            let deserialize_with = format!(
+                "{}::__private::deserialize_patch_field",
+                display_path(krate)
+            );
             let fields = fields.iter().map(|Field { ident, ty, .. }| {
                 let doc = field_doc(ident);
                 quote! {
                     #[doc = #doc]
-                    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+                    #[serde(
+                        default,
+                        skip_serializing_if = "::core::option::Option::is_none",
+                        deserialize_with = #deserialize_with
+                    )]
                     pub #ident: ::core::option::Option<#ty>
                 }
             });
