@@ -39,21 +39,9 @@ pub(super) fn stand_ins(input: &DeriveInput) -> TokenStream {
     let enums_fit = event_enum != *ident && command_enum != *ident && event_enum != command_enum;
     let (event_type, command_type, enums) = if enums_fit {
         let enums = [
-            empty_enum(
-                &known.vis,
-                &event_enum,
-                ident,
-                "aggregate",
-                listed(known.events),
-            ),
+            empty_enum(&known.vis, &event_enum, ident, listed(known.events)),
             event_traits(&krate, &event_enum),
-            empty_enum(
-                &known.vis,
-                &command_enum,
-                ident,
-                "aggregate",
-                listed(known.commands),
-            ),
+            empty_enum(&known.vis, &command_enum, ident, listed(known.commands)),
         ];
         (
             quote!(#event_enum),
@@ -187,7 +175,7 @@ impl<T: FromMeta> FromMeta for Lenient<T> {
 
 /// The types of `events(...)` or `commands(...)` that can be read, quoted ones included, each
 /// once.
-struct Listed(Vec<Path>);
+pub(crate) struct Listed(pub(crate) Vec<Path>);
 
 impl FromMeta for Listed {
     fn from_meta(item: &Meta) -> darling::Result<Self> {
@@ -211,21 +199,16 @@ impl FromMeta for Listed {
     }
 }
 
-fn listed(list: Option<Lenient<Listed>>) -> Vec<Path> {
+pub(crate) fn listed(list: Option<Lenient<Listed>>) -> Vec<Path> {
     list.and_then(Lenient::into_inner)
         .map_or_else(Vec::new, |listed| listed.0)
 }
 
 /// `enum Name {}` with `Debug`, `Clone`, `PartialEq`, and `From` each listed type.
-pub(crate) fn empty_enum(
-    vis: &Visibility,
-    name: &Ident,
-    owner: &Ident,
-    attribute: &str,
-    listed: Vec<Path>,
-) -> TokenStream {
-    let doc =
-        format!("Stands in for an enum of `{owner}` while its `#[{attribute}(...)]` has mistakes.");
+fn empty_enum(vis: &Visibility, name: &Ident, aggregate: &Ident, listed: Vec<Path>) -> TokenStream {
+    let doc = format!(
+        "Stands in for an enum of `{aggregate}` while its `#[aggregate(...)]` has mistakes."
+    );
     quote! {
         #[doc = #doc]
         #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
@@ -243,7 +226,7 @@ pub(crate) fn empty_enum(
 }
 
 /// Serde and `EventSet` for the empty event enum.
-pub(crate) fn event_traits(krate: &Path, name: &Ident) -> TokenStream {
+fn event_traits(krate: &Path, name: &Ident) -> TokenStream {
     let serde = quote!(#krate::__private::serde);
     let json = quote!(#krate::__private::serde_json);
     quote! {

@@ -47,7 +47,7 @@ fn error_type(model: &Entity) -> TokenStream {
 }
 
 /// The entity as an aggregate model, for the enums the aggregate derive generates.
-fn sets_model(model: &Entity) -> Aggregate {
+pub(super) fn sets_model(model: &Entity) -> Aggregate {
     let members = |generated: [&Ident; 3], extra: &[Member]| -> Vec<Member> {
         let generated = generated.into_iter().map(|name| Member {
             ty: Path::from(name.clone()),
@@ -76,7 +76,8 @@ fn sets_model(model: &Entity) -> Aggregate {
     }
 }
 
-fn enum_docs(model: &Entity) -> EnumDocs {
+/// The doc comments of the event and command enums.
+pub(super) fn enum_docs(model: &Entity) -> EnumDocs {
     let Entity { ident, names, .. } = model;
     let list = |generated: [&Ident; 3], key: &str| {
         format!(
@@ -195,7 +196,8 @@ fn partial_eq(name: &Ident, shape: &Shape<'_>) -> TokenStream {
     }
 }
 
-fn events(model: &Entity) -> TokenStream {
+/// The three generated events and their `DomainEvent` impls.
+pub(super) fn events(model: &Entity) -> TokenStream {
     let Entity {
         krate,
         ident,
@@ -249,7 +251,8 @@ fn events(model: &Entity) -> TokenStream {
     }
 }
 
-fn commands(model: &Entity) -> TokenStream {
+/// The three generated commands and their `Command` impls.
+pub(super) fn commands(model: &Entity) -> TokenStream {
     let Entity {
         krate,
         ident,

@@ -39,6 +39,10 @@ pub(super) struct EntityInput {
     /// The struct's fields with their `#[entity(...)]`; read after darling's pass.
     #[darling(skip)]
     pub(super) fields: Vec<FieldInput>,
+    /// The mistakes in the fields' `#[entity(...)]`, reported together with those that
+    /// validation finds in the fields that could be read.
+    #[darling(skip)]
+    pub(super) field_errors: Vec<darling::Error>,
 }
 
 /// One field as darling reads it, with `#[entity(...)]`.
@@ -58,19 +62,20 @@ pub(super) struct FieldInput {
 }
 
 impl EntityInput {
-    /// Reads the input, reporting a wrong shape and every mistake in the struct's and the
-    /// fields' attributes together.
+    /// Reads the input. A wrong shape or a mistake in the struct's attribute ends the
+    /// derive here, with every such mistake; a mistake in a field's attribute is kept for
+    /// validation to report beside its own.
     pub(super) fn parse(input: &DeriveInput) -> darling::Result<Self> {
         let mut errors = darling::Error::accumulator();
         let named = errors.handle(named_fields(input));
-        let fields: Vec<FieldInput> = named
-            .iter()
-            .flat_map(|named| named.named.iter())
-            .filter_map(|field| errors.handle(FieldInput::from_field(field)))
-            .collect();
         let parsed = errors.handle(Self::from_derive_input(input));
         let mut parsed = crate::validate::finish(errors, parsed)?;
-        parsed.fields = fields;
+        for field in named.iter().flat_map(|named| named.named.iter()) {
+            match FieldInput::from_field(field) {
+                Ok(field) => parsed.fields.push(field),
+                Err(error) => parsed.field_errors.push(error),
+            }
+        }
         Ok(parsed)
     }
 }

@@ -16,6 +16,11 @@ use crate::validate::{display_path, error_at, finish, stored_name};
 pub(super) fn validate(input: EntityInput) -> darling::Result<Entity> {
     let ident = &input.ident;
     let mut errors = darling::Error::accumulator();
+    // A field whose attribute has a mistake is missing from `fields`: it may be the id.
+    let every_field_read = input.field_errors.is_empty();
+    for error in input.field_errors {
+        errors.push(error);
+    }
     not_generic(&mut errors, ident, &input.generics);
     if let Some(name) = &input.name {
         errors.handle(stored_name(name, "entity", "Catalog.Product"));
@@ -26,7 +31,9 @@ pub(super) fn validate(input: EntityInput) -> darling::Result<Entity> {
         .into_iter()
         .filter_map(|field| self::field(&mut errors, field))
         .collect();
-    one_id(&mut errors, ident, &fields);
+    if every_field_read || fields.iter().any(|field| field.role == Role::Id) {
+        one_id(&mut errors, ident, &fields);
+    }
     if input.error.is_none() {
         validators_need_an_error(&mut errors, input.validate.as_ref(), &fields);
     }
