@@ -309,12 +309,15 @@ pub fn derive_command(input: TokenStream) -> TokenStream {
 /// the first error rejects the command as `EntityError::Rejected(error)` and nothing is
 /// recorded. Updated fields are compared with `!=`, so their types must be `PartialEq`.
 ///
+/// The handler cannot see the id a command is executed on, so a create records the id its
+/// command carries: execute `Create{Struct}` on that same id.
+///
 /// # `#[entity(...)]` on the struct, all optional
 ///
 /// | key | meaning |
 /// |---|---|
 /// | `name = "..."` | The stored entity type (`Aggregate::AGGREGATE_TYPE`, the stream id prefix) and the prefix of the stored event names: `name = "Catalog.Product"` stores `Catalog.ProductCreated`, ... Default: the struct's name. Changing it orphans stored streams. |
-/// | `version = N` | The schema version of the three generated events. Default 1. |
+/// | `version = N` | The schema version of the three generated events. Default 1. Generated events have no `upcast_from`: events stored at another version do not load. |
 /// | `error = Type` | The error of validators and of the handlers of added commands, carried by `EntityError::Rejected`. Default `Infallible`; required with `validate`. |
 /// | `services = Type` | What the handlers of added commands receive. Default `()`. |
 /// | `validate = path` | `fn(&Struct) -> Result<(), Error>`, run on the would-be entity of each create and update. An update needs `Struct: Clone` for it. |
