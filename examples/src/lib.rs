@@ -1,4 +1,5 @@
 //! Runnable aggregato domains. Each module is one domain; each binary in `src/bin` runs one.
 
 pub mod bank;
+pub mod catalogue;
 pub mod shop;

@@ -1,5 +1,5 @@
 //! Derive macros for [aggregato](https://docs.rs/aggregato): `#[derive(Aggregate)]`,
-//! `#[derive(DomainEvent)]` and `#[derive(Command)]`.
+//! `#[derive(Entity)]`, `#[derive(DomainEvent)]` and `#[derive(Command)]`.
 //!
 //! Use them through the runtime crate (`use aggregato::prelude::*;`), which re-exports them
 //! under its default `derive` feature; the generated code names the runtime by absolute path
@@ -17,6 +17,7 @@ use proc_macro::TokenStream;
 mod aggregate;
 mod bounds;
 mod command;
+mod entity;
 mod event;
 mod paths;
 #[cfg(test)]
@@ -232,10 +233,107 @@ pub fn derive_domain_event(input: TokenStream) -> TokenStream {
 ///
 /// | key | required | meaning |
 /// |---|---|---|
-/// | `aggregate = Type` | yes | `Command::Aggregate`, the aggregate that handles the command. |
+/// | `aggregate = Type` | yes, or `entity` | `Command::Aggregate`, the aggregate that handles the command. |
+/// | `entity = Type` | instead of `aggregate` | For a command added to a `#[derive(Entity)]` struct: `Command::Aggregate` is `EntityState<Type>`. |
 /// | `name = "..."` | no | `Command::COMMAND_TYPE`, the command's name for logs and traces. Default: the type's name. Must not be empty. |
 /// | `crate = path` | no | Where the runtime crate is, when it is not `::aggregato`. |
 #[proc_macro_derive(Command, attributes(command))]
 pub fn derive_command(input: TokenStream) -> TokenStream {
     command::expand(input.into()).into()
+}
+
+/// Derives the whole event-sourced lifecycle of a CRUD entity from its fields: the events
+/// `{Struct}Created`, `{Struct}Updated` and `{Struct}Deleted`, the commands `Create{Struct}`,
+/// `Update{Struct}` and `Delete{Struct}`, the enums `{Struct}Event` and `{Struct}Command`, and
+/// `aggregato::entity::Entity`, which makes `aggregato::EntityState<Struct>` an `Aggregate`.
+///
+/// The struct must have named fields, one of them `#[entity(id)]`, and cannot be generic.
+///
+/// ```
+/// use aggregato::prelude::*;
+///
+/// #[derive(Debug, thiserror::Error, PartialEq)]
+/// pub enum CatalogueError {
+///     #[error("a price must be positive")]
+///     FreeProduct,
+/// }
+///
+/// fn positive(price_cents: &u64) -> Result<(), CatalogueError> {
+///     if *price_cents == 0 { Err(CatalogueError::FreeProduct) } else { Ok(()) }
+/// }
+///
+/// #[derive(Debug, Clone, PartialEq, Entity)]
+/// #[entity(error = CatalogueError)]
+/// pub struct Product {
+///     #[entity(id)]
+///     pub id: String,
+///     pub name: String,
+///     #[entity(validate = positive)]
+///     pub price_cents: u64,
+///     #[entity(readonly)]
+///     pub sku: String,
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let created = ProductCreated {
+///     id: "p1".into(),
+///     name: "Mug".into(),
+///     price_cents: 900,
+///     sku: "MUG-1".into(),
+/// };
+/// // An update records only the fields that change.
+/// AggregateFixture::<EntityState<Product>>::new()
+///     .given([created.clone()])
+///     .when(UpdateProduct { name: Some("Mug".into()), price_cents: Some(1200) })
+///     .then_events([ProductUpdated { name: None, price_cents: Some(1200) }])
+///     .await;
+/// // Validation rejects before anything is recorded.
+/// AggregateFixture::<EntityState<Product>>::new()
+///     .given([created])
+///     .when(UpdateProduct { price_cents: Some(0), ..Default::default() })
+///     .then_error(EntityError::Rejected(CatalogueError::FreeProduct))
+///     .await;
+/// # });
+/// ```
+///
+/// # The generated handler
+///
+/// | command | absent | live | deleted |
+/// |---|---|---|---|
+/// | `Create{Struct}` | `{Struct}Created` | `EntityError::AlreadyExists` | `EntityError::Deleted` |
+/// | `Update{Struct}` | `EntityError::NotFound` | `{Struct}Updated` with the changed fields, or nothing if none changes | `EntityError::Deleted` |
+/// | `Delete{Struct}` | `EntityError::NotFound` | `{Struct}Deleted` | `EntityError::Deleted` |
+///
+/// Before a create or update is accepted, each field validator checks each value the command
+/// carries, then the struct validator checks the entity as it would be after the command;
+/// the first error rejects the command as `EntityError::Rejected(error)` and nothing is
+/// recorded. Updated fields are compared with `!=`, so their types must be `PartialEq`.
+///
+/// The handler cannot see the id a command is executed on, so a create records the id its
+/// command carries: execute `Create{Struct}` on that same id.
+///
+/// # `#[entity(...)]` on the struct, all optional
+///
+/// | key | meaning |
+/// |---|---|
+/// | `name = "..."` | The stored entity type (`Aggregate::AGGREGATE_TYPE`, the stream id prefix) and the prefix of the stored event names: `name = "Catalog.Product"` stores `Catalog.ProductCreated`, ... Default: the struct's name. Changing it orphans stored streams. |
+/// | `version = N` | The schema version of the three generated events. Default 1. Generated events have no `upcast_from`: events stored at another version do not load. |
+/// | `error = Type` | The error of validators and of the handlers of added commands, carried by `EntityError::Rejected`. Default `Infallible`; required with `validate`. |
+/// | `services = Type` | What the handlers of added commands receive. Default `()`. |
+/// | `validate = path` | `fn(&Struct) -> Result<(), Error>`, run on the would-be entity of each create and update. An update needs `Struct: Clone` for it. |
+/// | `events(A, ...)` | Event types you add; each needs `impl Apply<A> for EntityState<Struct>`. |
+/// | `commands(C, ...)` | Command types you add (`#[command(entity = Struct)]`); each needs `impl Handle<C> for EntityState<Struct>`. |
+/// | `crate = path` | Where the runtime crate is, when it is not `::aggregato`. |
+///
+/// # `#[entity(...)]` on a field
+///
+/// | key | meaning |
+/// |---|---|
+/// | `id` | The identity (`Aggregate::Id` is its type). Exactly one field. Set at creation, never updated. |
+/// | `readonly` | Set at creation, absent from the update patch. |
+/// | `skip` | Not stored in any event; starts at its type's `Default` when the entity is created. |
+/// | `validate = path` | `fn(&FieldType) -> Result<(), Error>`, run on every value a command carries for the field. |
+#[proc_macro_derive(Entity, attributes(entity))]
+pub fn derive_entity(input: TokenStream) -> TokenStream {
+    entity::expand(input.into()).into()
 }

@@ -3,6 +3,7 @@
 
 pub mod aggregate;
 pub mod command;
+pub mod entity;
 pub mod event;
 pub mod repository;
 pub mod retry;
@@ -18,6 +19,7 @@ pub mod __private;
 
 pub use aggregate::{Aggregate, AggregateId, Apply, Handle};
 pub use command::Command;
+pub use entity::{Entity, EntityError, EntityState};
 pub use event::{DecodeError, DomainEvent, EventEnvelope, EventSet, Metadata, NewEvent};
 pub use repository::{Repository, RepositoryError, RepositoryResult};
 pub use retry::RetryPolicy;
@@ -30,15 +32,16 @@ pub use subscription::Subscription;
 
 /// The derive macros. See the crate docs for a tour.
 #[cfg(feature = "derive")]
-pub use aggregato_macros::{Aggregate, Command, DomainEvent};
+pub use aggregato_macros::{Aggregate, Command, DomainEvent, Entity};
 
 /// Everything a domain module usually needs: `use aggregato::prelude::*;`.
 pub mod prelude {
     #[cfg(feature = "derive")]
-    pub use aggregato_macros::{Aggregate, Command, DomainEvent};
+    pub use aggregato_macros::{Aggregate, Command, DomainEvent, Entity};
 
     pub use crate::aggregate::{Aggregate, Apply, Handle};
     pub use crate::command::Command;
+    pub use crate::entity::{EntityError, EntityState};
     pub use crate::event::{DomainEvent, EventEnvelope, EventSet, Metadata};
     pub use crate::repository::{Repository, RepositoryError};
     pub use crate::retry::RetryPolicy;

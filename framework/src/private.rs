@@ -74,6 +74,59 @@ where
     }
 }
 
+/// The comparison an entity's update makes to leave unchanged fields out of its event, under
+/// a name that lets the compiler say what to do when a field cannot be compared.
+#[diagnostic::on_unimplemented(
+    message = "the entity field type `{Self}` must implement `PartialEq`",
+    label = "an update compares this field with its current value",
+    note = "derive or implement `PartialEq` for `{Self}`, or mark the field `#[entity(readonly)]` (set at creation only) or `#[entity(skip)]` (not stored)"
+)]
+pub trait PatchField: PartialEq {}
+
+impl<T: PartialEq> PatchField for T {}
+
+/// Whether a patched field's new value differs from the current one.
+pub fn differs<T: PatchField>(new: &T, current: &T) -> bool {
+    new != current
+}
+
+/// The copy of an entity that an update's struct-level `validate` sees, with the update applied.
+#[diagnostic::on_unimplemented(
+    message = "`#[entity(validate = ...)]` on `{Self}` needs `{Self}: Clone`",
+    label = "the validator of an update sees a copy of the entity with the update applied",
+    note = "add `#[derive(Clone)]` to `{Self}`"
+)]
+pub trait WouldBe: Clone {}
+
+impl<T: Clone> WouldBe for T {}
+
+/// A copy of `current` to apply an update to before validating it.
+pub fn would_be<T: WouldBe>(current: &T) -> T {
+    current.clone()
+}
+
+/// The outcome of one `#[entity(validate = ...)]` function: its error rejects the command.
+pub fn rejects<E>(outcome: Result<(), E>) -> Result<(), crate::entity::EntityError<E>> {
+    outcome.map_err(crate::entity::EntityError::Rejected)
+}
+
+/// Deserializes a present patch field as `Some(value)`, so that a field whose type is itself an
+/// `Option` keeps "set to `None`" (stored as `null`) apart from "unchanged" (absent), which
+/// plain `Option<Option<T>>` deserialization would merge. An absent field is `None` through
+/// `#[serde(default)]`.
+pub fn deserialize_patch_field<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// Applies a deletion: a live entity becomes deleted, keeping its last state.
+pub fn delete_entity<T>(state: &mut crate::entity::EntityState<T>) {
+    state.delete();
+}
+
 /// Whether two strings are equal, in a const context.
 pub const fn str_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());

@@ -12,30 +12,55 @@ use crate::validate::display_path;
 
 /// Every item the derive generates.
 pub(super) fn aggregate(model: &Aggregate) -> TokenStream {
+    let ident = &model.ident;
+    let docs = EnumDocs {
+        events: format!(
+            "The events of `{ident}`, one variant per type listed in its `events(...)`.\n\n\
+             Serializes as `{{\"type\": name, \"version\": n, \"data\": payload}}`."
+        ),
+        commands: format!(
+            "The commands of `{ident}`, one variant per type listed in its `commands(...)`."
+        ),
+    };
     let items = [
-        event_enum(model),
-        event_conversions(model),
-        event_serde(model),
-        event_set(model),
-        command_enum(model),
-        command_checks(model),
+        message_sets(model, &docs),
+        command_checks(
+            model,
+            &quote!(#ident),
+            &ident.to_string(),
+            &format!("aggregate = {ident}"),
+        ),
         aggregate_impl(model),
     ];
     quote!(#(#items)*)
 }
 
-fn event_enum(model: &Aggregate) -> TokenStream {
+/// The doc comments of the generated enums.
+pub(crate) struct EnumDocs {
+    pub(crate) events: String,
+    pub(crate) commands: String,
+}
+
+/// The event and command enums, their conversions and their encoding: everything but the
+/// checks of the listed commands and the `Aggregate` impl. `#[derive(Entity)]` shares it.
+pub(crate) fn message_sets(model: &Aggregate, docs: &EnumDocs) -> TokenStream {
+    let items = [
+        event_enum(model, &docs.events),
+        event_conversions(model),
+        event_serde(model),
+        event_set(model),
+        command_enum(model, &docs.commands),
+    ];
+    quote!(#(#items)*)
+}
+
+fn event_enum(model: &Aggregate, doc: &str) -> TokenStream {
     let Aggregate {
         vis,
-        ident,
         event_enum,
         events,
         ..
     } = model;
-    let doc = format!(
-        "The events of `{ident}`, one variant per type listed in its `events(...)`.\n\n\
-         Serializes as `{{\"type\": name, \"version\": n, \"data\": payload}}`."
-    );
     let variants = events.iter().map(|Member { ty, variant }| {
         let doc = format!("The event `{}`.", display_path(ty));
         quote!(#[doc = #doc] #variant(#ty))
@@ -252,16 +277,13 @@ fn distinct_names(model: &Aggregate) -> TokenStream {
     quote!(#(#checks)*)
 }
 
-fn command_enum(model: &Aggregate) -> TokenStream {
+fn command_enum(model: &Aggregate, doc: &str) -> TokenStream {
     let Aggregate {
         vis,
-        ident,
         command_enum,
         commands,
         ..
     } = model;
-    let doc =
-        format!("The commands of `{ident}`, one variant per type listed in its `commands(...)`.");
     let variants = commands.iter().map(|Member { ty, variant }| {
         let doc = format!("The command `{}`.", display_path(ty));
         quote!(#[doc = #doc] #variant(#ty))
@@ -283,7 +305,16 @@ fn command_enum(model: &Aggregate) -> TokenStream {
 /// The bound sits on the command's target (`<C as Command>::Aggregate: __CommandOf<C>`) rather
 /// than on `C` itself, so that a command of another aggregate is reported with our message
 /// naming both, instead of as a type mismatch of an associated type.
-fn command_checks(model: &Aggregate) -> TokenStream {
+///
+/// `target` is the aggregate type, which `target_name` spells for messages: the struct itself,
+/// or `EntityState<Struct>` for an entity; `attribute` is what a command of it says, such as
+/// `aggregate = Struct`.
+pub(crate) fn command_checks(
+    model: &Aggregate,
+    target: &TokenStream,
+    target_name: &str,
+    attribute: &str,
+) -> TokenStream {
     let Aggregate {
         krate,
         ident,
@@ -291,10 +322,10 @@ fn command_checks(model: &Aggregate) -> TokenStream {
         ..
     } = model;
     let message =
-        format!("`{{C}}` is listed in `commands(...)` of `{ident}` but targets `{{Self}}`");
-    let label = format!("a command of `{{Self}}`, not of `{ident}`");
+        format!("`{{C}}` is listed in `commands(...)` of `{target_name}` but targets `{{Self}}`");
+    let label = format!("a command of `{{Self}}`, not of `{target_name}`");
     let note = format!(
-        "write `#[command(aggregate = {ident})]` on `{{C}}`, or remove `{{C}}` from `commands(...)`"
+        "write `#[command({attribute})]` on `{{C}}`, or remove `{{C}}` from `commands(...)`"
     );
     // Named after the aggregate, so that rustc does not point at the same-named helper of
     // another aggregate as a "similarly named trait".
@@ -307,7 +338,7 @@ fn command_checks(model: &Aggregate) -> TokenStream {
             #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
             trait #command_of<C> {}
 
-            impl<C> #command_of<C> for #ident {}
+            impl<C> #command_of<C> for #target {}
 
             fn __targets_this_aggregate<C>()
             where

@@ -159,10 +159,10 @@ fn first_of_each_key(input: &DeriveInput) -> DeriveInput {
 }
 
 /// A value that is `None` when it does not parse, instead of an error.
-struct Lenient<T>(Option<T>);
+pub(crate) struct Lenient<T>(Option<T>);
 
 impl<T> Lenient<T> {
-    fn into_inner(self) -> Option<T> {
+    pub(crate) fn into_inner(self) -> Option<T> {
         self.0
     }
 }
@@ -175,7 +175,7 @@ impl<T: FromMeta> FromMeta for Lenient<T> {
 
 /// The types of `events(...)` or `commands(...)` that can be read, quoted ones included, each
 /// once.
-struct Listed(Vec<Path>);
+pub(crate) struct Listed(pub(crate) Vec<Path>);
 
 impl FromMeta for Listed {
     fn from_meta(item: &Meta) -> darling::Result<Self> {
@@ -199,7 +199,7 @@ impl FromMeta for Listed {
     }
 }
 
-fn listed(list: Option<Lenient<Listed>>) -> Vec<Path> {
+pub(crate) fn listed(list: Option<Lenient<Listed>>) -> Vec<Path> {
     list.and_then(Lenient::into_inner)
         .map_or_else(Vec::new, |listed| listed.0)
 }

@@ -1,9 +1,9 @@
 //! `#[derive(Aggregate)]`: the event and command enums of an aggregate, their encoding, and
 //! the `Aggregate` impl that dispatches to the user's `Handle<C>` and `Apply<E>` impls.
 
-mod expand;
-mod fallback;
-mod model;
+pub(crate) mod expand;
+pub(crate) mod fallback;
+pub(crate) mod model;
 mod validate;
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use crate::validate::{display_path, error_at};
 /// what to write instead.
 #[derive(FromDeriveInput)]
 #[darling(attributes(aggregate))]
-pub(super) struct AggregateInput {
+pub(crate) struct AggregateInput {
     pub(super) ident: Ident,
     pub(super) vis: Visibility,
     pub(super) generics: Generics,
@@ -89,9 +89,9 @@ fn check_shape(input: &DeriveInput) -> darling::Result<()> {
 
 /// A list of types, such as `events(AccountOpened, MoneyDeposited)`: the list as written (for
 /// error spans) and its entries.
-pub(super) struct TypeList {
-    pub(super) list: MetaList,
-    pub(super) entries: Vec<Path>,
+pub(crate) struct TypeList {
+    pub(crate) list: MetaList,
+    pub(crate) entries: Vec<Path>,
 }
 
 impl FromMeta for TypeList {
@@ -128,7 +128,7 @@ impl FromMeta for TypeList {
 
 /// One entry of a type list: a type path (`MoneyDeposited`, `bank::Opened`, `Recorded<u8>`),
 /// or the common mistake of a quoted one, read so that it can be reported with the fix.
-pub(super) enum Entry {
+pub(crate) enum Entry {
     Type(Path),
     Quoted(LitStr),
 }
@@ -144,25 +144,25 @@ impl Parse for Entry {
 }
 
 /// One aggregate, validated: everything the generated code needs.
-pub(super) struct Aggregate {
-    pub(super) krate: Path,
-    pub(super) vis: Visibility,
-    pub(super) ident: Ident,
+pub(crate) struct Aggregate {
+    pub(crate) krate: Path,
+    pub(crate) vis: Visibility,
+    pub(crate) ident: Ident,
     /// `Aggregate::AGGREGATE_TYPE`.
-    pub(super) type_name: String,
-    pub(super) id: Type,
-    pub(super) error: Type,
-    pub(super) services: Type,
-    pub(super) event_enum: Ident,
-    pub(super) command_enum: Ident,
-    pub(super) events: Vec<Member>,
-    pub(super) commands: Vec<Member>,
+    pub(crate) type_name: String,
+    pub(crate) id: Type,
+    pub(crate) error: Type,
+    pub(crate) services: Type,
+    pub(crate) event_enum: Ident,
+    pub(crate) command_enum: Ident,
+    pub(crate) events: Vec<Member>,
+    pub(crate) commands: Vec<Member>,
 }
 
 /// One type listed in `events(...)` or `commands(...)`, and the enum variant that wraps it.
-pub(super) struct Member {
+pub(crate) struct Member {
     /// The type as the user wrote it; its span is where errors about it point.
-    pub(super) ty: Path,
+    pub(crate) ty: Path,
     /// The variant: the last segment of `ty`.
-    pub(super) variant: Ident,
+    pub(crate) variant: Ident,
 }

@@ -13,6 +13,9 @@ pub(super) struct CommandInput {
     /// The aggregate the command targets. Required; optional here so that its absence is
     /// reported in our words.
     pub(super) aggregate: Option<Type>,
+    /// The `#[derive(Entity)]` struct the command is added to: it targets the aggregate
+    /// `EntityState<Entity>`, which an attribute cannot spell unquoted.
+    pub(super) entity: Option<Type>,
     /// The command's name for logs; the type's ident when absent.
     pub(super) name: Option<SpannedValue<String>>,
     /// The runtime crate's path.

@@ -1,0 +1,63 @@
+//! Expansion snapshots of `#[derive(Entity)]`.
+
+use quote::quote;
+
+use crate::snapshot::pretty;
+
+#[test]
+fn every_option() {
+    let expansion = super::expand(quote! {
+        #[derive(Debug, Clone, Default, PartialEq, Entity)]
+        #[entity(
+            name = "Catalog.Product",
+            version = 2,
+            error = CatalogueError,
+            services = Pricing,
+            validate = check_product,
+            events(ProductDiscontinued),
+            commands(DiscontinueProduct),
+            crate = ::aggregato,
+        )]
+        pub struct Product {
+            #[entity(id)]
+            id: ProductId,
+            #[entity(validate = not_blank)]
+            name: String,
+            price_cents: u64,
+            #[entity(readonly)]
+            sku: String,
+            #[entity(skip)]
+            views: u32,
+        }
+    });
+    insta::assert_snapshot!(pretty(expansion));
+}
+
+#[test]
+fn minimal() {
+    let expansion = super::expand(quote! {
+        #[derive(Entity)]
+        struct Tag {
+            #[entity(id)]
+            id: u64,
+        }
+    });
+    insta::assert_snapshot!(pretty(expansion));
+}
+
+#[test]
+fn every_mistake_at_once() {
+    let expansion = super::expand(quote! {
+        #[derive(Entity)]
+        #[entity(name = "", version = 0, validate = check, events(TagCreated))]
+        struct Tag {
+            #[entity(id, readonly)]
+            id: u64,
+            #[entity(id)]
+            other: u64,
+            #[entity(skip, validate = check)]
+            cache: u8,
+        }
+    });
+    insta::assert_snapshot!(pretty(expansion));
+}

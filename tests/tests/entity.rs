@@ -1,0 +1,618 @@
+//! `#[derive(Entity)]` through the public API: the lifecycle rules of the generated handler,
+//! patch semantics, validation, added commands and events, stored names, and a repository
+//! round trip.
+
+use std::fmt;
+
+use aggregato::DecodeError;
+use aggregato::entity::{EntityError, EntityState};
+use aggregato::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductId(String);
+
+impl fmt::Display for ProductId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn pid(id: &str) -> ProductId {
+    ProductId(id.to_owned())
+}
+
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum CatalogueError {
+    #[error("the name is blank")]
+    BlankName,
+    #[error("the price must be positive")]
+    Free,
+    #[error("a sample costs at most 100 cents")]
+    ExpensiveSample,
+    #[error("already discontinued")]
+    AlreadyDiscontinued,
+}
+
+fn not_blank(name: &str) -> Result<(), CatalogueError> {
+    if name.trim().is_empty() {
+        return Err(CatalogueError::BlankName);
+    }
+    Ok(())
+}
+
+fn positive(price_cents: &u64) -> Result<(), CatalogueError> {
+    if *price_cents == 0 {
+        return Err(CatalogueError::Free);
+    }
+    Ok(())
+}
+
+/// A rule across fields, for the struct-level validator.
+fn samples_are_cheap(product: &Product) -> Result<(), CatalogueError> {
+    if product.sku.starts_with("SAMPLE-") && product.price_cents > 100 {
+        return Err(CatalogueError::ExpensiveSample);
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Entity)]
+#[entity(
+    error = CatalogueError,
+    validate = samples_are_cheap,
+    events(ProductDiscontinued),
+    commands(DiscontinueProduct),
+)]
+pub struct Product {
+    #[entity(id)]
+    id: ProductId,
+    #[entity(validate = not_blank)]
+    name: String,
+    #[entity(validate = positive)]
+    price_cents: u64,
+    #[entity(readonly)]
+    sku: String,
+    /// Set by the added event only; skipped, so the generated events do not carry it.
+    #[entity(skip)]
+    discontinued: bool,
+}
+
+/// An added command, handled by hand beside the generated ones.
+#[derive(Debug, Clone, Command)]
+#[command(entity = Product)]
+pub struct DiscontinueProduct;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, DomainEvent)]
+pub struct ProductDiscontinued;
+
+impl Handle<DiscontinueProduct> for EntityState<Product> {
+    async fn handle(
+        &self,
+        _: DiscontinueProduct,
+        _: &(),
+    ) -> Result<Vec<ProductEvent>, EntityError<CatalogueError>> {
+        if self.live()?.discontinued {
+            return Err(EntityError::Rejected(CatalogueError::AlreadyDiscontinued));
+        }
+        Ok(vec![ProductDiscontinued.into()])
+    }
+}
+
+impl Apply<ProductDiscontinued> for EntityState<Product> {
+    fn apply(&mut self, _: &ProductDiscontinued) {
+        if let Some(product) = self.get_mut() {
+            product.discontinued = true;
+        }
+    }
+}
+
+type Fixture = AggregateFixture<EntityState<Product>>;
+
+fn mug_created() -> ProductCreated {
+    ProductCreated {
+        id: pid("p1"),
+        name: "Mug".to_owned(),
+        price_cents: 900,
+        sku: "MUG-1".to_owned(),
+    }
+}
+
+fn create_mug() -> CreateProduct {
+    CreateProduct {
+        id: pid("p1"),
+        name: "Mug".to_owned(),
+        price_cents: 900,
+        sku: "MUG-1".to_owned(),
+    }
+}
+
+fn mug() -> Product {
+    Product {
+        id: pid("p1"),
+        name: "Mug".to_owned(),
+        price_cents: 900,
+        sku: "MUG-1".to_owned(),
+        discontinued: false,
+    }
+}
+
+// ---- lifecycle rules ----
+
+#[tokio::test]
+async fn a_create_records_every_stored_field() {
+    let state = Fixture::new()
+        .when(create_mug())
+        .then_events([mug_created()])
+        .await;
+    assert_eq!(state, EntityState::Live(mug()));
+}
+
+#[tokio::test]
+async fn creating_what_exists_is_already_exists() {
+    Fixture::new()
+        .given([mug_created()])
+        .when(create_mug())
+        .then_error(EntityError::AlreadyExists)
+        .await;
+}
+
+#[tokio::test]
+async fn creating_what_was_deleted_is_deleted() {
+    Fixture::new()
+        .given::<ProductEvent>([mug_created().into(), ProductDeleted.into()])
+        .when(create_mug())
+        .then_error(EntityError::Deleted)
+        .await;
+}
+
+#[tokio::test]
+async fn updating_or_deleting_what_does_not_exist_is_not_found() {
+    Fixture::new()
+        .when(UpdateProduct {
+            name: Some("Cup".to_owned()),
+            price_cents: None,
+        })
+        .then_error(EntityError::NotFound)
+        .await;
+    Fixture::new()
+        .when(DeleteProduct)
+        .then_error(EntityError::NotFound)
+        .await;
+}
+
+#[tokio::test]
+async fn updating_or_deleting_what_was_deleted_is_deleted() {
+    let deleted =
+        || Fixture::new().given::<ProductEvent>([mug_created().into(), ProductDeleted.into()]);
+    deleted()
+        .when(UpdateProduct {
+            name: Some("Cup".to_owned()),
+            price_cents: None,
+        })
+        .then_error(EntityError::Deleted)
+        .await;
+    deleted()
+        .when(DeleteProduct)
+        .then_error(EntityError::Deleted)
+        .await;
+}
+
+#[tokio::test]
+async fn a_delete_keeps_the_last_state() {
+    let state = Fixture::new()
+        .given([mug_created()])
+        .when(DeleteProduct)
+        .then_events([ProductDeleted])
+        .await;
+    assert_eq!(state, EntityState::Deleted(mug()));
+    assert_eq!(state.get(), None);
+}
+
+// ---- patch semantics ----
+
+#[tokio::test]
+async fn an_update_records_only_the_fields_that_change() {
+    let state = Fixture::new()
+        .given([mug_created()])
+        .when(UpdateProduct {
+            name: Some("Mug".to_owned()),
+            price_cents: Some(1200),
+        })
+        .then_events([ProductUpdated {
+            name: None,
+            price_cents: Some(1200),
+        }])
+        .await;
+    let product = state.get().expect("live");
+    assert_eq!((product.name.as_str(), product.price_cents), ("Mug", 1200));
+}
+
+#[tokio::test]
+async fn an_update_that_changes_nothing_records_nothing() {
+    let unchanged = Fixture::new()
+        .given([mug_created()])
+        .when(UpdateProduct {
+            name: Some("Mug".to_owned()),
+            price_cents: Some(900),
+        })
+        .then_no_events()
+        .await;
+    assert_eq!(unchanged, EntityState::Live(mug()));
+    Fixture::new()
+        .given([mug_created()])
+        .when(UpdateProduct::default())
+        .then_no_events()
+        .await;
+}
+
+#[test]
+fn the_patch_holds_only_updatable_fields() {
+    // Exhaustive patterns: these stop compiling if the id, the readonly `sku` or the skipped
+    // `discontinued` ever joins the patch.
+    let UpdateProduct {
+        name: _,
+        price_cents: _,
+    } = UpdateProduct::default();
+    let ProductUpdated {
+        name: _,
+        price_cents: _,
+    } = ProductUpdated::default();
+    let patch = UpdateProduct {
+        name: Some("Cup".to_owned()),
+        price_cents: None,
+    };
+    assert_eq!(
+        serde_json::to_value(&patch).expect("serializes"),
+        json!({ "name": "Cup" })
+    );
+}
+
+#[test]
+fn a_skipped_field_is_in_no_generated_event() {
+    let ProductCreated {
+        id: _,
+        name: _,
+        price_cents: _,
+        sku: _,
+    } = mug_created();
+    assert_eq!(
+        serde_json::to_value(mug_created()).expect("serializes"),
+        json!({ "id": "p1", "name": "Mug", "price_cents": 900, "sku": "MUG-1" })
+    );
+}
+
+#[test]
+fn a_skipped_field_is_restored_by_default_when_created_again_from_events() {
+    let mut state = EntityState::<Product>::default();
+    Aggregate::apply(&mut state, &mug_created().into());
+    Aggregate::apply(&mut state, &ProductDiscontinued.into());
+    assert!(state.get().expect("live").discontinued);
+    // Replaying the generated events alone (as a stream without the added event would)
+    // leaves the skipped field at its `Default`.
+    let mut replayed = EntityState::<Product>::default();
+    Aggregate::apply(&mut replayed, &mug_created().into());
+    Aggregate::apply(
+        &mut replayed,
+        &ProductUpdated {
+            name: Some("Cup".to_owned()),
+            price_cents: None,
+        }
+        .into(),
+    );
+    let product = replayed.get().expect("live");
+    assert!(!product.discontinued);
+    assert_eq!(product.name, "Cup");
+}
+
+#[test]
+fn an_updated_event_stores_only_the_changed_fields() {
+    let event: ProductEvent = ProductUpdated {
+        name: None,
+        price_cents: Some(5),
+    }
+    .into();
+    assert_eq!(
+        event.encode().expect("encodes"),
+        json!({ "price_cents": 5 })
+    );
+    let decoded =
+        ProductEvent::decode("ProductUpdated", 1, &json!({ "price_cents": 5 })).expect("decodes");
+    assert_eq!(decoded, event);
+}
+
+// ---- validation ----
+
+#[tokio::test]
+async fn a_field_validator_rejects_a_create_without_events() {
+    Fixture::new()
+        .when(CreateProduct {
+            name: "  ".to_owned(),
+            ..create_mug()
+        })
+        .then_error(EntityError::Rejected(CatalogueError::BlankName))
+        .await;
+    Fixture::new()
+        .when(CreateProduct {
+            price_cents: 0,
+            ..create_mug()
+        })
+        .then_error(EntityError::Rejected(CatalogueError::Free))
+        .await;
+}
+
+#[tokio::test]
+async fn a_field_validator_rejects_an_update_without_events() {
+    Fixture::new()
+        .given([mug_created()])
+        .when(UpdateProduct {
+            name: Some("Cup".to_owned()),
+            price_cents: Some(0),
+        })
+        .then_error(EntityError::Rejected(CatalogueError::Free))
+        .await;
+}
+
+#[tokio::test]
+async fn the_struct_validator_sees_the_would_be_entity() {
+    Fixture::new()
+        .when(CreateProduct {
+            sku: "SAMPLE-1".to_owned(),
+            ..create_mug()
+        })
+        .then_error(EntityError::Rejected(CatalogueError::ExpensiveSample))
+        .await;
+    let sample = ProductCreated {
+        sku: "SAMPLE-1".to_owned(),
+        price_cents: 50,
+        ..mug_created()
+    };
+    // The patch alone says nothing about the sku: the validator sees it applied.
+    Fixture::new()
+        .given([sample.clone()])
+        .when(UpdateProduct {
+            price_cents: Some(500),
+            ..UpdateProduct::default()
+        })
+        .then_error(EntityError::Rejected(CatalogueError::ExpensiveSample))
+        .await;
+    Fixture::new()
+        .given([sample])
+        .when(UpdateProduct {
+            price_cents: Some(80),
+            ..UpdateProduct::default()
+        })
+        .then_events([ProductUpdated {
+            name: None,
+            price_cents: Some(80),
+        }])
+        .await;
+}
+
+// ---- added commands and events ----
+
+#[tokio::test]
+async fn an_added_command_works_beside_the_generated_ones() {
+    let state = Fixture::new()
+        .given([mug_created()])
+        .when(DiscontinueProduct)
+        .then_events([ProductDiscontinued])
+        .await;
+    assert!(state.get().expect("live").discontinued);
+    Fixture::new()
+        .given::<ProductEvent>([mug_created().into(), ProductDiscontinued.into()])
+        .when(DiscontinueProduct)
+        .then_error(EntityError::Rejected(CatalogueError::AlreadyDiscontinued))
+        .await;
+    Fixture::new()
+        .when(DiscontinueProduct)
+        .then_error(EntityError::NotFound)
+        .await;
+    // The generated handlers still run on an entity changed by an added event.
+    Fixture::new()
+        .given::<ProductEvent>([mug_created().into(), ProductDiscontinued.into()])
+        .when(UpdateProduct {
+            name: Some("Old mug".to_owned()),
+            price_cents: None,
+        })
+        .then_events([ProductUpdated {
+            name: Some("Old mug".to_owned()),
+            price_cents: None,
+        }])
+        .await;
+}
+
+// ---- stored names ----
+
+#[derive(Debug, Clone, PartialEq, Entity)]
+#[entity(name = "Catalog.Customer", version = 2)]
+pub struct Customer {
+    #[entity(id)]
+    email: String,
+    name: String,
+}
+
+#[test]
+fn generated_names_default_to_the_struct_name_at_version_1() {
+    assert_eq!(ProductCreated::EVENT_TYPE, "ProductCreated");
+    assert_eq!(ProductUpdated::EVENT_TYPE, "ProductUpdated");
+    assert_eq!(ProductDeleted::EVENT_TYPE, "ProductDeleted");
+    assert_eq!(ProductCreated::EVENT_VERSION, 1);
+    assert_eq!(
+        <EntityState<Product> as Aggregate>::AGGREGATE_TYPE,
+        "Product"
+    );
+    assert_eq!(
+        ProductEvent::EVENT_TYPES,
+        [
+            "ProductCreated",
+            "ProductUpdated",
+            "ProductDeleted",
+            "ProductDiscontinued"
+        ]
+    );
+    assert_eq!(CreateProduct::COMMAND_TYPE, "CreateProduct");
+}
+
+#[test]
+fn name_overrides_the_stored_prefix_and_version_the_schema() {
+    assert_eq!(CustomerCreated::EVENT_TYPE, "Catalog.CustomerCreated");
+    assert_eq!(CustomerUpdated::EVENT_TYPE, "Catalog.CustomerUpdated");
+    assert_eq!(CustomerDeleted::EVENT_TYPE, "Catalog.CustomerDeleted");
+    assert_eq!(CustomerDeleted::EVENT_VERSION, 2);
+    assert_eq!(
+        EntityState::<Customer>::stream_id(&"ada@example.com".to_owned()),
+        "Catalog.Customer-ada@example.com"
+    );
+    let event: CustomerEvent = CustomerDeleted.into();
+    assert_eq!(event.event_type(), "Catalog.CustomerDeleted");
+    assert_eq!(event.event_version(), 2);
+    assert!(matches!(
+        CustomerEvent::decode("CustomerDeleted", 2, &json!(null)),
+        Err(DecodeError::UnknownEventType { .. })
+    ));
+    assert!(matches!(
+        CustomerEvent::decode("Catalog.CustomerDeleted", 1, &json!(null)),
+        Err(DecodeError::UnsupportedVersion {
+            stored: 1,
+            known: 2,
+            ..
+        })
+    ));
+}
+
+// ---- repository ----
+
+#[tokio::test]
+async fn a_repository_round_trip_on_the_in_memory_store() {
+    let repository = Repository::<EntityState<Customer>, _>::new(InMemoryEventStore::new());
+    let ada = "ada@example.com".to_owned();
+    let created = repository
+        .execute(
+            &ada,
+            CreateCustomer {
+                email: ada.clone(),
+                name: "Ada".to_owned(),
+            },
+        )
+        .await
+        .expect("created");
+    assert_eq!(created[0].event_type, "Catalog.CustomerCreated");
+    assert_eq!(created[0].stream_id, "Catalog.Customer-ada@example.com");
+
+    let rename = UpdateCustomer {
+        name: Some("Ada Lovelace".to_owned()),
+    };
+    let updated = repository
+        .execute(&ada, rename.clone())
+        .await
+        .expect("updated");
+    assert_eq!(updated.len(), 1);
+    assert_eq!(updated[0].version, 2);
+    let again = repository.execute(&ada, rename).await.expect("no-op");
+    assert!(again.is_empty(), "a no-op update commits nothing");
+
+    let loaded = repository.load(&ada).await.expect("loads");
+    assert_eq!(loaded.version(), 2);
+    assert_eq!(
+        loaded.state(),
+        &EntityState::Live(Customer {
+            email: ada.clone(),
+            name: "Ada Lovelace".to_owned(),
+        })
+    );
+
+    repository
+        .execute(&ada, DeleteCustomer)
+        .await
+        .expect("deleted");
+    let rejected = repository
+        .execute(
+            &ada,
+            CreateCustomer {
+                email: ada.clone(),
+                name: "Ada".to_owned(),
+            },
+        )
+        .await
+        .expect_err("a deleted id is not reused");
+    assert_eq!(rejected.rejection(), Some(&EntityError::Deleted));
+
+    let stored = repository
+        .store()
+        .read_stream("Catalog.Customer-ada@example.com", 1)
+        .await
+        .expect("reads");
+    let kinds: Vec<(&str, u32, &serde_json::Value)> = stored
+        .iter()
+        .map(|e| (e.event_type.as_str(), e.event_version, &e.payload))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (
+                "Catalog.CustomerCreated",
+                2,
+                &json!({ "email": "ada@example.com", "name": "Ada" })
+            ),
+            (
+                "Catalog.CustomerUpdated",
+                2,
+                &json!({ "name": "Ada Lovelace" })
+            ),
+            ("Catalog.CustomerDeleted", 2, &json!(null)),
+        ]
+    );
+    let reloaded = repository.load(&ada).await.expect("loads");
+    assert!(reloaded.state().is_deleted());
+    assert_eq!(reloaded.version(), 3);
+}
+
+// ---- optional fields ----
+
+#[derive(Debug, Clone, PartialEq, Entity)]
+pub struct Note {
+    #[entity(id)]
+    id: u32,
+    title: Option<String>,
+}
+
+#[test]
+fn clearing_an_optional_field_is_not_leaving_it_unchanged() {
+    let cleared: NoteEvent = NoteUpdated { title: Some(None) }.into();
+    let unchanged: NoteEvent = NoteUpdated { title: None }.into();
+    assert_eq!(cleared.encode().expect("encodes"), json!({ "title": null }));
+    assert_eq!(unchanged.encode().expect("encodes"), json!({}));
+    for event in [cleared, unchanged] {
+        let decoded = NoteEvent::decode("NoteUpdated", 1, &event.encode().expect("encodes"))
+            .expect("decodes");
+        assert_eq!(decoded, event);
+    }
+    let command: UpdateNote = serde_json::from_value(json!({ "title": null })).expect("parses");
+    assert_eq!(command, UpdateNote { title: Some(None) });
+}
+
+#[tokio::test]
+async fn an_optional_field_cleared_stays_cleared_after_a_reload() {
+    let repository = Repository::<EntityState<Note>, _>::new(InMemoryEventStore::new());
+    repository
+        .execute(
+            &7,
+            CreateNote {
+                id: 7,
+                title: Some("Draft".to_owned()),
+            },
+        )
+        .await
+        .expect("created");
+    let cleared = repository
+        .execute(&7, UpdateNote { title: Some(None) })
+        .await
+        .expect("cleared");
+    assert_eq!(cleared.len(), 1);
+    let reloaded = repository.load(&7).await.expect("loads");
+    assert_eq!(
+        reloaded.state(),
+        &EntityState::Live(Note { id: 7, title: None })
+    );
+}

@@ -1,0 +1,9 @@
+use aggregato::prelude::*;
+
+#[derive(Debug, Clone, PartialEq, Entity)]
+pub struct Product {
+    id: String,
+    name: String,
+}
+
+fn main() {}

@@ -1,0 +1,11 @@
+use aggregato::prelude::*;
+
+#[derive(Debug, Clone, PartialEq, Entity)]
+pub struct Product {
+    #[entity(id)]
+    id: String,
+    #[entity(id)]
+    sku: String,
+}
+
+fn main() {}
