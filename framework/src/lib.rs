@@ -30,12 +30,12 @@ pub use subscription::Subscription;
 
 /// The derive macros. See the crate docs for a tour.
 #[cfg(feature = "derive")]
-pub use aggregato_macros::{Aggregate, Command, DomainEvent};
+pub use aggregato_macros::{Aggregate, Command, DomainEvent, Saga, saga_steps};
 
 /// Everything a domain module usually needs: `use aggregato::prelude::*;`.
 pub mod prelude {
     #[cfg(feature = "derive")]
-    pub use aggregato_macros::{Aggregate, Command, DomainEvent};
+    pub use aggregato_macros::{Aggregate, Command, DomainEvent, Saga, saga_steps};
 
     pub use crate::aggregate::{Aggregate, Apply, Handle};
     pub use crate::command::Command;
