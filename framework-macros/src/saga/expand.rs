@@ -5,7 +5,7 @@
 //! method and a wrong return type at the return type.
 
 use proc_macro2::{Literal, Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::{Ident, Path};
 
 use super::model::{Saga, Step, StepKind, Steps};
@@ -151,8 +151,17 @@ fn step_info(krate: &Path, step: &Step) -> TokenStream {
 /// its return type.
 fn call(krate: &Path, method: &Ident, output: Span) -> TokenStream {
     let call = quote_spanned!(method.span()=> Self::#method(self, services, key).await);
-    let convert = quote_spanned!(output=> #krate::saga::IntoStepResult::into_step_result);
-    quote!(#convert(#call))
+    // The whole expression must carry `output`: its span, which the compiler labels "required
+    // by a bound introduced by this call", starts at the runtime crate's path.
+    let krate: TokenStream = krate
+        .to_token_stream()
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(output);
+            token
+        })
+        .collect();
+    quote_spanned!(output=> #krate::saga::IntoStepResult::into_step_result(#call))
 }
 
 /// The step enum of the saga `saga`: one variant per step, from `(method, variant)` pairs in

@@ -108,16 +108,24 @@ fn steps_every_mistake_at_once() {
                 fn charge_card(&self, services: &ShopServices) -> StepResult {
                     Ok(())
                 }
-                #[step(pivot, compensate = ship)]
+                #[step(pivot)]
                 async fn ship(&mut self, services: &ShopServices, key: StepKey) -> StepResult {
                     Ok(())
                 }
-                #[step(pivot)]
+                #[step(pivot, no_compensation)]
                 async fn deliver(&mut self, services: &ShopServices, key: StepKey) -> StepResult {
                     Ok(())
                 }
-                #[step(compensate = refund, retries = 3)]
+                #[step(pivot)]
+                async fn hand_over(&mut self, services: &ShopServices, key: StepKey) -> StepResult {
+                    Ok(())
+                }
+                #[step(compensate = refund)]
                 async fn notify(&mut self, services: &ShopServices, key: StepKey) -> StepResult {
+                    Ok(())
+                }
+                #[step(no_compensation, retries = 3)]
+                async fn audit(&mut self, services: &ShopServices, key: StepKey) -> StepResult {
                     Ok(())
                 }
                 async fn refund(self, services: &ShopServices, key: StepKey, extra: u8) -> StepResult {

@@ -214,10 +214,13 @@ fn read_steps(errors: &mut Accumulator, block: &StepsBlock) -> Vec<Step> {
             continue;
         };
         let kind = resolve_kind(errors, block, method, &options);
-        if let Some(first) = pivot {
-            after_pivot(errors, name, first, &options);
-        } else if options.pivot.is_present() {
-            pivot = Some(name);
+        // A step whose marks are already wrong is not checked against the pivot: its fix
+        // may change what it is.
+        match (&kind, pivot) {
+            (None, _) => {}
+            (Some(_), Some(first)) => after_pivot(errors, name, first, &options),
+            (Some(StepKind::Pivot), None) => pivot = Some(name),
+            (Some(_), None) => {}
         }
         if let Some(StepKind::Compensable { method: undo, .. }) = &kind
             && let Some(undo) = block.method(undo)
@@ -290,7 +293,10 @@ fn resolve_kind(
     let (pivot, none) = (options.pivot, options.no_compensation);
     match (&options.compensate, pivot.is_present(), none.is_present()) {
         (None, false, false) => {
-            let span = method.step_attrs.first().map_or(name.span(), |a| a.span());
+            let span = method
+                .step_attrs
+                .first()
+                .map_or(name.span(), |attr| attr.path().span());
             errors.push(error_at(
                 span,
                 format!(
@@ -436,11 +442,11 @@ fn check_signature(errors: &mut Accumulator, sig: &Signature, role: &Role<'_>) {
             let by_mut_ref = matches!(receiver.kind, ReceiverKind::Reference(_, _, Some(_)));
             if !by_mut_ref {
                 errors.push(error_at(
-                    receiver.span(),
+                    receiver.self_token.span,
                     format!(
                         "{what} must take `&mut self`, not `{}`: the saga lends its data to \
                          each step to read and change",
-                        receiver.to_token_stream().to_string().replace("& ", "&")
+                        written_receiver(&receiver.to_token_stream().to_string())
                     ),
                 ));
             }
@@ -464,12 +470,27 @@ fn check_signature(errors: &mut Accumulator, sig: &Signature, role: &Role<'_>) {
             span,
             format!(
                 "{what} must take `{SIGNATURE}`, but it takes {arity} parameter{}: `Services` is \
-                 the `services = ..` of `#[saga(...)]` (`()` when absent); name a parameter the \
-                 step does not use `_services` or `_key`",
+                 the `services = ..` of `#[saga(...)]` (`()` when absent); name an unused parameter \
+                 `_services` or `_key`",
                 if arity == 1 { "" } else { "s" }
             ),
         ));
     }
+}
+
+/// A receiver as the user wrote it: `&self`, `mut self`, `self: Box<Self>`.
+fn written_receiver(tokens: &str) -> String {
+    [
+        ("& ", "&"),
+        (" : ", ": "),
+        (" <", "<"),
+        ("< ", "<"),
+        (" >", ">"),
+    ]
+    .iter()
+    .fold(tokens.to_owned(), |text, (spaced, tight)| {
+        text.replace(spaced, tight)
+    })
 }
 
 /// Where errors about what a method returns point: its return type, or its name when it
@@ -562,6 +583,21 @@ mod tests {
         for (method, variant) in cases {
             let method: Ident = syn::parse_str(method).unwrap();
             assert_eq!(variant_name(&method), variant);
+        }
+    }
+
+    #[test]
+    fn receivers_read_as_written() {
+        for written in [
+            "&self",
+            "&'a self",
+            "mut self",
+            "self: Box<Self>",
+            "&mut self",
+        ] {
+            let receiver: syn::Receiver = syn::parse_str(written).unwrap();
+            let tokens = receiver.to_token_stream().to_string();
+            assert_eq!(written_receiver(&tokens), written);
         }
     }
 
