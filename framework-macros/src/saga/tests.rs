@@ -152,3 +152,37 @@ fn steps_on_a_trait_impl() {
     );
     insta::assert_snapshot!(pretty(expansion));
 }
+
+#[test]
+fn steps_block_shape_mistakes() {
+    let expansion = super::expand_steps(
+        quote!(step_enum = PlaceOrder),
+        quote! {
+            impl PlaceOrder<u8> {
+                #[step(pivot)]
+                const LIMIT: u8 = 3;
+                #[step(no_compensation)]
+                #[step(timeout_ms = 10)]
+                async fn charge_card(&mut self, _: &(), _: StepKey) -> StepResult {
+                    Ok(())
+                }
+                #[step(no_compensation)]
+                async fn charge__card(&mut self, _: &(), _: StepKey) -> StepResult {
+                    Ok(())
+                }
+            }
+        },
+    );
+    insta::assert_snapshot!(pretty(expansion));
+}
+
+#[test]
+fn steps_on_something_else() {
+    let expansion = super::expand_steps(
+        quote!(),
+        quote! {
+            struct PlaceOrder;
+        },
+    );
+    insta::assert_snapshot!(pretty(expansion));
+}

@@ -11,7 +11,7 @@ use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{
     Attribute, Data, DataStruct, DeriveInput, Fields, FnArg, Generics, Ident, ItemImpl, Meta,
-    PathArguments, ReceiverKind, ReturnType, Signature, Type,
+    PathSegment, ReceiverKind, ReturnType, Signature, Type,
 };
 
 use super::model::{
@@ -163,19 +163,26 @@ fn on_trait_impl(item: &ItemImpl, trait_path: &syn::Path) -> darling::Error {
 fn saga_of(errors: &mut Accumulator, block: &StepsBlock) -> Option<Ident> {
     let item = &block.item;
     let self_ty = &item.self_ty;
-    let written = self_ty.to_token_stream().to_string();
-    let saga = saga_name(self_ty);
-    match &saga {
-        Some(saga) => not_generic(errors, saga, &item.generics),
-        None => errors.push(error_at(
+    let Some(segment) = saga_segment(self_ty) else {
+        errors.push(error_at(
             self_ty.span(),
             format!(
                 "`#[saga_steps]` goes on the `impl` block of a `#[derive(Saga)]` struct, such \
-                 as `impl PlaceOrder {{ .. }}`, not on `impl {written}`"
+                 as `impl PlaceOrder {{ .. }}`, not on `impl {}`",
+                self_ty.to_token_stream()
             ),
-        )),
+        ));
+        return None;
+    };
+    let saga = &segment.ident;
+    not_generic(errors, saga, &item.generics);
+    if item.generics.params.is_empty() && !segment.arguments.is_none() {
+        errors.push(error_at(
+            segment.arguments.span(),
+            format!("sagas cannot be generic: write the block as `impl {saga} {{ .. }}`"),
+        ));
     }
-    saga
+    Some(saga.clone())
 }
 
 /// The saga of a block that is not a trait impl and has none of the mistakes [`saga_of`]
@@ -185,18 +192,16 @@ pub(super) fn plain_saga(item: &ItemImpl) -> Option<Ident> {
     if item.trait_.is_some() || generic {
         return None;
     }
-    saga_name(&item.self_ty)
+    saga_segment(&item.self_ty)
+        .filter(|segment| segment.arguments.is_none())
+        .map(|segment| segment.ident.clone())
 }
 
-/// `PlaceOrder` for `impl PlaceOrder` or `impl orders::PlaceOrder`; `None` for any other
-/// self type, generic arguments included.
-fn saga_name(self_ty: &Type) -> Option<Ident> {
-    let Type::Path(path) = self_ty else {
-        return None;
-    };
-    let last = path.path.segments.last()?;
-    match (&path.qself, &last.arguments) {
-        (None, PathArguments::None) => Some(last.ident.clone()),
+/// The last segment of a self type that is a path, such as `PlaceOrder` in
+/// `impl orders::PlaceOrder`.
+fn saga_segment(self_ty: &Type) -> Option<&PathSegment> {
+    match self_ty {
+        Type::Path(path) if path.qself.is_none() => path.path.segments.last(),
         _ => None,
     }
 }
@@ -229,17 +234,9 @@ fn read_steps(errors: &mut Accumulator, block: &StepsBlock) -> Vec<Step> {
             checked_compensations.push(&undo.sig.ident);
             check_signature(errors, &undo.sig, &Role::Compensation { of: name });
         }
-        let timeout_ms = options.timeout_ms.map(|timeout| {
-            if *timeout == 0 {
-                errors.push(error_at(
-                    timeout.span(),
-                    "`timeout_ms = 0` fails every run: give the step's time limit in \
-                     milliseconds, such as `timeout_ms = 5000`, or remove it to use the \
-                     executor's default",
-                ));
-            }
-            *timeout
-        });
+        let timeout_ms = options
+            .timeout_ms
+            .map(|timeout| positive_timeout(errors, timeout));
         if let Some(kind) = kind {
             steps.push(Step {
                 method: name.clone(),
@@ -252,6 +249,18 @@ fn read_steps(errors: &mut Accumulator, block: &StepsBlock) -> Vec<Step> {
     }
     distinct_variants(errors, &steps);
     steps
+}
+
+/// A time limit of zero would fail every run.
+fn positive_timeout(errors: &mut Accumulator, timeout: SpannedValue<u64>) -> u64 {
+    if *timeout == 0 {
+        errors.push(error_at(
+            timeout.span(),
+            "`timeout_ms = 0` fails every run: give the step's time limit in milliseconds, \
+             such as `timeout_ms = 5000`, or remove it to use the executor's default",
+        ));
+    }
+    *timeout
 }
 
 /// The options of a method's one `#[step(...)]`.
