@@ -88,6 +88,10 @@ fn steps_without_compensations_and_options() {
                 async fn record(&mut self, _: &(), _: StepKey) -> StepResult {
                     Ok(())
                 }
+                #[step(no_compensation, timeout_ms = 250)]
+                async fn r#yield(&mut self, _: &(), _: StepKey) -> StepResult {
+                    Ok(())
+                }
             }
         },
     );
