@@ -1,5 +1,6 @@
 //! Derive macros for [aggregato](https://docs.rs/aggregato): `#[derive(Aggregate)]`,
-//! `#[derive(Entity)]`, `#[derive(DomainEvent)]` and `#[derive(Command)]`.
+//! `#[derive(Entity)]`, `#[derive(DomainEvent)]`, `#[derive(Command)]`, and for sagas
+//! `#[derive(Saga)]` with `#[saga_steps]`.
 //!
 //! Use them through the runtime crate (`use aggregato::prelude::*;`), which re-exports them
 //! under its default `derive` feature; the generated code names the runtime by absolute path
@@ -20,6 +21,7 @@ mod command;
 mod entity;
 mod event;
 mod paths;
+mod saga;
 #[cfg(test)]
 mod snapshot;
 mod validate;
@@ -336,4 +338,153 @@ pub fn derive_command(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(Entity, attributes(entity))]
 pub fn derive_entity(input: TokenStream) -> TokenStream {
     entity::expand(input.into()).into()
+}
+
+/// Derives `aggregato::saga::Saga` for the struct holding a saga's data: its stored name and
+/// the services its steps receive.
+///
+/// The struct must have named fields (or none), must not be generic, and must be serde
+/// `Serialize` and `Deserialize`: the executor records the data after every step. Declare the
+/// steps with [`macro@saga_steps`] on the struct's `impl` block.
+///
+/// ```
+/// use aggregato::prelude::*;
+/// use aggregato::saga::{Saga, StepKey, StepResult};
+/// use serde::{Deserialize, Serialize};
+///
+/// pub struct Mailer;
+///
+/// #[derive(Debug, Serialize, Deserialize, Saga)]
+/// #[saga(name = "Welcome", services = Mailer)]
+/// pub struct WelcomeCustomer {
+///     email: String,
+///     sent: bool,
+/// }
+///
+/// #[saga_steps]
+/// impl WelcomeCustomer {
+///     #[step(no_compensation)]
+///     async fn send_mail(&mut self, _mailer: &Mailer, _key: StepKey) -> StepResult {
+///         self.sent = true;
+///         Ok(())
+///     }
+/// }
+///
+/// assert_eq!(WelcomeCustomer::SAGA_TYPE, "Welcome");
+/// ```
+///
+/// # `#[saga(...)]` keys, all optional
+///
+/// | key | meaning |
+/// |---|---|
+/// | `name = "..."` | `Saga::SAGA_TYPE`, the stored name: the prefix of each instance's stream and the aggregate type of its events. Default: the struct's name. Keep it when renaming the struct. Must not be empty. |
+/// | `services = Type` | `Saga::Services`, what the steps receive (`Send + Sync + 'static`). Default `()`. |
+/// | `crate = path` | Where the runtime crate is, when it is not `::aggregato`. |
+#[proc_macro_derive(Saga, attributes(saga))]
+pub fn derive_saga(input: TokenStream) -> TokenStream {
+    saga::expand_derive(input.into()).into()
+}
+
+/// Declares a saga's steps: implements `aggregato::saga::SagaSteps` from the `#[step(...)]`
+/// methods of the saga's `impl` block, and generates the step enum `{Saga}Step`.
+///
+/// Goes on an inherent, non-generic `impl` block of a [`macro@Saga`] struct. The methods marked
+/// `#[step(...)]` are the steps, in declaration order; the others (compensations, helpers)
+/// are left as they are. Every step and compensation is
+///
+/// ```text
+/// async fn name(&mut self, services: &Services, key: StepKey) -> Result<(), E>
+/// ```
+///
+/// where `Services` is the saga's `services = ..` (`()` by default), `E` is any
+/// `Display` error (`StepResult` is `Result<(), StepError>`), and `key` is the step's
+/// idempotency key, `"{SAGA_TYPE}/{saga id}/{step}"` (with `/compensate` for a
+/// compensation). All three parameters are required; name an unused one `_services` or `_key`.
+///
+/// ```
+/// use aggregato::prelude::*;
+/// use aggregato::saga::{SagaSteps, StepKey, StepKind, StepResult};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Debug, Serialize, Deserialize, Saga)]
+/// pub struct PlaceOrder {
+///     reserved: bool,
+///     paid: bool,
+/// }
+///
+/// #[saga_steps]
+/// impl PlaceOrder {
+///     #[step(compensate = release_stock, timeout_ms = 5000)]
+///     async fn reserve_stock(&mut self, _: &(), _key: StepKey) -> StepResult {
+///         self.reserved = true;
+///         Ok(())
+///     }
+///
+///     #[step(compensate = refund)]
+///     async fn charge_card(&mut self, _: &(), _key: StepKey) -> Result<(), String> {
+///         self.paid = true;
+///         Ok(())
+///     }
+///
+///     #[step(pivot)]
+///     async fn ship(&mut self, _: &(), _key: StepKey) -> StepResult {
+///         Ok(())
+///     }
+///
+///     #[step(no_compensation)]
+///     async fn notify(&mut self, _: &(), _key: StepKey) -> StepResult {
+///         Ok(())
+///     }
+///
+///     async fn release_stock(&mut self, _: &(), _key: StepKey) -> StepResult {
+///         self.reserved = false;
+///         Ok(())
+///     }
+///
+///     async fn refund(&mut self, _: &(), _key: StepKey) -> StepResult {
+///         self.paid = false;
+///         Ok(())
+///     }
+/// }
+///
+/// assert_eq!(PlaceOrder::STEPS[0].name, "reserve_stock");
+/// assert_eq!(
+///     PlaceOrder::STEPS[1].kind,
+///     StepKind::Compensable { compensation: "refund" }
+/// );
+/// assert_eq!(PlaceOrderStep::Ship.index(), 2);
+/// assert_eq!(PlaceOrderStep::ALL.len(), PlaceOrder::STEPS.len());
+/// ```
+///
+/// # `#[step(...)]` options
+///
+/// Each step says how it is undone, with exactly one of:
+///
+/// | option | meaning |
+/// |---|---|
+/// | `compensate = method` | If a later step fails (before the pivot), `method`, a method of the same block that is not a step, undoes this one. |
+/// | `pivot` | The point of no return, at most one per saga. If it fails, the steps before it are compensated; once it has completed, the steps after it are retried until they succeed, never compensated, so they cannot name a compensation either. |
+/// | `no_compensation` | Nothing to undo (a read, a notification). |
+///
+/// and optionally `timeout_ms = N`: a run of the step (or its compensation) that takes longer
+/// than `N` milliseconds counts as failed. Without it, the executor's default applies.
+///
+/// # `#[saga_steps(...)]` arguments, all optional
+///
+/// | argument | meaning |
+/// |---|---|
+/// | `step_enum = Ident` | The name of the generated step enum. Default `{Saga}Step`. |
+/// | `crate = path` | Where the runtime crate is, when it is not `::aggregato`. |
+///
+/// # What it generates
+///
+/// - The `impl` block, without the `#[step(...)]` attributes.
+/// - `impl aggregato::saga::SagaSteps`: `STEPS` (each step's name, kind and timeout, in
+///   order) and the dispatch of `run_step` and `compensate_step` to the methods.
+/// - `pub enum {Saga}Step`, one variant per step in `PascalCase` (`reserve_stock` becomes
+///   `ReserveStock`), with `ALL`, `name()`, `index()` and `from_name()`, for referring to
+///   steps by type in tests and observers.
+#[proc_macro_attribute]
+pub fn saga_steps(args: TokenStream, item: TokenStream) -> TokenStream {
+    saga::expand_steps(args.into(), item.into()).into()
 }

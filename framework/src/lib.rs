@@ -32,12 +32,12 @@ pub use subscription::Subscription;
 
 /// The derive macros. See the crate docs for a tour.
 #[cfg(feature = "derive")]
-pub use aggregato_macros::{Aggregate, Command, DomainEvent, Entity};
+pub use aggregato_macros::{Aggregate, Command, DomainEvent, Entity, Saga, saga_steps};
 
 /// Everything a domain module usually needs: `use aggregato::prelude::*;`.
 pub mod prelude {
     #[cfg(feature = "derive")]
-    pub use aggregato_macros::{Aggregate, Command, DomainEvent, Entity};
+    pub use aggregato_macros::{Aggregate, Command, DomainEvent, Entity, Saga, saga_steps};
 
     pub use crate::aggregate::{Aggregate, Apply, Handle};
     pub use crate::command::Command;

@@ -34,6 +34,11 @@ pub use executor::{SagaError, SagaExecutor, SagaOutcome};
 pub use log::{SagaLog, SagaPhase};
 
 /// A saga's data and identity. Implemented by `#[derive(Saga)]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a saga",
+    label = "`{Self}` needs `#[derive(Saga)]`",
+    note = "add `#[derive(Saga)]` (with serde's `Serialize` and `Deserialize`) to the struct holding the saga's data"
+)]
 pub trait Saga: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The saga's stored name: the stream prefix and aggregate type of its events. Stored
     /// forever, so keep it stable.

@@ -1,0 +1,71 @@
+//! `#[derive(Saga)]` and `#[saga_steps]`: a saga's name and services, and the ordered steps
+//! of its `impl` block with their compensations, as the runtime's `Saga` and `SagaSteps`
+//! impls plus a typed step enum.
+
+mod expand;
+mod fallback;
+mod model;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+use syn::{DeriveInput, Item};
+
+use model::StepsBlock;
+
+/// Expands `#[derive(Saga)]` on `input`: the impl, or every error found in the input together
+/// with a stand-in impl that keeps `#[saga_steps]` and the user's other items from failing too.
+pub(crate) fn expand_derive(input: TokenStream) -> TokenStream {
+    let input: DeriveInput = match syn::parse2(input) {
+        Ok(input) => input,
+        Err(error) => return error.into_compile_error(),
+    };
+    match validate::saga(&input) {
+        Ok(saga) => expand::saga(&saga),
+        Err(errors) => {
+            let mut tokens = errors.write_errors();
+            tokens.extend(fallback::saga(&input));
+            tokens
+        }
+    }
+}
+
+/// Expands `#[saga_steps(args)]` on `item`: the impl block without its `#[step(...)]`
+/// attributes, followed by the generated items, or by every error found and stand-ins.
+pub(crate) fn expand_steps(args: TokenStream, item: TokenStream) -> TokenStream {
+    let item = match syn::parse2::<Item>(item.clone()) {
+        Ok(Item::Impl(item)) => item,
+        Ok(other) => return not_an_impl(&other),
+        Err(error) => {
+            let mut tokens = error.into_compile_error();
+            tokens.extend(item);
+            return tokens;
+        }
+    };
+    let block = StepsBlock::read(item);
+    let mut tokens = block.item.to_token_stream();
+    match validate::steps(args.clone(), &block) {
+        Ok(steps) => tokens.extend(expand::steps(&steps)),
+        Err(errors) => {
+            tokens.extend(errors.write_errors());
+            tokens.extend(fallback::steps(args, &block));
+        }
+    }
+    tokens
+}
+
+/// `#[saga_steps]` on anything but an `impl` block: the error, and the item unchanged.
+fn not_an_impl(item: &Item) -> TokenStream {
+    let span = syn::spanned::Spanned::span(item);
+    let error = syn::Error::new(
+        span,
+        "`#[saga_steps]` goes on the `impl` block of a `#[derive(Saga)]` struct, whose step \
+         methods carry `#[step(...)]`: write it above `impl YourSaga { .. }`",
+    );
+    let mut tokens = error.into_compile_error();
+    item.to_tokens(&mut tokens);
+    tokens
+}

@@ -1,0 +1,32 @@
+use aggregato::prelude::*;
+use aggregato::saga::{StepKey, StepResult};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Serialize, Deserialize, Saga)]
+pub struct PlaceOrder {
+    order_id: String,
+}
+
+#[saga_steps]
+impl PlaceOrder {
+    #[step(pivot, compensate = release_stock)]
+    async fn reserve_stock(&mut self, _: &(), _: StepKey) -> StepResult {
+        Ok(())
+    }
+
+    #[step(pivot, no_compensation)]
+    async fn ship(&mut self, _: &(), _: StepKey) -> StepResult {
+        Ok(())
+    }
+
+    #[step(compensate = release_stock, no_compensation)]
+    async fn notify(&mut self, _: &(), _: StepKey) -> StepResult {
+        Ok(())
+    }
+
+    async fn release_stock(&mut self, _: &(), _: StepKey) -> StepResult {
+        Ok(())
+    }
+}
+
+fn main() {}

@@ -1,0 +1,23 @@
+use aggregato::prelude::*;
+use aggregato::saga::{StepKey, StepResult};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Serialize, Deserialize, Saga)]
+pub struct PlaceOrder {
+    order_id: String,
+}
+
+#[saga_steps]
+impl PlaceOrder {
+    #[step]
+    async fn reserve_stock(&mut self, _: &(), _: StepKey) -> StepResult {
+        Ok(())
+    }
+
+    #[step(timeout_ms = 100)]
+    async fn charge_card(&mut self, _: &(), _: StepKey) -> StepResult {
+        Ok(())
+    }
+}
+
+fn main() {}

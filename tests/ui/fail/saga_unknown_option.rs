@@ -1,0 +1,23 @@
+use aggregato::prelude::*;
+use aggregato::saga::{StepKey, StepResult};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Serialize, Deserialize, Saga)]
+pub struct PlaceOrder {
+    order_id: String,
+}
+
+#[saga_steps]
+impl PlaceOrder {
+    #[step(no_compensation, retries = 3)]
+    async fn reserve_stock(&mut self, _: &(), _: StepKey) -> StepResult {
+        Ok(())
+    }
+
+    #[step(pivott)]
+    async fn ship(&mut self, _: &(), _: StepKey) -> StepResult {
+        Ok(())
+    }
+}
+
+fn main() {}
