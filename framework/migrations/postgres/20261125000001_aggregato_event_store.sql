@@ -8,7 +8,7 @@ CREATE TABLE aggregato_events (
     version        BIGINT      NOT NULL CHECK (version >= 1),
     aggregate_type TEXT        NOT NULL,
     event_type     TEXT        NOT NULL,
-    event_version  INTEGER     NOT NULL,
+    event_version  BIGINT      NOT NULL,
     recorded_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
     metadata       JSONB       NOT NULL,
     payload        JSONB       NOT NULL,
@@ -50,7 +50,7 @@ CREATE FUNCTION aggregato_append(
     p_event_ids        UUID[],
     p_aggregate_types  TEXT[],
     p_event_types      TEXT[],
-    p_event_versions   INTEGER[],
+    p_event_versions   BIGINT[],
     p_metadata         JSONB[],
     p_payloads         JSONB[]
 ) RETURNS SETOF aggregato_events

@@ -270,7 +270,7 @@ struct Columns {
     event_ids: Vec<Uuid>,
     aggregate_types: Vec<String>,
     event_types: Vec<String>,
-    event_versions: Vec<i32>,
+    event_versions: Vec<i64>,
     metadata: Vec<serde_json::Value>,
     payloads: Vec<serde_json::Value>,
 }
@@ -281,9 +281,7 @@ impl Columns {
         for event in events {
             columns.event_ids.push(event.event_id);
             columns.metadata.push(metadata_json(&event.metadata)?);
-            columns
-                .event_versions
-                .push(i32::try_from(event.event_version).map_err(backend)?);
+            columns.event_versions.push(i64::from(event.event_version));
             columns.aggregate_types.push(event.aggregate_type);
             columns.event_types.push(event.event_type);
             columns.payloads.push(event.payload);
