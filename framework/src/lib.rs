@@ -7,7 +7,9 @@ pub mod event;
 pub mod repository;
 pub mod retry;
 pub mod root;
+pub mod saga;
 pub mod store;
+pub mod subscription;
 pub mod testing;
 
 #[doc(hidden)]
@@ -28,6 +30,7 @@ pub use store::{
     CorruptionReason, EventStore, ExpectedVersion, InMemoryEventStore, Snapshot, SnapshotStore,
     StoreError,
 };
+pub use subscription::Subscription;
 
 /// The derive macros. See the crate docs for a tour.
 #[cfg(feature = "derive")]
@@ -44,6 +47,9 @@ pub mod prelude {
     pub use crate::repository::{Repository, RepositoryError};
     pub use crate::retry::RetryPolicy;
     pub use crate::root::AggregateRoot;
-    pub use crate::store::{EventStore, ExpectedVersion, InMemoryEventStore, StoreError};
+    pub use crate::store::{
+        EventStore, ExpectedVersion, InMemoryEventStore, SnapshotStore, StoreError,
+    };
+    pub use crate::subscription::Subscription;
     pub use crate::testing::AggregateFixture;
 }

@@ -1,1 +1,3 @@
-//! Test-only package.
+//! Test-only package: domains and checks shared by the test files.
+
+pub mod ledger;

@@ -1,13 +1,19 @@
 //! The repository: load an aggregate from its stream, let it decide, append what it decided
 //! under optimistic concurrency, and retry when another writer got there first.
 
+mod snapshots;
+
 use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::aggregate::Aggregate;
 use crate::event::{EventEnvelope, Metadata, NewEvent};
 use crate::retry::RetryPolicy;
 use crate::root::AggregateRoot;
-use crate::store::{CorruptionReason, EventStore, ExpectedVersion, StoreError};
+use crate::store::{CorruptionReason, EventStore, ExpectedVersion, SnapshotStore, StoreError};
+use snapshots::Snapshots;
 
 /// Why a repository operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +60,7 @@ pub struct Repository<A: Aggregate, S> {
     store: S,
     services: Arc<A::Services>,
     retry: RetryPolicy,
+    snapshots: Option<Snapshots<A, S>>,
 }
 
 impl<A: Aggregate, S: Clone> Clone for Repository<A, S> {
@@ -62,6 +69,7 @@ impl<A: Aggregate, S: Clone> Clone for Repository<A, S> {
             store: self.store.clone(),
             services: Arc::clone(&self.services),
             retry: self.retry,
+            snapshots: self.snapshots,
         }
     }
 }
@@ -72,6 +80,7 @@ impl<A: Aggregate, S: std::fmt::Debug> std::fmt::Debug for Repository<A, S> {
             .field("aggregate", &A::AGGREGATE_TYPE)
             .field("store", &self.store)
             .field("retry", &self.retry)
+            .field("snapshots", &self.snapshots)
             .finish()
     }
 }
@@ -90,12 +99,30 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             store,
             services: Arc::new(services),
             retry: RetryPolicy::default(),
+            snapshots: None,
         }
     }
 
     /// Replaces the policy for retrying after a concurrency conflict.
     pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// Takes a snapshot of the aggregate's state each time its stream passes a multiple of
+    /// `every` events (0 turns snapshots off), and loads from the newest snapshot plus the
+    /// events after it.
+    ///
+    /// The snapshot is the state the command produced, written after its events committed; a
+    /// snapshot that fails to store or no longer deserializes is logged with `tracing` and
+    /// only costs a full replay. Changing the state's serialized shape is therefore safe: old
+    /// snapshots are ignored until new ones are taken.
+    pub fn with_snapshots_every(mut self, every: u64) -> Self
+    where
+        A: Serialize + DeserializeOwned,
+        S: SnapshotStore,
+    {
+        self.snapshots = (every > 0).then(|| Snapshots::every(every));
         self
     }
 
@@ -109,18 +136,30 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         &self.services
     }
 
-    /// Rebuilds the instance `id` from its stream. A stream that does not exist gives the
-    /// default state at version 0.
+    /// Rebuilds the instance `id` from its stream (starting from the newest snapshot when
+    /// snapshots are on). A stream that does not exist gives the default state at version 0.
     pub async fn load(&self, id: &A::Id) -> RepositoryResult<AggregateRoot<A>, A> {
         let stream = A::stream_id(id);
-        let envelopes = self.store.read_stream(&stream, 1).await?;
-        let mut state = A::default();
-        let mut version = 0;
-        for envelope in envelopes {
-            let event = decode_next(&stream, version, &envelope)?;
-            state.apply(&event);
-            version = envelope.version;
+        if let Some(snapshots) = &self.snapshots
+            && let Some(restored) = snapshots.restore(&self.store, &stream).await?
+        {
+            // Read from the snapshot's own last event: it must exist, or the snapshot does
+            // not belong to this stream as it is now.
+            let envelopes = self.store.read_stream(&stream, restored.version).await?;
+            match envelopes.split_first() {
+                Some((last_included, tail)) if last_included.version == restored.version => {
+                    let (state, version) = replay(&stream, restored.state, restored.version, tail)?;
+                    return Ok(AggregateRoot::from_parts(id.clone(), version, state));
+                }
+                _ => tracing::warn!(
+                    %stream,
+                    version = restored.version,
+                    "snapshot is ahead of its stream; rebuilding the aggregate from its events"
+                ),
+            }
         }
+        let envelopes = self.store.read_stream(&stream, 1).await?;
+        let (state, version) = replay(&stream, A::default(), 0, &envelopes)?;
         Ok(AggregateRoot::from_parts(id.clone(), version, state))
     }
 
@@ -195,6 +234,17 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         let stream = A::stream_id(root.id());
         let expected = ExpectedVersion::Exact(root.loaded_version());
         let recorded = self.store.append(&stream, expected, new_events).await?;
+        let (before, after) = (root.loaded_version(), root.version());
+        if let Some(snapshots) = &self.snapshots {
+            // The state already includes the new events (applied when they were decided);
+            // the snapshot is taken as is, never by applying them again.
+            let stored_as_decided = recorded.last().map(|event| event.version) == Some(after);
+            if stored_as_decided && snapshots.is_due(before, after) {
+                snapshots
+                    .take(&self.store, &stream, after, root.state())
+                    .await;
+            }
+        }
         let events = root.mark_committed();
         Ok(recorded
             .into_iter()
@@ -212,6 +262,22 @@ async fn wait(backoff: std::time::Duration) {
     } else {
         tokio::time::sleep(backoff).await;
     }
+}
+
+/// Applies `envelopes` to `state`, which is as of `version`; returns the new state and
+/// version. Each envelope must be the next version of `stream`.
+fn replay<A: Aggregate>(
+    stream: &str,
+    mut state: A,
+    mut version: u64,
+    envelopes: &[EventEnvelope],
+) -> Result<(A, u64), StoreError> {
+    for envelope in envelopes {
+        let event: A::Event = decode_next(stream, version, envelope)?;
+        state.apply(&event);
+        version = envelope.version;
+    }
+    Ok((state, version))
 }
 
 /// Decodes the event that should follow `version` in `stream`, checking there is no gap.

@@ -1,0 +1,152 @@
+//! The events a saga's stream records: every transition, so a saga can be audited and
+//! rebuilt.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::event::{EventEnvelope, Metadata, NewEvent};
+use crate::store::{CorruptionReason, StoreError};
+
+/// One transition of a saga instance. `data` fields carry the saga's data where the
+/// transition changed it (`None`: unchanged).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum SagaEvent {
+    /// The saga began with `data`.
+    SagaStarted {
+        /// The saga instance's id.
+        saga_id: String,
+        /// The initial data.
+        data: Value,
+    },
+    /// A step began (again, when `attempt` > 1).
+    StepStarted {
+        /// The step's name.
+        step: String,
+        /// Its position in the saga, from 0.
+        index: usize,
+        /// 1 for the first run; a rerun after a crash or a forward retry counts up.
+        attempt: u32,
+    },
+    /// A step finished successfully.
+    StepCompleted {
+        /// The step's name.
+        step: String,
+        /// Its position in the saga, from 0.
+        index: usize,
+        /// The data after the step, if it changed.
+        data: Option<Value>,
+    },
+    /// A step failed or timed out.
+    StepFailed {
+        /// The step's name.
+        step: String,
+        /// Its position in the saga, from 0.
+        index: usize,
+        /// Which attempt failed.
+        attempt: u32,
+        /// Why.
+        error: String,
+        /// The data after the failed run, if it changed.
+        data: Option<Value>,
+    },
+    /// A step failed before the pivot: the completed steps are undone in reverse order.
+    CompensationStarted {
+        /// The step whose failure started it.
+        failed_step: String,
+        /// Its error.
+        error: String,
+    },
+    /// A completed step was undone.
+    StepCompensated {
+        /// The step's name.
+        step: String,
+        /// Its position in the saga, from 0.
+        index: usize,
+        /// The data after the compensation, if it changed.
+        data: Option<Value>,
+    },
+    /// A compensation attempt failed; it is retried as the policy allows.
+    CompensationFailed {
+        /// The step whose compensation failed.
+        step: String,
+        /// Its position in the saga, from 0.
+        index: usize,
+        /// Which attempt failed.
+        attempt: u32,
+        /// Why.
+        error: String,
+        /// The data after the failed attempt, if it changed.
+        data: Option<Value>,
+    },
+    /// Every step completed.
+    SagaCompleted,
+    /// Every completed step was compensated after a failure.
+    SagaCompensated,
+    /// The saga could neither finish nor be fully compensated; it needs a human.
+    SagaFailed {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl SagaEvent {
+    /// The stored event type: the variant's name.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Self::SagaStarted { .. } => "SagaStarted",
+            Self::StepStarted { .. } => "StepStarted",
+            Self::StepCompleted { .. } => "StepCompleted",
+            Self::StepFailed { .. } => "StepFailed",
+            Self::CompensationStarted { .. } => "CompensationStarted",
+            Self::StepCompensated { .. } => "StepCompensated",
+            Self::CompensationFailed { .. } => "CompensationFailed",
+            Self::SagaCompleted => "SagaCompleted",
+            Self::SagaCompensated => "SagaCompensated",
+            Self::SagaFailed { .. } => "SagaFailed",
+        }
+    }
+
+    /// Whether the saga ends with this event.
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            Self::SagaCompleted | Self::SagaCompensated | Self::SagaFailed { .. }
+        )
+    }
+
+    /// The event ready to append to the stream of a saga of type `saga_type`.
+    pub(crate) fn to_new_event(&self, saga_type: &str) -> Result<NewEvent, serde_json::Error> {
+        Ok(NewEvent {
+            event_id: uuid::Uuid::now_v7(),
+            aggregate_type: saga_type.to_owned(),
+            event_type: self.event_type().to_owned(),
+            event_version: 1,
+            metadata: Metadata::default(),
+            payload: serde_json::to_value(self)?,
+        })
+    }
+
+    /// Reads a stored saga event back; anything else is a corrupt stream.
+    pub(crate) fn from_envelope(envelope: &EventEnvelope) -> Result<Self, StoreError> {
+        let corrupt = |reason| StoreError::Corrupt {
+            stream: envelope.stream_id.clone(),
+            version: envelope.version,
+            reason,
+        };
+        let event: Self = serde_json::from_value(envelope.payload.clone()).map_err(|error| {
+            corrupt(CorruptionReason::Other(format!(
+                "`{}` is not a saga event: {error}",
+                envelope.event_type
+            )))
+        })?;
+        if event.event_type() != envelope.event_type {
+            return Err(corrupt(CorruptionReason::Other(format!(
+                "stored as `{}` but the payload is a `{}`",
+                envelope.event_type,
+                event.event_type()
+            ))));
+        }
+        Ok(event)
+    }
+}

@@ -1,0 +1,176 @@
+//! Catch-up subscriptions: read the global log from a position, then follow new events.
+//!
+//! A [`Subscription`] works on every [`EventStore`]: it pages through
+//! [`EventStore::read_all`] until it has caught up, then waits for new events, polling at a
+//! configurable interval and waking early when the store offers a
+//! [`position_watch`](EventStore::position_watch) hint. Because every built-in store
+//! guarantees that an event never becomes visible below a position a reader has already
+//! passed, a subscription sees every event exactly once, in global order.
+//!
+//! ```
+//! # use aggregato::{EventStore, ExpectedVersion, InMemoryEventStore, Metadata, NewEvent};
+//! # use aggregato::subscription::Subscription;
+//! # use std::sync::Arc;
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), aggregato::StoreError> {
+//! let store = Arc::new(InMemoryEventStore::new());
+//! let mut subscription = Subscription::new(Arc::clone(&store), 0);
+//! # let event = NewEvent { event_id: uuid::Uuid::now_v7(), aggregate_type: "Demo".into(),
+//! #     event_type: "Happened".into(), event_version: 1, metadata: Metadata::default(),
+//! #     payload: serde_json::json!({}) };
+//! store.append("demo-1", ExpectedVersion::Any, vec![event]).await?;
+//! let first = subscription.next().await?;
+//! assert_eq!((first.position, subscription.position()), (1, 1));
+//! # Ok(())
+//! # }
+//! ```
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::event::EventEnvelope;
+use crate::store::{EventStore, StoreError};
+
+/// How many events one read fetches unless configured otherwise.
+pub const DEFAULT_BATCH_SIZE: usize = 512;
+
+/// How long a caught-up subscription waits before polling again unless configured otherwise.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// A reader of the global event log that catches up from a position and then follows it.
+pub struct Subscription<S> {
+    store: S,
+    /// The position of the last event handed out (0: none yet).
+    position: u64,
+    /// Events read but not yet handed out, in order.
+    buffer: VecDeque<EventEnvelope>,
+    batch_size: usize,
+    poll_interval: Duration,
+    /// The store's wake-up hint, while its sender lives.
+    wake: Option<watch::Receiver<u64>>,
+}
+
+impl<S: EventStore> Subscription<S> {
+    /// A subscription that will deliver every event whose position is greater than
+    /// `after_position` (0: from the beginning). Resume a projection by passing its stored
+    /// checkpoint.
+    pub fn new(store: S, after_position: u64) -> Self {
+        let wake = store.position_watch();
+        Self {
+            store,
+            position: after_position,
+            buffer: VecDeque::new(),
+            batch_size: DEFAULT_BATCH_SIZE,
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            wake,
+        }
+    }
+
+    /// Sets how many events one read fetches (at least 1).
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+
+    /// Sets how long a caught-up subscription waits between polls. A store's wake-up hint
+    /// can end the wait sooner.
+    pub fn with_poll_interval(mut self, poll_interval: Duration) -> Self {
+        self.poll_interval = poll_interval;
+        self
+    }
+
+    /// The position of the last event this subscription handed out: the checkpoint to store.
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// The next event, waiting for one to be appended if the subscription has caught up.
+    pub async fn next(&mut self) -> Result<EventEnvelope, StoreError> {
+        loop {
+            if let Some(event) = self.take_buffered() {
+                return Ok(event);
+            }
+            if !self.fill().await? {
+                self.wait_for_more().await;
+            }
+        }
+    }
+
+    /// The next events, at least one, waiting if the subscription has caught up.
+    pub async fn next_batch(&mut self) -> Result<Vec<EventEnvelope>, StoreError> {
+        let first = self.next().await?;
+        let mut batch = Vec::with_capacity(1 + self.buffer.len());
+        batch.push(first);
+        while let Some(event) = self.take_buffered() {
+            batch.push(event);
+        }
+        Ok(batch)
+    }
+
+    /// The events available now, without waiting: empty when the subscription has caught up.
+    pub async fn poll(&mut self) -> Result<Vec<EventEnvelope>, StoreError> {
+        if self.buffer.is_empty() {
+            self.fill().await?;
+        }
+        let mut batch = Vec::with_capacity(self.buffer.len());
+        while let Some(event) = self.take_buffered() {
+            batch.push(event);
+        }
+        Ok(batch)
+    }
+
+    fn take_buffered(&mut self) -> Option<EventEnvelope> {
+        let event = self.buffer.pop_front()?;
+        self.position = event.position;
+        Some(event)
+    }
+
+    /// Reads the next page after the last buffered or delivered event; whether it got any.
+    async fn fill(&mut self) -> Result<bool, StoreError> {
+        let after = self
+            .buffer
+            .back()
+            .map_or(self.position, |last| last.position);
+        // Mark the hint as seen before reading, so an append that lands after this read
+        // still wakes the next wait.
+        if let Some(wake) = &mut self.wake {
+            wake.borrow_and_update();
+        }
+        let page = self.store.read_all(after, self.batch_size).await?;
+        let got_any = !page.is_empty();
+        self.buffer.extend(page);
+        Ok(got_any)
+    }
+
+    async fn wait_for_more(&mut self) {
+        let Some(wake) = &mut self.wake else {
+            tokio::time::sleep(self.poll_interval).await;
+            return;
+        };
+        tokio::select! {
+            changed = wake.changed() => {
+                if changed.is_err() {
+                    // The store is gone from this process; polling still works.
+                    self.wake = None;
+                }
+            }
+            () = tokio::time::sleep(self.poll_interval) => {}
+        }
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for Subscription<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("store", &self.store)
+            .field("position", &self.position)
+            .field("buffered", &self.buffer.len())
+            .field("batch_size", &self.batch_size)
+            .field("poll_interval", &self.poll_interval)
+            .field("has_wake_hint", &self.wake.is_some())
+            .finish()
+    }
+}
