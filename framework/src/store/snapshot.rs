@@ -1,8 +1,8 @@
 //! Snapshot storage: the newest serialized state of an aggregate's stream.
 //!
 //! A snapshot is an optimisation, never a source of truth. The repository writes one every N
-//! events (see [`crate::Repository::with_snapshots`]) and, when loading, starts from the newest
-//! snapshot and applies only the events after it. A snapshot that cannot be read back is
+//! events (see [`crate::Repository::with_snapshots_every`]) and, when loading, starts from the
+//! newest snapshot and applies only the events after it. A snapshot that cannot be read back is
 //! ignored and the aggregate is rebuilt from its events.
 
 use std::sync::Arc;
