@@ -235,3 +235,11 @@ async fn a_failed_expectation_stores_nothing_and_keeps_the_head() {
         assert_eq!(next[0].position, 3);
     });
 }
+
+#[tokio::test]
+async fn batch_edge_cases() {
+    with_store!("batch edge cases", |store| support::batch_edge_cases(
+        &store
+    )
+    .await);
+}

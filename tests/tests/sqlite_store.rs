@@ -202,3 +202,8 @@ async fn events_survive_reopening_the_file() {
 }
 
 use aggregato::EventStore as _;
+
+#[tokio::test]
+async fn batch_edge_cases() {
+    support::batch_edge_cases(&fresh_store().await).await;
+}

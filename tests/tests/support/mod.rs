@@ -179,3 +179,63 @@ where
         other => panic!("expected an unknown-event-type corruption, got {other:?}"),
     }
 }
+
+/// An id given twice in one new batch is stored once and returned in both places; a batch
+/// larger than one multi-row statement holds is stored whole, in order.
+pub async fn batch_edge_cases<S: EventStore + ?Sized>(store: &S) {
+    let twice = sample_event(1);
+    let recorded = store
+        .append(
+            "edges",
+            ExpectedVersion::NoStream,
+            vec![twice.clone(), sample_event(2), twice.clone()],
+        )
+        .await
+        .expect("append a batch naming one id twice");
+    let shape: Vec<_> = recorded.iter().map(|e| (e.event_id, e.version)).collect();
+    assert_eq!(
+        shape,
+        [
+            (twice.event_id, 1),
+            (recorded[1].event_id, 2),
+            (twice.event_id, 1)
+        ]
+    );
+    assert_eq!(store.stream_version("edges").await.expect("version"), 2);
+
+    const LARGE: u64 = 2_500;
+    let events: Vec<NewEvent> = (0..LARGE).map(sample_event).collect();
+    let ids: Vec<_> = events.iter().map(|e| e.event_id).collect();
+    let recorded = store
+        .append("edges", ExpectedVersion::Exact(2), events)
+        .await
+        .expect("append a large batch");
+    assert_eq!(recorded.iter().map(|e| e.event_id).collect::<Vec<_>>(), ids);
+    assert_eq!(
+        recorded.iter().map(|e| e.version).collect::<Vec<_>>(),
+        (3..3 + LARGE).collect::<Vec<_>>()
+    );
+    let read = store.read_stream("edges", 3).await.expect("read back");
+    assert_eq!(read, recorded, "the large batch reads back as recorded");
+    // Repeating the large batch is a pure repeat: nothing new, whatever is expected.
+    let events_again: Vec<NewEvent> = read
+        .iter()
+        .map(|e| NewEvent {
+            event_id: e.event_id,
+            aggregate_type: e.aggregate_type.clone(),
+            event_type: e.event_type.clone(),
+            event_version: e.event_version,
+            metadata: e.metadata.clone(),
+            payload: e.payload.clone(),
+        })
+        .collect();
+    let again = store
+        .append("edges", ExpectedVersion::NoStream, events_again)
+        .await
+        .expect("a repeated batch succeeds");
+    assert_eq!(again, recorded);
+    assert_eq!(
+        store.stream_version("edges").await.expect("version"),
+        2 + LARGE
+    );
+}
