@@ -32,6 +32,26 @@
 //! process connected to the same database wake up. The listener (one extra connection from the
 //! pool) starts the first time a watch is asked for, and this process's own appends also bump
 //! the watch directly.
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), aggregato::StoreError> {
+//! use aggregato::PostgresEventStore;
+//!
+//! let url = "postgres://app@localhost/app";
+//! // The tables in the connection's default schema, migrated on connect:
+//! let store = PostgresEventStore::connect(url).await?;
+//! // Or a store of its own in schema `billing` (created if missing):
+//! let billing = PostgresEventStore::connect_in_schema(url, "billing").await?;
+//! // Or over your own pool, with the migrations applied by your own setup:
+//! let pool = sqlx::PgPool::connect(url)
+//!     .await
+//!     .map_err(|error| aggregato::StoreError::Backend(error.into()))?;
+//! let mine = PostgresEventStore::from_pool(pool);
+//! # Ok(())
+//! # }
+//! ```
 
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, PoisonError, Weak};

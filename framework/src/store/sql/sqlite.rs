@@ -24,6 +24,33 @@
 //! timeout (5 seconds with [`SqliteEventStore::connect`]).
 //!
 //! The connection uses WAL journaling, so readers never block the writer nor wait for it.
+//!
+//! # Example
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use aggregato::{EventStore, ExpectedVersion, Metadata, NewEvent, SqliteEventStore};
+//!
+//! let dir = std::env::temp_dir().join(format!("aggregato-doc-{}", uuid::Uuid::now_v7()));
+//! std::fs::create_dir_all(&dir)?;
+//! // Creates the file and applies the migrations.
+//! let store = SqliteEventStore::connect(&dir.join("events.db").display().to_string()).await?;
+//! let event = NewEvent {
+//!     event_id: uuid::Uuid::now_v7(),
+//!     aggregate_type: "Counter".to_owned(),
+//!     event_type: "Incremented".to_owned(),
+//!     event_version: 1,
+//!     metadata: Metadata::new(),
+//!     payload: serde_json::json!({ "by": 3 }),
+//! };
+//! let recorded = store.append("Counter-1", ExpectedVersion::NoStream, vec![event]).await?;
+//! assert_eq!((recorded[0].version, recorded[0].position), (1, 1));
+//! assert_eq!(store.read_stream("Counter-1", 1).await?, recorded);
+//! # store.pool().close().await;
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
 
 use std::collections::HashMap;
 use std::str::FromStr;
