@@ -230,7 +230,7 @@ async fn a_failed_expectation_stores_nothing_and_keeps_the_head() {
             ),
             "{conflict:?}"
         );
-        // Positions stay gapless: the next append continues right after the last one.
+        // A refused append takes no position: the next one continues right after the last.
         let next = support::append_samples(&store, "d", 1).await;
         assert_eq!(next[0].position, 3);
     });

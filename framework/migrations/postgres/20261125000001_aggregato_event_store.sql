@@ -17,15 +17,10 @@ CREATE TABLE aggregato_events (
     CONSTRAINT aggregato_events_stream_version_key UNIQUE (stream_id, version)
 );
 
--- The last assigned global position. Its single row is the append lock: an append locks it
--- (FOR UPDATE) before assigning positions and holds it until commit, so positions commit in
--- the order they are assigned and a reader of "events after position p" never misses a lower
--- position that commits later (the gap a plain sequence leaves under concurrent transactions).
-CREATE TABLE aggregato_head (
-    singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
-    position  BIGINT  NOT NULL
-);
-INSERT INTO aggregato_head (singleton, position) VALUES (TRUE, 0);
+-- Global positions. An append reserves its block of positions while it holds the append lock
+-- (see aggregato_append), so positions are handed out and committed in the same order. A
+-- transaction that fails after reserving leaves a gap; positions only ever increase.
+CREATE SEQUENCE aggregato_positions AS BIGINT;
 
 -- The newest snapshot of each stream.
 CREATE TABLE aggregato_snapshots (
@@ -60,11 +55,17 @@ SET search_path FROM CURRENT
 AS $$
 DECLARE
     v_head   BIGINT;
+    v_last   BIGINT;
     v_actual BIGINT;
     v_fresh  BIGINT;
     v_accepted BOOLEAN;
 BEGIN
-    SELECT h.position INTO v_head FROM aggregato_head h WHERE h.singleton FOR UPDATE;
+    -- The append lock: one appender at a time per events table (the key is the table's oid),
+    -- held until commit. Positions are therefore committed in the order they are assigned, and
+    -- a reader of "events after position p" never misses a lower position that commits later
+    -- (the gap a plain sequence leaves under concurrent transactions). Everything below runs
+    -- under it, so the id and version checks see every earlier append.
+    PERFORM pg_advisory_xact_lock(1634166642, 'aggregato_events'::regclass::oid::integer);
 
     SELECT count(DISTINCT b.id) INTO v_fresh
       FROM unnest(p_event_ids) AS b(id)
@@ -89,6 +90,10 @@ BEGIN
     END IF;
 
     IF v_fresh > 0 THEN
+        -- Reserve positions v_head + 1 ..= v_last (only appenders holding the lock move the
+        -- sequence, so this is one block).
+        v_last := setval('aggregato_positions', nextval('aggregato_positions') + v_fresh - 1);
+        v_head := v_last - v_fresh;
         INSERT INTO aggregato_events
             (position, event_id, stream_id, version, aggregate_type, event_type, event_version,
              metadata, payload)
@@ -106,9 +111,8 @@ BEGIN
                  ORDER BY b.id, b.ord
               ) AS firsts
           ) AS fresh;
-        UPDATE aggregato_head SET position = v_head + v_fresh WHERE singleton;
         -- Delivered at commit, to listeners of this schema's channel.
-        PERFORM pg_notify('aggregato:' || current_schema(), (v_head + v_fresh)::text);
+        PERFORM pg_notify('aggregato:' || current_schema(), v_last::text);
     END IF;
 
     RETURN QUERY

@@ -15,15 +15,16 @@
 //! # Appends and global order
 //!
 //! An append is one call of the `aggregato_append` PL/pgSQL function in autocommit: one round
-//! trip, one transaction. The function locks the single row of `aggregato_head` (the last
-//! assigned position), checks ids already stored and the expected version, inserts the batch's
-//! new events with one multi-row `INSERT ... SELECT FROM unnest(...)` and returns the batch as
-//! recorded. A unique constraint on `(stream_id, version)` backs the version check. Because the
-//! head row stays locked until commit, positions commit in the order they are assigned (and
-//! without gaps): a reader of "all events after position `p`" never misses an event that
-//! commits later with a lower position, the gap that positions from a plain sequence leave
-//! under concurrent transactions. Appends therefore run one at a time per schema; the lock is
-//! held only for the function's own work and the commit.
+//! trip (once the statement is prepared on the connection), one transaction. The function
+//! takes a transaction-scoped advisory lock keyed by the events table, checks the ids already
+//! stored and the expected version, reserves a block of positions from the
+//! `aggregato_positions` sequence, inserts the batch's new events with one multi-row
+//! `INSERT ... SELECT FROM unnest(...)` and returns the batch as recorded. A unique constraint
+//! on `(stream_id, version)` backs the version check. Because the lock is held until commit,
+//! positions commit in the order they are assigned: a reader of "all events after position
+//! `p`" never misses an event that commits later with a lower position, the gap that positions
+//! from a plain sequence leave under concurrent transactions. The price is that appends to one
+//! schema run one at a time, commit included; the lock is held for nothing else.
 //!
 //! # Wake-ups
 //!
