@@ -207,3 +207,21 @@ use aggregato::EventStore as _;
 async fn batch_edge_cases() {
     support::batch_edge_cases(&fresh_store().await).await;
 }
+
+/// The documented path for applications with their own pool: run the shipped migrations (or
+/// copies of them), then build the store over the pool.
+#[tokio::test]
+async fn a_store_over_an_application_pool_with_the_shipped_migrations() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.path().join("app.db"))
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.expect("pool");
+    aggregato::store::sqlite::MIGRATOR
+        .run(&pool)
+        .await
+        .expect("the shipped migrations apply");
+    let store = SqliteEventStore::from_pool(pool);
+    let recorded = support::append_samples(&store, "app", 2).await;
+    assert_eq!(store.read_all(0, 10).await.expect("read_all"), recorded);
+}
