@@ -26,6 +26,8 @@
 //! from a plain sequence leave under concurrent transactions. The price is that appends to one
 //! schema run one at a time, commit included; the lock is held for nothing else.
 //!
+//! Times (`recorded_at`, a snapshot's `taken_at`) are `timestamptz`, kept to the microsecond.
+//!
 //! # Wake-ups
 //!
 //! [`EventStore::position_watch`] is fed by PostgreSQL `LISTEN`/`NOTIFY`: each append notifies
