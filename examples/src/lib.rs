@@ -3,3 +3,4 @@
 pub mod bank;
 pub mod catalogue;
 pub mod shop;
+pub mod store;

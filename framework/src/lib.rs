@@ -24,6 +24,10 @@ pub use event::{DecodeError, DomainEvent, EventEnvelope, EventSet, Metadata, New
 pub use repository::{Repository, RepositoryError, RepositoryResult};
 pub use retry::RetryPolicy;
 pub use root::AggregateRoot;
+#[cfg(feature = "postgres")]
+pub use store::PostgresEventStore;
+#[cfg(feature = "sqlite")]
+pub use store::SqliteEventStore;
 pub use store::{
     CorruptionReason, EventStore, ExpectedVersion, InMemoryEventStore, Snapshot, SnapshotStore,
     StoreError,

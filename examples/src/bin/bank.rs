@@ -1,19 +1,32 @@
-//! Runs the banking domain on the in-memory store and prints every event as it is committed.
+//! Runs the banking domain and prints every event as it is committed.
 //!
-//! `cargo run -p aggregato-examples --bin bank`
+//! `cargo run -p aggregato-examples --bin bank` runs on a SQLite file in a temporary directory;
+//! `-- --sqlite bank.db` keeps the file, `-- --postgres postgres://user@host/db [--schema NAME]`
+//! (or `AGGREGATO_DATABASE_URL=postgres://...`) runs on PostgreSQL. See
+//! `aggregato_examples::store`.
 
 use aggregato::prelude::*;
 use aggregato_examples::bank::*;
+use aggregato_examples::store::StoreChoice;
 
 #[tokio::main]
 async fn main() {
+    let opened = match StoreChoice::from_env() {
+        Ok(choice) => choice.open().await,
+        Err(usage) => Err(usage.into()),
+    };
+    let opened = opened.unwrap_or_else(|error| {
+        eprintln!("bank: {error}");
+        std::process::exit(2);
+    });
+    println!("store: {}", opened.description);
     let mut risk = RiskEngine {
         max_withdrawal: 5_000,
         ..RiskEngine::default()
     };
     risk.blocked_owners.insert("mallory".to_owned());
     let repository: Repository<BankAccount, _> =
-        Repository::with_services(InMemoryEventStore::new(), BankServices { risk });
+        Repository::with_services(opened.store.clone(), BankServices { risk });
 
     let alice = AccountId("acc-alice".to_owned());
     let mallory = AccountId("acc-mallory".to_owned());

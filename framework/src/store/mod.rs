@@ -1,12 +1,16 @@
 //! Event stores: append-only logs of streams with optimistic concurrency.
 //!
 //! [`EventStore`] is the one interface every backend implements; EventStoreDB's semantics are
-//! the reference. [`memory::InMemoryEventStore`] is the non-durable backend for tests and demos.
+//! the reference. [`memory::InMemoryEventStore`] is the non-durable backend for tests and demos;
+//! `sqlite::SqliteEventStore` (feature `sqlite`) and `postgres::PostgresEventStore` (feature
+//! `postgres`) are the durable ones, through sqlx.
 //! The conformance suite (`aggregato::testing::conformance`, feature `testing`) checks any
 //! backend against the same rules.
 
 pub mod memory;
 pub mod snapshot;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 
 use std::fmt;
 use std::sync::Arc;
@@ -17,6 +21,10 @@ use crate::event::{DecodeError, EventEnvelope, NewEvent};
 
 pub use memory::InMemoryEventStore;
 pub use snapshot::{Snapshot, SnapshotStore};
+#[cfg(feature = "postgres")]
+pub use sql::postgres::{self, PostgresEventStore};
+#[cfg(feature = "sqlite")]
+pub use sql::sqlite::{self, SqliteEventStore};
 
 /// What the appender believes about the stream's current version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

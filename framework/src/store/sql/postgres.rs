@@ -1,0 +1,444 @@
+//! [`PostgresEventStore`]: the production event and snapshot store (feature `postgres`).
+//!
+//! # Schema
+//!
+//! The tables and the `aggregato_append` function come from the migrations shipped with the
+//! crate (`framework/migrations/postgres`), embedded as [`MIGRATOR`]. Either let the store
+//! apply them ([`PostgresEventStore::migrate`]; [`PostgresEventStore::connect`] and
+//! [`PostgresEventStore::connect_in_schema`] do it for you), or copy the `.sql` files into
+//! your own migrations directory and apply them with the rest of your schema. If your
+//! application runs its own sqlx migrations against the same schema, copying is the simpler
+//! path: sqlx's migrator refuses a database holding migrations it does not know unless you call
+//! `Migrator::set_ignore_missing(true)` on yours. Everything is created in the current schema
+//! (the first of `search_path`), so one database can hold several stores, one per schema.
+//!
+//! # Appends and global order
+//!
+//! An append is one call of the `aggregato_append` PL/pgSQL function in autocommit: one round
+//! trip (once the statement is prepared on the connection), one transaction. The function
+//! takes a transaction-scoped advisory lock keyed by the events table, checks the ids already
+//! stored and the expected version, reserves a block of positions from the
+//! `aggregato_positions` sequence, inserts the batch's new events with one multi-row
+//! `INSERT ... SELECT FROM unnest(...)` and returns the batch as recorded. A unique constraint
+//! on `(stream_id, version)` backs the version check. Because the lock is held until commit,
+//! positions commit in the order they are assigned: a reader of "all events after position
+//! `p`" never misses an event that commits later with a lower position, the gap that positions
+//! from a plain sequence leave under concurrent transactions. The price is that appends to one
+//! schema run one at a time, commit included; the lock is held for nothing else.
+//!
+//! Times (`recorded_at`, a snapshot's `taken_at`) are `timestamptz`, kept to the microsecond.
+//!
+//! # Wake-ups
+//!
+//! [`EventStore::position_watch`] is fed by PostgreSQL `LISTEN`/`NOTIFY`: each append notifies
+//! the channel `aggregato:<schema>` with the new head position at commit, so subscribers in any
+//! process connected to the same database wake up. The listener (one extra connection from the
+//! pool) starts the first time a watch is asked for, and this process's own appends also bump
+//! the watch directly.
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), aggregato::StoreError> {
+//! use aggregato::PostgresEventStore;
+//!
+//! let url = "postgres://app@localhost/app";
+//! // The tables in the connection's default schema, migrated on connect:
+//! let store = PostgresEventStore::connect(url).await?;
+//! // Or a store of its own in schema `billing` (created if missing):
+//! let billing = PostgresEventStore::connect_in_schema(url, "billing").await?;
+//! // Or over your own pool, with the migrations applied by your own setup:
+//! let pool = sqlx::PgPool::connect(url)
+//!     .await
+//!     .map_err(|error| aggregato::StoreError::Backend(error.into()))?;
+//! let mine = PostgresEventStore::from_pool(pool);
+//! # Ok(())
+//! # }
+//! ```
+
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgDatabaseError, PgListener, PgPool, PgPoolOptions, PgRow};
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use super::{
+    backend, decode_event, decode_snapshot, event_columns, is_unique_violation, limit_to_db,
+    metadata_json, snapshot_columns, to_db,
+};
+use crate::event::{EventEnvelope, NewEvent};
+use crate::store::{EventStore, ExpectedVersion, Snapshot, SnapshotStore, StoreError};
+
+/// The PostgreSQL schema migrations shipped with aggregato (`framework/migrations/postgres`).
+///
+/// Run them with `MIGRATOR.run(&pool).await`, or copy the files into your own migration
+/// setup; see the [module docs](self).
+pub static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The SQLSTATE `aggregato_append` raises when the expected version does not hold.
+const CONFLICT_SQLSTATE: &str = "AG001";
+
+/// An [`EventStore`] and [`SnapshotStore`] in a PostgreSQL schema. Cheap to clone: clones share
+/// the connection pool and the position watch.
+#[derive(Debug, Clone)]
+pub struct PostgresEventStore {
+    pool: PgPool,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    /// The newest position known to have committed, for subscribers.
+    head: watch::Sender<u64>,
+    /// The `LISTEN` task, started by the first `position_watch`, stopped with the store.
+    listener: Mutex<Option<ListenerTask>>,
+}
+
+#[derive(Debug)]
+struct ListenerTask(JoinHandle<()>);
+
+impl Drop for ListenerTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Shared {
+    fn advance(&self, newest: u64) {
+        self.head.send_if_modified(|current| {
+            let advanced = newest > *current;
+            if advanced {
+                *current = newest;
+            }
+            advanced
+        });
+    }
+}
+
+impl PostgresEventStore {
+    /// Connects to `url` (`postgres://user@host/database`), using the connection's default
+    /// `search_path`, and applies [`MIGRATOR`].
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url).map_err(backend)?;
+        Self::connect_with(options).await
+    }
+
+    /// Connects to `url` with every connection's `search_path` set to `schema` (created if
+    /// missing), and applies [`MIGRATOR`] there: a store of its own inside a shared database.
+    pub async fn connect_in_schema(url: &str, schema: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url).map_err(backend)?;
+        let quoted = quote_identifier(schema);
+        let mut connection = PgConnection::connect_with(&options)
+            .await
+            .map_err(backend)?;
+        sqlx::query(AssertSqlSafe(format!(
+            "CREATE SCHEMA IF NOT EXISTS {quoted}"
+        )))
+        .execute(&mut connection)
+        .await
+        .map_err(backend)?;
+        connection.close().await.map_err(backend)?;
+        Self::connect_with(options.options([("search_path", quoted.as_str())])).await
+    }
+
+    async fn connect_with(options: PgConnectOptions) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .connect_with(options)
+            .await
+            .map_err(backend)?;
+        let store = Self::from_pool(pool);
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// A store over a pool you configured, with the schema already in place (see
+    /// [`Self::migrate`]). The store uses the tables of the pool's current schema.
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self {
+            pool,
+            shared: Arc::new(Shared {
+                head: watch::Sender::new(0),
+                listener: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Applies the pending migrations of [`MIGRATOR`] to the pool's current schema.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await.map_err(backend)
+    }
+
+    /// The connection pool, for queries of your own.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Turns a failed `aggregato_append` call into a conflict when that is what it is.
+    async fn append_error(
+        &self,
+        error: sqlx::Error,
+        stream: &str,
+        expected: ExpectedVersion,
+    ) -> StoreError {
+        let reported = conflict_version(&error);
+        if reported.is_none() && !is_unique_violation(&error) {
+            return backend(error);
+        }
+        let actual = match reported {
+            Some(actual) => actual,
+            // A writer outside aggregato_append broke in: the constraint refused the batch.
+            None => match self.stream_version(stream).await {
+                Ok(actual) => actual,
+                Err(error) => return error,
+            },
+        };
+        StoreError::ConcurrencyConflict {
+            stream: stream.to_owned(),
+            expected,
+            actual,
+        }
+    }
+
+    fn start_listener(&self) {
+        let mut listener = self
+            .shared
+            .listener
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let is_running = listener.as_ref().is_some_and(|task| !task.0.is_finished());
+        if is_running {
+            return;
+        }
+        // Without a runtime there is nothing to run the listener on: the watch then moves with
+        // this process's appends only, and subscribers poll as always.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let task = runtime.spawn(listen(self.pool.clone(), Arc::downgrade(&self.shared)));
+        *listener = Some(ListenerTask(task));
+    }
+}
+
+/// `"name"`, with inner quotes doubled: any string as a PostgreSQL identifier.
+fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The actual version a conflict raised by `aggregato_append` reports.
+fn conflict_version(error: &sqlx::Error) -> Option<u64> {
+    let sqlx::Error::Database(db) = error else {
+        return None;
+    };
+    let pg = db.try_downcast_ref::<PgDatabaseError>()?;
+    if pg.code() != CONFLICT_SQLSTATE {
+        return None;
+    }
+    pg.detail()?.parse().ok()
+}
+
+/// Feeds the watch from `NOTIFY`s until the store is dropped. Failures are logged and retried:
+/// the watch is only a hint, and subscribers keep polling.
+async fn listen(pool: PgPool, shared: Weak<Shared>) {
+    loop {
+        if let Err(error) = listen_once(&pool, &shared).await {
+            tracing::warn!(%error, "aggregato: LISTEN for new events failed; retrying");
+        }
+        if shared.strong_count() == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn listen_once(pool: &PgPool, shared: &Weak<Shared>) -> Result<(), sqlx::Error> {
+    let schema: String = sqlx::query_scalar("SELECT current_schema()")
+        .fetch_one(pool)
+        .await?;
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(&format!("aggregato:{schema}")).await?;
+    loop {
+        let notification = listener.recv().await?;
+        let Some(shared) = shared.upgrade() else {
+            return Ok(());
+        };
+        if let Ok(position) = notification.payload().parse() {
+            shared.advance(position);
+        }
+    }
+}
+
+fn decode(row: &PgRow) -> Result<EventEnvelope, StoreError> {
+    decode_event::<PgRow, serde_json::Value>(row)
+}
+
+/// The `p_expected` and `p_expected_version` arguments of `aggregato_append`.
+fn expected_arguments(expected: ExpectedVersion) -> (&'static str, i64) {
+    match expected {
+        ExpectedVersion::Any => ("any", 0),
+        ExpectedVersion::NoStream => ("no_stream", 0),
+        ExpectedVersion::StreamExists => ("stream_exists", 0),
+        ExpectedVersion::Exact(version) => ("exact", to_db(version)),
+    }
+}
+
+/// The batch as the column arrays `aggregato_append` takes.
+#[derive(Default)]
+struct Columns {
+    event_ids: Vec<Uuid>,
+    aggregate_types: Vec<String>,
+    event_types: Vec<String>,
+    event_versions: Vec<i64>,
+    metadata: Vec<serde_json::Value>,
+    payloads: Vec<serde_json::Value>,
+}
+
+impl Columns {
+    fn of(events: Vec<NewEvent>) -> Result<Self, StoreError> {
+        let mut columns = Self::default();
+        for event in events {
+            columns.event_ids.push(event.event_id);
+            columns.metadata.push(metadata_json(&event.metadata)?);
+            columns.event_versions.push(i64::from(event.event_version));
+            columns.aggregate_types.push(event.aggregate_type);
+            columns.event_types.push(event.event_type);
+            columns.payloads.push(event.payload);
+        }
+        Ok(columns)
+    }
+}
+
+#[async_trait]
+impl EventStore for PostgresEventStore {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        let (expected_kind, expected_version) = expected_arguments(expected);
+        let columns = Columns::of(events)?;
+        let result = sqlx::query(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM aggregato_append($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ))
+        .bind(stream)
+        .bind(expected_kind)
+        .bind(expected_version)
+        .bind(columns.event_ids)
+        .bind(columns.aggregate_types)
+        .bind(columns.event_types)
+        .bind(columns.event_versions)
+        .bind(columns.metadata)
+        .bind(columns.payloads)
+        .fetch_all(&self.pool)
+        .await;
+        let rows = match result {
+            Ok(rows) => rows,
+            Err(error) => return Err(self.append_error(error, stream, expected).await),
+        };
+        let recorded = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+        if let Some(newest) = recorded.iter().map(|e| e.position).max() {
+            self.shared.advance(newest);
+        }
+        Ok(recorded)
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from_version: u64,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM aggregato_events WHERE stream_id = $1 AND version >= $2 ORDER BY version"
+        ))
+        .bind(stream)
+        .bind(to_db(from_version))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(decode).collect()
+    }
+
+    async fn read_all(
+        &self,
+        after_position: u64,
+        limit: usize,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM aggregato_events WHERE position > $1 ORDER BY position LIMIT $2"
+        ))
+        .bind(to_db(after_position))
+        .bind(limit_to_db(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(decode).collect()
+    }
+
+    async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
+        let version: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(version), 0) FROM aggregato_events WHERE stream_id = $1",
+        )
+        .bind(stream)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(u64::try_from(version).unwrap_or(0))
+    }
+
+    /// Fed by `LISTEN`/`NOTIFY` (appends of every process on this schema) and by this
+    /// process's own appends; see the [module docs](self).
+    fn position_watch(&self) -> Option<watch::Receiver<u64>> {
+        self.start_listener();
+        Some(self.shared.head.subscribe())
+    }
+}
+
+#[async_trait]
+impl SnapshotStore for PostgresEventStore {
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO aggregato_snapshots (stream_id, aggregate_type, version, payload, taken_at) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (stream_id) DO UPDATE SET \
+                aggregate_type = excluded.aggregate_type, version = excluded.version, \
+                payload = excluded.payload, taken_at = excluded.taken_at \
+             WHERE excluded.version > aggregato_snapshots.version",
+        )
+        .bind(&snapshot.stream_id)
+        .bind(&snapshot.aggregate_type)
+        .bind(to_db(snapshot.version))
+        .bind(&snapshot.payload)
+        .bind(snapshot.taken_at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn load_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            snapshot_columns!(),
+            " FROM aggregato_snapshots WHERE stream_id = $1"
+        ))
+        .bind(stream)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref()
+            .map(decode_snapshot::<PgRow, serde_json::Value>)
+            .transpose()
+    }
+}

@@ -1,0 +1,245 @@
+//! `PostgresEventStore` against the shared conformance suites and the checks only SQL stores
+//! need, on the live server named by `DATABASE_URL`. Each test gets a schema of its own
+//! (`aggregato_test_<uuid>`), dropped when its store is dropped. Without `DATABASE_URL` every
+//! test here says it was skipped and passes; with it, a server that cannot be reached fails.
+
+mod support;
+
+use aggregato::{EventStore as _, PostgresEventStore};
+use support::Guarded;
+
+type TestStore = Guarded<PostgresEventStore, Schema>;
+
+/// A schema that is dropped (with everything in it) when the value is dropped.
+pub struct Schema {
+    url: String,
+    name: String,
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        // Drop runs inside the test's runtime, where blocking on a future is not allowed: a
+        // thread of its own with its own small runtime does the async work.
+        let (url, name) = (self.url.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|error| error.to_string())?;
+            runtime.block_on(async {
+                use sqlx::Connection as _;
+                let mut connection = sqlx::PgConnection::connect(&url)
+                    .await
+                    .map_err(|error| error.to_string())?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP SCHEMA IF EXISTS \"{name}\" CASCADE"
+                )))
+                .execute(&mut connection)
+                .await
+                .map_err(|error| error.to_string())?;
+                Ok::<_, String>(())
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop test schema {}: {dropped:?}", self.name);
+        }
+    }
+}
+
+fn database_url() -> Option<String> {
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// A store in a fresh schema, or `None` (the test is skipped) without `DATABASE_URL`.
+async fn fresh_store() -> Option<TestStore> {
+    let url = database_url()?;
+    let name = format!("aggregato_test_{}", uuid::Uuid::now_v7().simple());
+    let store = PostgresEventStore::connect_in_schema(&url, &name)
+        .await
+        .unwrap_or_else(|error| panic!("DATABASE_URL is set but PostgreSQL is unusable: {error}"));
+    Some(Guarded {
+        store,
+        guard: Schema { url, name },
+    })
+}
+
+aggregato::event_store_conformance!(optional: fresh_store());
+
+mod snapshots {
+    aggregato::snapshot_store_conformance!(optional: super::fresh_store());
+}
+
+/// Runs `check` on a fresh store, or reports that it was skipped.
+macro_rules! with_store {
+    ($name:literal, |$store:ident| $check:expr) => {
+        match fresh_store().await {
+            Some($store) => $check,
+            None => eprintln!("skipped {}: DATABASE_URL is not set", $name),
+        }
+    };
+}
+
+async fn execute(store: &TestStore, sql: &'static str) {
+    sqlx::query(sql)
+        .execute(store.store.pool())
+        .await
+        .expect("plant a row with raw SQL");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_appenders_and_a_tailing_reader_agree_on_the_global_order() {
+    with_store!("global order", |store| {
+        support::global_order::tailing_reader_sees_every_event_once_in_order(store).await
+    });
+}
+
+#[tokio::test]
+async fn recorded_events_read_back_equal() {
+    with_store!("round trip", |store| {
+        support::recorded_events_read_back_equal(&store).await
+    });
+}
+
+#[tokio::test]
+async fn appends_move_the_position_watch() {
+    with_store!("own appends", |store| {
+        support::own_appends_move_the_position_watch(&store).await
+    });
+}
+
+/// Another process appending to the same schema (here: a second store with a pool of its
+/// own) moves this store's watch, through LISTEN/NOTIFY.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appends_by_another_process_move_the_position_watch_through_notify() {
+    with_store!("notify", |store| {
+        let url = database_url().expect("set");
+        let other = PostgresEventStore::connect_in_schema(&url, &store.guard.name)
+            .await
+            .expect("second store");
+        let mut watch = store.position_watch().expect("a position watch");
+        // The listener starts in the background; until it listens, notifications are lost
+        // (the watch is a hint), so keep appending until one arrives.
+        let mut newest = 0;
+        let mut woke = false;
+        for _ in 0..50 {
+            newest = support::append_samples(&other, "elsewhere", 1).await[0].position;
+            let wait = std::time::Duration::from_millis(200);
+            if tokio::time::timeout(wait, watch.wait_for(|seen| *seen >= newest))
+                .await
+                .is_ok()
+            {
+                woke = true;
+                break;
+            }
+        }
+        assert!(
+            woke,
+            "no NOTIFY reached the watch (newest position {newest})"
+        );
+        assert_eq!(*watch.borrow(), newest);
+    });
+}
+
+#[tokio::test]
+async fn metadata_that_is_not_a_metadata_object_is_a_corrupt_event() {
+    with_store!("bad metadata", |store| {
+        support::append_samples(&store, "bad-metadata", 3).await;
+        execute(
+            &store,
+            "UPDATE aggregato_events SET metadata = '[1, 2]' WHERE stream_id = 'bad-metadata' AND version = 2",
+        )
+        .await;
+        let reason = support::expect_corrupt(
+            store.read_stream("bad-metadata", 1).await,
+            "bad-metadata",
+            2,
+        );
+        assert!(
+            matches!(reason, aggregato::CorruptionReason::Metadata(_)),
+            "{reason:?}"
+        );
+        support::expect_corrupt(store.read_all(0, 10).await, "bad-metadata", 2);
+    });
+}
+
+#[tokio::test]
+async fn an_out_of_range_column_is_a_corrupt_event() {
+    with_store!("bad column", |store| {
+        support::append_samples(&store, "bad-column", 1).await;
+        execute(&store, "UPDATE aggregato_events SET event_version = -1").await;
+        let reason = support::expect_corrupt(store.read_all(0, 10).await, "bad-column", 1);
+        assert!(
+            matches!(reason, aggregato::CorruptionReason::Other(_)),
+            "{reason:?}"
+        );
+    });
+}
+
+#[tokio::test]
+async fn an_unknown_event_type_is_a_decode_error_when_a_repository_loads() {
+    with_store!("unknown event type", |store| {
+        let pool = store.store.pool().clone();
+        support::unknown_event_type_is_reported_by_the_repository(store, |stream, version| async move {
+            sqlx::query("UPDATE aggregato_events SET event_type = 'NoSuchEvent' WHERE stream_id = $1 AND version = $2")
+                .bind(stream)
+                .bind(version as i64)
+                .execute(&pool)
+                .await
+                .expect("rename the stored event type");
+        })
+        .await
+    });
+}
+
+#[tokio::test]
+async fn the_database_itself_refuses_a_second_event_at_a_stream_version() {
+    with_store!("constraint", |store| {
+        support::append_samples(&store, "constrained", 1).await;
+        let duplicate = sqlx::query(
+            "INSERT INTO aggregato_events (position, event_id, stream_id, version, aggregate_type, \
+             event_type, event_version, metadata, payload) \
+             VALUES (99, gen_random_uuid(), 'constrained', 1, 'A', 'E', 1, '{}', '{}')",
+        )
+        .execute(store.store.pool())
+        .await;
+        match duplicate {
+            Err(sqlx::Error::Database(error)) => assert!(error.is_unique_violation(), "{error}"),
+            other => panic!("expected a unique violation, got {other:?}"),
+        }
+    });
+}
+
+#[tokio::test]
+async fn a_failed_expectation_stores_nothing_and_keeps_the_head() {
+    with_store!("conflict", |store| {
+        support::append_samples(&store, "c", 2).await;
+        let conflict = store
+            .append(
+                "c",
+                aggregato::ExpectedVersion::Exact(1),
+                vec![aggregato::testing::conformance::sample_event(9)],
+            )
+            .await;
+        assert!(
+            matches!(
+                conflict,
+                Err(aggregato::StoreError::ConcurrencyConflict { actual: 2, .. })
+            ),
+            "{conflict:?}"
+        );
+        // A refused append takes no position: the next one continues right after the last.
+        let next = support::append_samples(&store, "d", 1).await;
+        assert_eq!(next[0].position, 3);
+    });
+}
+
+#[tokio::test]
+async fn batch_edge_cases() {
+    with_store!("batch edge cases", |store| support::batch_edge_cases(
+        &store
+    )
+    .await);
+}

@@ -1,0 +1,241 @@
+//! Shared by the SQL store tests: a store that owns the resource it lives in (a temp
+//! directory, a PostgreSQL schema), the checks only SQL backends need, and small helpers.
+
+#![allow(dead_code)] // Each test file uses the part it needs.
+
+pub mod global_order;
+
+use aggregato::prelude::*;
+use aggregato::testing::conformance::sample_event;
+use aggregato::{NewEvent, Snapshot, SnapshotStore};
+use async_trait::async_trait;
+
+/// A store together with the resource it lives in, released when the store is dropped.
+pub struct Guarded<S, G> {
+    pub store: S,
+    pub guard: G,
+}
+
+#[async_trait]
+impl<S: EventStore, G: Send + Sync> EventStore for Guarded<S, G> {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        self.store.append(stream, expected, events).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from_version: u64,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        self.store.read_stream(stream, from_version).await
+    }
+
+    async fn read_all(
+        &self,
+        after_position: u64,
+        limit: usize,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        self.store.read_all(after_position, limit).await
+    }
+
+    async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
+        self.store.stream_version(stream).await
+    }
+
+    fn position_watch(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        self.store.position_watch()
+    }
+}
+
+#[async_trait]
+impl<S: SnapshotStore, G: Send + Sync> SnapshotStore for Guarded<S, G> {
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        self.store.save_snapshot(snapshot).await
+    }
+
+    async fn load_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StoreError> {
+        self.store.load_snapshot(stream).await
+    }
+}
+
+/// Appends `count` sample events to `stream` in one batch and returns them as recorded.
+pub async fn append_samples<S: EventStore + ?Sized>(
+    store: &S,
+    stream: &str,
+    count: u64,
+) -> Vec<EventEnvelope> {
+    let events = (1..=count).map(sample_event).collect();
+    store
+        .append(stream, ExpectedVersion::Any, events)
+        .await
+        .expect("append samples")
+}
+
+/// What a store returns from an append is exactly what it reads back later, every field
+/// included (times survive the database's precision).
+pub async fn recorded_events_read_back_equal<S: EventStore + ?Sized>(store: &S) {
+    let mut recorded = append_samples(store, "round-trip", 2).await;
+    let mut event = sample_event(3);
+    event.metadata = Metadata::new()
+        .with_actor("tester")
+        .with_correlation_id(uuid::Uuid::now_v7())
+        .with_extra(
+            "nested",
+            serde_json::json!({ "list": [1, "two", null], "ü": true }),
+        );
+    event.payload = serde_json::json!({ "text": "multi\nline \"quoted\" é ✓", "big": u64::MAX });
+    recorded.extend(
+        store
+            .append("round-trip", ExpectedVersion::Exact(2), vec![event])
+            .await
+            .expect("append"),
+    );
+    let read = store
+        .read_stream("round-trip", 1)
+        .await
+        .expect("read_stream");
+    assert_eq!(read, recorded, "read_stream returns what append recorded");
+    let all = store.read_all(0, 100).await.expect("read_all");
+    assert_eq!(all, recorded, "read_all returns what append recorded");
+}
+
+/// The watch moves to the newest position after an append through this store.
+pub async fn own_appends_move_the_position_watch<S: EventStore + ?Sized>(store: &S) {
+    let mut watch = store
+        .position_watch()
+        .expect("SQL stores offer a position watch");
+    let recorded = append_samples(store, "watched", 3).await;
+    tokio::time::timeout(std::time::Duration::from_secs(10), watch.changed())
+        .await
+        .expect("the watch changes after an append")
+        .expect("the store keeps the watch open");
+    assert_eq!(*watch.borrow(), recorded[2].position);
+}
+
+/// Asserts `result` is `StoreError::Corrupt` naming `stream` and `version`, and returns its
+/// reason.
+pub fn expect_corrupt<T: std::fmt::Debug>(
+    result: Result<T, StoreError>,
+    stream: &str,
+    version: u64,
+) -> aggregato::CorruptionReason {
+    match result {
+        Err(StoreError::Corrupt {
+            stream: actual_stream,
+            version: actual_version,
+            reason,
+        }) => {
+            assert_eq!(
+                (actual_stream.as_str(), actual_version),
+                (stream, version),
+                "the error names the corrupt event ({reason})"
+            );
+            reason
+        }
+        other => panic!("expected a corrupt event at {stream} v{version}, got {other:?}"),
+    }
+}
+
+/// A typed repository loading a stream that holds an event type its aggregate does not know
+/// fails with a decode corruption naming the stream and version.
+pub async fn unknown_event_type_is_reported_by_the_repository<S, F, Fut>(store: S, rename: F)
+where
+    S: EventStore,
+    F: FnOnce(String, u64) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    use aggregato_examples::bank::*;
+    let repository: Repository<BankAccount, _> =
+        Repository::with_services(store, BankServices::default());
+    let id = AccountId("acc-corrupt".to_owned());
+    let open = OpenAccount {
+        account_id: id.clone(),
+        owner: "olga".to_owned(),
+    };
+    repository.execute(&id, open).await.expect("open");
+    repository
+        .execute(&id, DepositMoney { amount: 5 })
+        .await
+        .expect("deposit");
+    let stream = <BankAccount as Aggregate>::stream_id(&id);
+    rename(stream.clone(), 2).await;
+    match repository.load(&id).await {
+        Err(RepositoryError::Store(StoreError::Corrupt {
+            stream: named,
+            version,
+            reason:
+                aggregato::CorruptionReason::Decode(aggregato::DecodeError::UnknownEventType {
+                    event_type,
+                }),
+        })) => {
+            assert_eq!((named.as_str(), version), (stream.as_str(), 2));
+            assert_eq!(event_type, "NoSuchEvent");
+        }
+        other => panic!("expected an unknown-event-type corruption, got {other:?}"),
+    }
+}
+
+/// An id given twice in one new batch is stored once and returned in both places; a batch
+/// larger than one multi-row statement holds is stored whole, in order.
+pub async fn batch_edge_cases<S: EventStore + ?Sized>(store: &S) {
+    let twice = sample_event(1);
+    let recorded = store
+        .append(
+            "edges",
+            ExpectedVersion::NoStream,
+            vec![twice.clone(), sample_event(2), twice.clone()],
+        )
+        .await
+        .expect("append a batch naming one id twice");
+    let shape: Vec<_> = recorded.iter().map(|e| (e.event_id, e.version)).collect();
+    assert_eq!(
+        shape,
+        [
+            (twice.event_id, 1),
+            (recorded[1].event_id, 2),
+            (twice.event_id, 1)
+        ]
+    );
+    assert_eq!(store.stream_version("edges").await.expect("version"), 2);
+
+    const LARGE: u64 = 2_500;
+    let events: Vec<NewEvent> = (0..LARGE).map(sample_event).collect();
+    let ids: Vec<_> = events.iter().map(|e| e.event_id).collect();
+    let recorded = store
+        .append("edges", ExpectedVersion::Exact(2), events)
+        .await
+        .expect("append a large batch");
+    assert_eq!(recorded.iter().map(|e| e.event_id).collect::<Vec<_>>(), ids);
+    assert_eq!(
+        recorded.iter().map(|e| e.version).collect::<Vec<_>>(),
+        (3..3 + LARGE).collect::<Vec<_>>()
+    );
+    let read = store.read_stream("edges", 3).await.expect("read back");
+    assert_eq!(read, recorded, "the large batch reads back as recorded");
+    // Repeating the large batch is a pure repeat: nothing new, whatever is expected.
+    let events_again: Vec<NewEvent> = read
+        .iter()
+        .map(|e| NewEvent {
+            event_id: e.event_id,
+            aggregate_type: e.aggregate_type.clone(),
+            event_type: e.event_type.clone(),
+            event_version: e.event_version,
+            metadata: e.metadata.clone(),
+            payload: e.payload.clone(),
+        })
+        .collect();
+    let again = store
+        .append("edges", ExpectedVersion::NoStream, events_again)
+        .await
+        .expect("a repeated batch succeeds");
+    assert_eq!(again, recorded);
+    assert_eq!(
+        store.stream_version("edges").await.expect("version"),
+        2 + LARGE
+    );
+}
