@@ -3,6 +3,7 @@
 //! an event applied twice or skipped shows up in the state.
 
 use aggregato::prelude::*;
+use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Identifies a ledger.
@@ -226,5 +227,46 @@ where
             ))
         }
         _ => Ok(()),
+    }
+}
+
+/// Random ledger command sequences, most of them starting with an open.
+pub fn steps() -> impl Strategy<Value = Vec<LedgerStep>> {
+    let step = prop_oneof![
+        1 => Just(LedgerStep::Open),
+        8 => prop::collection::vec(-40i64..100, 0..5).prop_map(LedgerStep::Post),
+        1 => Just(LedgerStep::Close),
+    ];
+    (any::<bool>(), prop::collection::vec(step, 0..40)).prop_map(|(open_first, mut steps)| {
+        if open_first {
+            steps.insert(0, LedgerStep::Open);
+        }
+        steps
+    })
+}
+
+/// The snapshot property on one shared `store`: `cases` random command sequences, each on a
+/// ledger of its own, with a random snapshot interval. `runtime` must be the one the store's
+/// connections live on. Panics (it is a test) with proptest's minimal failing case.
+pub fn snapshot_property_holds<S>(runtime: &tokio::runtime::Runtime, store: S, cases: u32)
+where
+    S: EventStore + SnapshotStore + Clone,
+{
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(cases));
+    let ledgers = std::sync::atomic::AtomicU64::new(0);
+    let outcome = runner.run(&(steps(), 1u64..7), |(steps, every)| {
+        let n = ledgers.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = LedgerId(format!("prop-{n}"));
+        let outcome = runtime.block_on(check_snapshot_equals_replay(
+            store.clone(),
+            &id,
+            steps,
+            every,
+        ));
+        prop_assert_eq!(outcome, Ok(()));
+        Ok(())
+    });
+    if let Err(failure) = outcome {
+        panic!("a snapshot disagreed with a full replay: {failure}");
     }
 }

@@ -243,3 +243,19 @@ async fn batch_edge_cases() {
     )
     .await);
 }
+
+#[test]
+fn snapshot_plus_tail_equals_full_replay() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    match runtime.block_on(fresh_store()) {
+        Some(store) => {
+            let store = std::sync::Arc::new(store);
+            aggregato_tests::ledger::snapshot_property_holds(&runtime, store, 32);
+        }
+        None => eprintln!("skipped snapshot_plus_tail_equals_full_replay: DATABASE_URL is not set"),
+    }
+}

@@ -10,21 +10,6 @@ use aggregato_tests::ledger::*;
 use async_trait::async_trait;
 use proptest::prelude::*;
 
-fn steps() -> impl Strategy<Value = Vec<LedgerStep>> {
-    let step = prop_oneof![
-        1 => Just(LedgerStep::Open),
-        8 => prop::collection::vec(-40i64..100, 0..5).prop_map(LedgerStep::Post),
-        1 => Just(LedgerStep::Close),
-    ];
-    // Mostly start with an open, so most sequences get past the first command.
-    (any::<bool>(), prop::collection::vec(step, 0..40)).prop_map(|(open_first, mut steps)| {
-        if open_first {
-            steps.insert(0, LedgerStep::Open);
-        }
-        steps
-    })
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
 

@@ -225,3 +225,14 @@ async fn a_store_over_an_application_pool_with_the_shipped_migrations() {
     let recorded = support::append_samples(&store, "app", 2).await;
     assert_eq!(store.read_all(0, 10).await.expect("read_all"), recorded);
 }
+
+#[test]
+fn snapshot_plus_tail_equals_full_replay() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let store = std::sync::Arc::new(runtime.block_on(fresh_store()));
+    aggregato_tests::ledger::snapshot_property_holds(&runtime, store, 32);
+}
