@@ -2,5 +2,6 @@
 
 pub mod bank;
 pub mod catalogue;
+pub mod order_saga;
 pub mod shop;
 pub mod store;
