@@ -1,7 +1,9 @@
-//! Runs the catalogue on the in-memory store: creates, updates, discontinues and deletes
-//! products and customers, and prints every committed event and every refusal.
+//! Runs the catalogue: creates, updates, discontinues and deletes products and customers, and
+//! prints every committed event and every refusal.
 //!
-//! `cargo run -p aggregato-examples --bin catalogue`
+//! `cargo run -p aggregato-examples --bin catalogue` runs on a SQLite file in a temporary
+//! directory; the store options of `aggregato_examples::store` (`--sqlite PATH`,
+//! `--postgres URL`, `AGGREGATO_DATABASE_URL`) choose another.
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -9,6 +11,7 @@ use std::sync::Arc;
 use aggregato::prelude::*;
 use aggregato::store::EventStore;
 use aggregato_examples::catalogue::*;
+use aggregato_examples::store::StoreChoice;
 
 /// Executes `command` on `id` and prints what happened; exits on a store failure.
 async fn run<A, S>(repository: &Repository<A, S>, id: &A::Id, command: impl Into<A::Command>)
@@ -42,8 +45,17 @@ where
 
 #[tokio::main]
 async fn main() {
+    let opened = match StoreChoice::from_env() {
+        Ok(choice) => choice.open().await,
+        Err(usage) => Err(usage.into()),
+    };
+    let opened = opened.unwrap_or_else(|error| {
+        eprintln!("catalogue: {error}");
+        std::process::exit(2);
+    });
+    println!("store: {}", opened.description);
     // One store for both entity types; their streams are told apart by the type prefix.
-    let store = Arc::new(InMemoryEventStore::new());
+    let store = Arc::clone(&opened.store);
     let products = Repository::<EntityState<Product>, _>::new(Arc::clone(&store));
     let customers = Repository::<EntityState<Customer>, _>::new(store);
 
