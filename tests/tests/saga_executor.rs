@@ -28,6 +28,7 @@ struct Agency {
     calls: Mutex<Vec<String>>,
     failures: Mutex<HashMap<&'static str, u32>>,
     stall: Mutex<Option<&'static str>>,
+    slow: Mutex<Option<(&'static str, Duration)>>,
 }
 
 impl Agency {
@@ -47,6 +48,12 @@ impl Agency {
         let stall = *self.stall.lock().expect("stall");
         if stall == Some(name) {
             tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+        let slow = *self.slow.lock().expect("slow");
+        if let Some((slow_name, pause)) = slow
+            && slow_name == name
+        {
+            tokio::time::sleep(pause).await;
         }
         let mut failures = self.failures.lock().expect("failures");
         match failures.get_mut(name) {
@@ -647,4 +654,36 @@ async fn recover_leaves_ended_sagas_alone_and_resumes_each_unfinished_one() {
     );
     assert_eq!(agency.calls().len() - before, 10);
     assert!(executor.recover().await.expect("again").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_executor_that_lost_the_saga_to_another_stops_without_recording() {
+    let store = Arc::new(InMemoryEventStore::new());
+    let slow_agency = Arc::new(Agency::default());
+    *slow_agency.slow.lock().expect("slow") = Some(("book_hotel", Duration::from_millis(300)));
+    let slow = executor(&store, &slow_agency);
+    let first = tokio::spawn(async move { slow.start("t", trip()).await });
+    // Let the first executor record SagaStarted and StepStarted, then take over as a
+    // recovering process would.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let fast_agency = Arc::new(Agency::default());
+    let fast = executor(&store, &fast_agency);
+    let taken_over = fast
+        .resume("t")
+        .await
+        .expect("the second executor finishes it");
+    assert!(matches!(taken_over, SagaOutcome::Completed { .. }));
+    let lost = first.await.expect("task");
+    assert!(matches!(lost, Err(SagaError::Contended { .. })), "{lost:?}");
+    let types = event_types(&fast, "t").await;
+    let terminal = types.iter().filter(|t| *t == "SagaCompleted").count();
+    assert_eq!(terminal, 1);
+    let hotel_completions = types
+        .iter()
+        .filter(|t| *t == "StepCompleted:book_hotel")
+        .count();
+    assert_eq!(
+        hotel_completions, 1,
+        "the loser's completion is not recorded: {types:?}"
+    );
 }
