@@ -11,7 +11,9 @@ use aggregato::SqliteEventStore;
 use aggregato_examples::order_saga::{Audit, SharedStore, audit};
 
 fn order_saga() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_order_saga"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_order_saga"));
+    command.env_remove("AGGREGATO_DATABASE_URL");
+    command
 }
 
 fn audit_file(db: &Path) -> Audit {
@@ -125,4 +127,47 @@ fn the_default_run_prints_steps_and_compensations_in_reverse_order() {
     );
     assert!(printed.contains("orders: 3 completed, 3 compensated, 0 failed, 0 unfinished"));
     assert!(printed.contains("balanced"));
+}
+
+#[test]
+fn the_order_saga_runs_on_postgres() {
+    let Some(url) = std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+    else {
+        eprintln!("skipped the_order_saga_runs_on_postgres: DATABASE_URL is not set");
+        return;
+    };
+    let schema = format!("aggregato_test_orders_{}", uuid::Uuid::now_v7().simple());
+    let output = order_saga()
+        .args(["--postgres", &url, "--schema", &schema])
+        .args(["--orders", "20", "--concurrency", "4", "--quiet"])
+        .output()
+        .expect("run the example");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let pool = sqlx::PgPool::connect(&url)
+            .await
+            .expect("connect to DATABASE_URL");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
+        )))
+        .execute(&pool)
+        .await
+        .expect("drop the example's schema");
+    });
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{printed}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        printed.contains("orders: 11 completed, 9 compensated, 0 failed, 0 unfinished"),
+        "{printed}"
+    );
+    assert!(printed.contains("balanced"), "{printed}");
 }

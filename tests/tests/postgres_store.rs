@@ -56,7 +56,13 @@ fn database_url() -> Option<String> {
 /// A store in a fresh schema, or `None` (the test is skipped) without `DATABASE_URL`.
 async fn fresh_store() -> Option<TestStore> {
     let url = database_url()?;
-    let name = format!("aggregato_test_{}", uuid::Uuid::now_v7().simple());
+    // 63 bytes, PostgreSQL's longest identifier, so every test also proves that nothing
+    // derived from the schema name (the NOTIFY channel) outgrows that limit.
+    let name = format!(
+        "aggregato_test_{}_at_the_63_limit",
+        uuid::Uuid::now_v7().simple()
+    );
+    assert_eq!(name.len(), 63);
     let store = PostgresEventStore::connect_in_schema(&url, &name)
         .await
         .unwrap_or_else(|error| panic!("DATABASE_URL is set but PostgreSQL is unusable: {error}"));

@@ -31,6 +31,12 @@ CREATE TABLE aggregato_snapshots (
     taken_at       TIMESTAMPTZ NOT NULL
 );
 
+-- The LISTEN/NOTIFY channel of this schema's store. A channel name has at most 63 bytes and a
+-- schema name may have as many, so the channel is named by a digest of the schema.
+CREATE FUNCTION aggregato_channel() RETURNS TEXT
+LANGUAGE sql STABLE
+AS $$ SELECT 'aggregato_' || md5(current_schema()) $$;
+
 -- Appends a batch to a stream in one statement (one round trip, in autocommit).
 --
 -- p_expected is 'any', 'no_stream', 'stream_exists' or 'exact' (then p_expected_version is the
@@ -112,7 +118,7 @@ BEGIN
               ) AS firsts
           ) AS fresh;
         -- Delivered at commit, to listeners of this schema's channel.
-        PERFORM pg_notify('aggregato:' || current_schema(), v_last::text);
+        PERFORM pg_notify(aggregato_channel(), v_last::text);
     END IF;
 
     RETURN QUERY

@@ -31,7 +31,8 @@
 //! # Wake-ups
 //!
 //! [`EventStore::position_watch`] is fed by PostgreSQL `LISTEN`/`NOTIFY`: each append notifies
-//! the channel `aggregato:<schema>` with the new head position at commit, so subscribers in any
+//! the schema's channel (`aggregato_` and the MD5 of the schema name, which fits PostgreSQL's
+//! 63-byte limit whatever the schema is called) with the new head position at commit, so subscribers in any
 //! process connected to the same database wake up. The listener (one extra connection from the
 //! pool) starts the first time a watch is asked for, and this process's own appends also bump
 //! the watch directly.
@@ -257,11 +258,11 @@ async fn listen(pool: PgPool, shared: Weak<Shared>) {
 }
 
 async fn listen_once(pool: &PgPool, shared: &Weak<Shared>) -> Result<(), sqlx::Error> {
-    let schema: String = sqlx::query_scalar("SELECT current_schema()")
+    let channel: String = sqlx::query_scalar("SELECT aggregato_channel()")
         .fetch_one(pool)
         .await?;
     let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(&format!("aggregato:{schema}")).await?;
+    listener.listen(&channel).await?;
     loop {
         let notification = listener.recv().await?;
         let Some(shared) = shared.upgrade() else {
