@@ -581,7 +581,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn variants_are_pascal_case() {
+    fn variants_are_pascal_case() -> syn::Result<()> {
         let cases = [
             ("reserve_stock", "ReserveStock"),
             ("ship", "Ship"),
@@ -590,13 +590,14 @@ mod tests {
             ("r#match", "Match"),
         ];
         for (method, variant) in cases {
-            let method: Ident = syn::parse_str(method).unwrap();
+            let method: Ident = syn::parse_str(method)?;
             assert_eq!(variant_name(&method), variant);
         }
+        Ok(())
     }
 
     #[test]
-    fn receivers_read_as_written() {
+    fn receivers_read_as_written() -> syn::Result<()> {
         for written in [
             "&self",
             "&'a self",
@@ -604,10 +605,11 @@ mod tests {
             "self: Box<Self>",
             "&mut self",
         ] {
-            let receiver: syn::Receiver = syn::parse_str(written).unwrap();
+            let receiver: syn::Receiver = syn::parse_str(written)?;
             let tokens = receiver.to_token_stream().to_string();
             assert_eq!(written_receiver(&tokens), written);
         }
+        Ok(())
     }
 
     #[test]
