@@ -254,17 +254,22 @@ async fn a_snapshot_ahead_of_its_stream_is_ignored() {
 
 #[tokio::test]
 async fn snapshots_off_by_default_and_with_zero() {
-    let store = Arc::new(Observed::default());
-    let repo = Repository::<Ledger, _>::new(store.clone()).with_snapshots_every(0);
-    repo.execute(&ledger(), OpenLedger).await.expect("open");
-    repo.execute(
-        &ledger(),
-        Post {
-            amounts: vec![1; 10],
-        },
-    )
-    .await
-    .expect("post");
-    let snapshot = store.load_snapshot("Ledger-l1").await.expect("snapshot");
-    assert_eq!(snapshot, None);
+    let by_default = |store: Arc<Observed>| Repository::<Ledger, _>::new(store);
+    let with_zero =
+        |store: Arc<Observed>| Repository::<Ledger, _>::new(store).with_snapshots_every(0);
+    for make in [by_default, with_zero] {
+        let store = Arc::new(Observed::default());
+        let repo = make(store.clone());
+        repo.execute(&ledger(), OpenLedger).await.expect("open");
+        repo.execute(
+            &ledger(),
+            Post {
+                amounts: vec![1; 10],
+            },
+        )
+        .await
+        .expect("post");
+        let snapshot = store.load_snapshot("Ledger-l1").await.expect("snapshot");
+        assert_eq!(snapshot, None);
+    }
 }
