@@ -1,6 +1,7 @@
 //! The repository: load an aggregate from its stream, let it decide, append what it decided
 //! under optimistic concurrency, and retry when another writer got there first.
 
+mod cache;
 mod snapshots;
 
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use crate::event::{EventEnvelope, Metadata, NewEvent};
 use crate::retry::RetryPolicy;
 use crate::root::AggregateRoot;
 use crate::store::{CorruptionReason, EventStore, ExpectedVersion, SnapshotStore, StoreError};
+use cache::{Cached, StateCache};
 use snapshots::Snapshots;
 
 /// Why a repository operation failed.
@@ -61,6 +63,7 @@ pub struct Repository<A: Aggregate, S> {
     services: Arc<A::Services>,
     retry: RetryPolicy,
     snapshots: Option<Snapshots<A, S>>,
+    cache: Option<Arc<StateCache<A>>>,
 }
 
 impl<A: Aggregate, S: Clone> Clone for Repository<A, S> {
@@ -70,6 +73,7 @@ impl<A: Aggregate, S: Clone> Clone for Repository<A, S> {
             services: Arc::clone(&self.services),
             retry: self.retry,
             snapshots: self.snapshots,
+            cache: self.cache.clone(),
         }
     }
 }
@@ -81,6 +85,10 @@ impl<A: Aggregate, S: std::fmt::Debug> std::fmt::Debug for Repository<A, S> {
             .field("store", &self.store)
             .field("retry", &self.retry)
             .field("snapshots", &self.snapshots)
+            .field(
+                "state_cache_capacity",
+                &self.cache.as_ref().map(|cache| cache.capacity()),
+            )
             .finish()
     }
 }
@@ -100,6 +108,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             services: Arc::new(services),
             retry: RetryPolicy::default(),
             snapshots: None,
+            cache: None,
         }
     }
 
@@ -163,6 +172,25 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         Ok(AggregateRoot::from_parts(id.clone(), version, state))
     }
 
+    /// Keeps the state of up to `capacity` recently used aggregates in memory (0 turns the
+    /// cache off, the default), so a command on a cached aggregate neither reads nor replays
+    /// its stream: it decides on the cached state and appends expecting the cached version.
+    /// Clones of this repository share the cache.
+    ///
+    /// Correctness does not depend on the cache being current. If another writer (another
+    /// process, or [`Repository::save`]) appended to the stream since, the append fails the
+    /// store's version check, and the command is retried once on a fresh load without counting
+    /// against the retry policy. A rejection decided on a cached state is confirmed first: the
+    /// events appended since (if any) are applied and the command is decided again, so a
+    /// command is never rejected because of a stale cache. The price is memory (`capacity`
+    /// states) and, for a handler that calls services, that such a retried command calls them
+    /// twice, as any retry after a conflict does. The least recently used states are evicted
+    /// when the cache is full.
+    pub fn with_state_cache(mut self, capacity: usize) -> Self {
+        self.cache = (capacity > 0).then(|| Arc::new(StateCache::new(capacity)));
+        self
+    }
+
     /// Executes `command` on the instance `id` with empty metadata.
     /// See [`Repository::execute_with`].
     pub async fn execute(
@@ -177,6 +205,9 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// version it was loaded at; `metadata` lands on every event. On a concurrency conflict it
     /// starts over from the load, as the retry policy allows. Returns the committed events
     /// (none when the command changed nothing).
+    ///
+    /// With a state cache ([`Repository::with_state_cache`]) the load is skipped when the
+    /// aggregate is cached.
     pub async fn execute_with(
         &self,
         id: &A::Id,
@@ -184,13 +215,45 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         metadata: Metadata,
     ) -> RepositoryResult<Vec<EventEnvelope<A::Event>>, A> {
         let command = command.into();
+        let stream = A::stream_id(id);
         let mut attempt = 1;
+        // Only the first attempt may start from the cache: once it proved stale (or lost a
+        // race), later attempts load from the store.
+        let mut use_cache = true;
         loop {
-            let mut root = self.load(id).await?;
-            root.handle(command.clone(), &self.services)
+            let (mut root, from_cache) = self.start(id, &stream, use_cache).await?;
+            use_cache = false;
+            let decided = root
+                .handle(command.clone(), &self.services)
                 .await
-                .map_err(RepositoryError::Rejected)?;
-            match self.save(&mut root, metadata.clone()).await {
+                .map(<[_]>::is_empty);
+            // A rejection, or a decision to change nothing, leaves no trace in the store, so
+            // the version check cannot catch a stale state behind it. Decided on a cached
+            // state, it only stands if the stream has not moved on since; otherwise decide
+            // again on a fresh load (the cached state is gone: it was taken).
+            if !matches!(decided, Ok(false))
+                && from_cache
+                && self.is_behind(&stream, root.loaded_version()).await?
+            {
+                tracing::debug!(%stream, "cached state was behind its stream; reloading");
+                continue;
+            }
+            if let Err(rejection) = decided {
+                self.keep(stream, root);
+                return Err(RepositoryError::Rejected(rejection));
+            }
+            match self.append_uncommitted(&stream, &mut root, &metadata).await {
+                Ok(events) => {
+                    self.keep(stream, root);
+                    return Ok(events);
+                }
+                // A stale cached state is not the caller's contention: retried on a fresh load
+                // without counting against the policy.
+                Err(RepositoryError::Store(StoreError::ConcurrencyConflict { .. }))
+                    if from_cache =>
+                {
+                    tracing::debug!(%stream, "cached state was behind its stream; reloading");
+                }
                 Err(RepositoryError::Store(StoreError::ConcurrencyConflict {
                     stream,
                     expected,
@@ -204,17 +267,33 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                     wait(backoff).await;
                     attempt += 1;
                 }
-                outcome => return outcome,
+                Err(error) => return Err(error),
             }
         }
     }
 
     /// Appends the uncommitted events of `root`, expecting the version it was loaded at, and
-    /// marks them committed. No retry: a conflict comes back as an error.
+    /// marks them committed. No retry: a conflict comes back as an error. A state cache entry
+    /// for the aggregate is dropped, as it is now behind.
     pub async fn save(
         &self,
         root: &mut AggregateRoot<A>,
         metadata: Metadata,
+    ) -> RepositoryResult<Vec<EventEnvelope<A::Event>>, A> {
+        let stream = A::stream_id(root.id());
+        let saved = self.append_uncommitted(&stream, root, &metadata).await;
+        if let Some(cache) = &self.cache {
+            cache.forget(&stream);
+        }
+        saved
+    }
+
+    /// [`Repository::save`] without touching the cache.
+    async fn append_uncommitted(
+        &self,
+        stream: &str,
+        root: &mut AggregateRoot<A>,
+        metadata: &Metadata,
     ) -> RepositoryResult<Vec<EventEnvelope<A::Event>>, A> {
         if root.uncommitted().is_empty() {
             return Ok(Vec::new());
@@ -231,9 +310,8 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let stream = A::stream_id(root.id());
         let expected = ExpectedVersion::Exact(root.loaded_version());
-        let recorded = self.store.append(&stream, expected, new_events).await?;
+        let recorded = self.store.append(stream, expected, new_events).await?;
         let (before, after) = (root.loaded_version(), root.version());
         if let Some(snapshots) = &self.snapshots {
             // The state already includes the new events (applied when they were decided);
@@ -241,7 +319,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             let stored_as_decided = recorded.last().map(|event| event.version) == Some(after);
             if stored_as_decided && snapshots.is_due(before, after) {
                 snapshots
-                    .take(&self.store, &stream, after, root.state())
+                    .take(&self.store, stream, after, root.state())
                     .await;
             }
         }
@@ -251,6 +329,34 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             .zip(events)
             .map(|(envelope, event)| envelope.with_payload(event))
             .collect())
+    }
+
+    /// The aggregate a command starts from: the cached state when `use_cache` and there is one
+    /// (then `true`), else a load from the store.
+    async fn start(
+        &self,
+        id: &A::Id,
+        stream: &str,
+        use_cache: bool,
+    ) -> RepositoryResult<(AggregateRoot<A>, bool), A> {
+        let cache = self.cache.as_ref().filter(|_| use_cache);
+        if let Some(Cached { version, state }) = cache.and_then(|cache| cache.take(stream)) {
+            return Ok((AggregateRoot::from_parts(id.clone(), version, state), true));
+        }
+        Ok((self.load(id).await?, false))
+    }
+
+    /// Whether `stream` holds events after `version`: a state cached at `version` is behind.
+    async fn is_behind(&self, stream: &str, version: u64) -> RepositoryResult<bool, A> {
+        Ok(self.store.stream_version(stream).await? > version)
+    }
+
+    /// Returns a state that is current as of its version to the cache, if there is one.
+    fn keep(&self, stream: String, root: AggregateRoot<A>) {
+        if let Some(cache) = &self.cache {
+            let version = root.version();
+            cache.put(stream, version, root.into_state());
+        }
     }
 }
 
