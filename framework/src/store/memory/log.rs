@@ -305,7 +305,7 @@ impl Log {
         let stream_index = match stream_index {
             Some(index) => index,
             None if new_count > 0 => self.add_stream(stream),
-            // Nothing to store: no need for the stream to exist.
+            // Nothing to store, so no record takes this index: no need for the stream to exist.
             None => 0,
         };
         let mut version = actual as u32;
