@@ -46,6 +46,25 @@ pub trait DomainEvent:
         }
         decode_current(payload)
     }
+
+    /// Rebuilds this event from a payload stored at `stored_version`, given as JSON text.
+    ///
+    /// A payload at [`Self::EVENT_VERSION`] deserializes straight from the text, the fast path
+    /// of replaying a stream from a SQL store; an older one is parsed and handed to
+    /// [`Self::decode_stored`], so upcasting works the same either way. Override
+    /// `decode_stored` for older versions only: the current version is always decoded with
+    /// `Deserialize`.
+    fn decode_stored_json(stored_version: u32, json: &str) -> Result<Self, DecodeError> {
+        let payload_error = |source| DecodeError::Payload {
+            event_type: Self::EVENT_TYPE.to_owned(),
+            source,
+        };
+        if stored_version == Self::EVENT_VERSION {
+            return serde_json::from_str(json).map_err(payload_error);
+        }
+        let payload: serde_json::Value = serde_json::from_str(json).map_err(payload_error)?;
+        Self::decode_stored(stored_version, &payload)
+    }
 }
 
 /// The closed set of events of one aggregate, usually the enum `#[derive(Aggregate)]`
@@ -69,6 +88,18 @@ pub trait EventSet: Serialize + DeserializeOwned + Clone + Debug + Send + Sync +
         event_version: u32,
         payload: &serde_json::Value,
     ) -> Result<Self, DecodeError>;
+
+    /// [`EventSet::decode`] from the payload's JSON text. The default parses the text and
+    /// calls `decode`; `#[derive(Aggregate)]` deserializes straight from the text instead
+    /// (see [`DomainEvent::decode_stored_json`]).
+    fn decode_json(event_type: &str, event_version: u32, json: &str) -> Result<Self, DecodeError> {
+        let payload: serde_json::Value =
+            serde_json::from_str(json).map_err(|source| DecodeError::Payload {
+                event_type: event_type.to_owned(),
+                source,
+            })?;
+        Self::decode(event_type, event_version, &payload)
+    }
 }
 
 /// Deserializes a payload stored at `T`'s own version.

@@ -202,6 +202,14 @@ fn event_set(model: &Aggregate) -> TokenStream {
             }
         }
     });
+    let json_decoders = events.iter().map(|Member { ty, variant }| {
+        let event = as_domain_event(model, ty);
+        quote! {
+            if __event_type == #event::EVENT_TYPE {
+                #event::decode_stored_json(__event_version, __json).map(Self::#variant)
+            }
+        }
+    });
     let distinct_names = distinct_names(model);
     quote! {
         #[automatically_derived]
@@ -234,6 +242,18 @@ fn event_set(model: &Aggregate) -> TokenStream {
                 __payload: &#json::Value,
             ) -> ::core::result::Result<Self, #krate::DecodeError> {
                 #(#decoders else)* {
+                    ::core::result::Result::Err(#krate::DecodeError::UnknownEventType {
+                        event_type: ::std::borrow::ToOwned::to_owned(__event_type),
+                    })
+                }
+            }
+
+            fn decode_json(
+                __event_type: &str,
+                __event_version: u32,
+                __json: &str,
+            ) -> ::core::result::Result<Self, #krate::DecodeError> {
+                #(#json_decoders else)* {
                     ::core::result::Result::Err(#krate::DecodeError::UnknownEventType {
                         event_type: ::std::borrow::ToOwned::to_owned(__event_type),
                     })

@@ -13,7 +13,9 @@ use crate::aggregate::Aggregate;
 use crate::event::{EventEnvelope, Metadata, NewEvent};
 use crate::retry::RetryPolicy;
 use crate::root::AggregateRoot;
-use crate::store::{CorruptionReason, EventStore, ExpectedVersion, SnapshotStore, StoreError};
+use crate::store::{
+    CorruptionReason, EventStore, ExpectedVersion, ReplayEvent, SnapshotStore, StoreError,
+};
 use cache::{Cached, StateCache};
 use snapshots::Snapshots;
 
@@ -154,8 +156,11 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         {
             // Read from the snapshot's own last event: it must exist, or the snapshot does
             // not belong to this stream as it is now.
-            let envelopes = self.store.read_stream(&stream, restored.version).await?;
-            match envelopes.split_first() {
+            let events = self
+                .store
+                .read_stream_for_replay(&stream, restored.version)
+                .await?;
+            match events.split_first() {
                 Some((last_included, tail)) if last_included.version == restored.version => {
                     let (state, version) = replay(&stream, restored.state, restored.version, tail)?;
                     return Ok(AggregateRoot::from_parts(id.clone(), version, state));
@@ -167,8 +172,8 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 ),
             }
         }
-        let envelopes = self.store.read_stream(&stream, 1).await?;
-        let (state, version) = replay(&stream, A::default(), 0, &envelopes)?;
+        let events = self.store.read_stream_for_replay(&stream, 1).await?;
+        let (state, version) = replay(&stream, A::default(), 0, &events)?;
         Ok(AggregateRoot::from_parts(id.clone(), version, state))
     }
 
@@ -370,43 +375,29 @@ async fn wait(backoff: std::time::Duration) {
     }
 }
 
-/// Applies `envelopes` to `state`, which is as of `version`; returns the new state and
-/// version. Each envelope must be the next version of `stream`.
+/// Applies `events` to `state`, which is as of `version`; returns the new state and version.
+/// Each event must be the next version of `stream`.
 fn replay<A: Aggregate>(
     stream: &str,
     mut state: A,
     mut version: u64,
-    envelopes: &[EventEnvelope],
+    events: &[ReplayEvent],
 ) -> Result<(A, u64), StoreError> {
-    for envelope in envelopes {
-        let event: A::Event = decode_next(stream, version, envelope)?;
-        state.apply(&event);
-        version = envelope.version;
+    for event in events {
+        let corrupt = |reason| StoreError::Corrupt {
+            stream: stream.to_owned(),
+            version: event.version,
+            reason,
+        };
+        if event.version != version + 1 {
+            return Err(corrupt(CorruptionReason::VersionGap {
+                expected: version + 1,
+                found: event.version,
+            }));
+        }
+        let decoded: A::Event = event.decode().map_err(|error| corrupt(error.into()))?;
+        state.apply(&decoded);
+        version = event.version;
     }
     Ok((state, version))
-}
-
-/// Decodes the event that should follow `version` in `stream`, checking there is no gap.
-fn decode_next<E: crate::event::EventSet>(
-    stream: &str,
-    version: u64,
-    envelope: &EventEnvelope,
-) -> Result<E, StoreError> {
-    let corrupt = |reason| StoreError::Corrupt {
-        stream: stream.to_owned(),
-        version: envelope.version,
-        reason,
-    };
-    if envelope.version != version + 1 {
-        return Err(corrupt(CorruptionReason::VersionGap {
-            expected: version + 1,
-            found: envelope.version,
-        }));
-    }
-    E::decode(
-        &envelope.event_type,
-        envelope.event_version,
-        &envelope.payload,
-    )
-    .map_err(|error| corrupt(error.into()))
 }

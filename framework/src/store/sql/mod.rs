@@ -4,11 +4,12 @@
 //! Each backend module owns its SQL and its concurrency story; this module holds no SQL.
 
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{CorruptionReason, StoreError};
+use super::{CorruptionReason, ReplayEvent, ReplayPayload, StoreError};
 use crate::event::{EventEnvelope, Metadata};
 
 #[cfg(feature = "postgres")]
@@ -128,6 +129,63 @@ where
 {
     row.try_get(name)
         .map_err(|error| CorruptionReason::Other(format!("column {name}: {error}")))
+}
+
+/// The columns a replay query selects, in this order (decoded by index: no name lookups per
+/// row).
+macro_rules! replay_columns {
+    () => {
+        "version, event_type, event_version, payload"
+    };
+}
+pub(crate) use replay_columns;
+
+/// Decodes one row of `replay_columns!()` of `stream`. `P` is how the backend hands over the
+/// payload, and `into_json` turns it into JSON text, checking that it is JSON.
+pub(crate) fn decode_replay_event<'r, R, P>(
+    row: &'r R,
+    stream: &str,
+    into_json: fn(P) -> Result<Box<RawValue>, serde_json::Error>,
+) -> Result<ReplayEvent, StoreError>
+where
+    R: Row,
+    usize: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    P: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let version: i64 = row.try_get(0).map_err(backend)?;
+    let corrupt = |version, reason| StoreError::Corrupt {
+        stream: stream.to_owned(),
+        version,
+        reason,
+    };
+    let version = to_u64(version, "version").map_err(|reason| corrupt(0, reason))?;
+    let other = |name: &str, error: sqlx::Error| {
+        corrupt(
+            version,
+            CorruptionReason::Other(format!("column {name}: {error}")),
+        )
+    };
+    let event_type: String = row.try_get(1).map_err(|error| other("event_type", error))?;
+    let event_version: i64 = row
+        .try_get(2)
+        .map_err(|error| other("event_version", error))?;
+    let event_version = u32::try_from(event_version).map_err(|_| {
+        corrupt(
+            version,
+            CorruptionReason::Other(format!("event_version out of range: {event_version}")),
+        )
+    })?;
+    let payload: P = row.try_get(3).map_err(|error| other("payload", error))?;
+    let payload =
+        into_json(payload).map_err(|error| corrupt(version, CorruptionReason::Json(error)))?;
+    Ok(ReplayEvent {
+        version,
+        event_type,
+        event_version,
+        payload: ReplayPayload::Json(payload),
+    })
 }
 
 /// Decodes one row of `event_columns!()`; `J` is how the backend stores JSON.

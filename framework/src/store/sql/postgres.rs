@@ -70,11 +70,12 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::{
-    backend, decode_event, decode_snapshot, event_columns, is_unique_violation, limit_to_db,
-    metadata_json, snapshot_columns, to_db,
+    backend, decode_event, decode_replay_event, decode_snapshot, event_columns,
+    is_unique_violation, limit_to_db, metadata_json, replay_columns, snapshot_columns, to_db,
 };
 use crate::event::{EventEnvelope, NewEvent};
-use crate::store::{EventStore, ExpectedVersion, Snapshot, SnapshotStore, StoreError};
+use crate::store::{EventStore, ExpectedVersion, ReplayEvent, Snapshot, SnapshotStore, StoreError};
+use serde_json::value::RawValue;
 
 /// The PostgreSQL schema migrations shipped with aggregato (`framework/migrations/postgres`).
 ///
@@ -367,6 +368,32 @@ impl EventStore for PostgresEventStore {
         .await
         .map_err(backend)?;
         rows.iter().map(decode).collect()
+    }
+
+    async fn read_stream_for_replay(
+        &self,
+        stream: &str,
+        from_version: u64,
+    ) -> Result<Vec<ReplayEvent>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            replay_columns!(),
+            " FROM aggregato_events WHERE stream_id = $1 AND version >= $2 ORDER BY version"
+        ))
+        .bind(stream)
+        .bind(to_db(from_version))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|row| {
+                decode_replay_event::<_, sqlx::types::Json<Box<RawValue>>>(
+                    row,
+                    stream,
+                    |json: sqlx::types::Json<Box<RawValue>>| Ok(json.0),
+                )
+            })
+            .collect()
     }
 
     async fn read_all(

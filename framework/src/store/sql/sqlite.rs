@@ -66,11 +66,12 @@ use tokio::sync::{Mutex, watch};
 use uuid::Uuid;
 
 use super::{
-    backend, decode_event, decode_snapshot, event_columns, is_unique_violation, limit_to_db,
-    metadata_json, snapshot_columns, to_db,
+    backend, decode_event, decode_replay_event, decode_snapshot, event_columns,
+    is_unique_violation, limit_to_db, metadata_json, replay_columns, snapshot_columns, to_db,
 };
 use crate::event::{EventEnvelope, NewEvent};
-use crate::store::{EventStore, ExpectedVersion, Snapshot, SnapshotStore, StoreError};
+use crate::store::{EventStore, ExpectedVersion, ReplayEvent, Snapshot, SnapshotStore, StoreError};
+use serde_json::value::RawValue;
 
 /// The SQLite schema migrations shipped with aggregato (`framework/migrations/sqlite`).
 ///
@@ -376,6 +377,26 @@ impl EventStore for SqliteEventStore {
         .await
         .map_err(backend)?;
         rows.iter().map(decode).collect()
+    }
+
+    async fn read_stream_for_replay(
+        &self,
+        stream: &str,
+        from_version: u64,
+    ) -> Result<Vec<ReplayEvent>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            replay_columns!(),
+            " FROM aggregato_events WHERE stream_id = ? AND version >= ? ORDER BY version"
+        ))
+        .bind(stream)
+        .bind(to_db(from_version))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|row| decode_replay_event::<_, String>(row, stream, RawValue::from_string))
+            .collect()
     }
 
     async fn read_all(
