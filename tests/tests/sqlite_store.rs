@@ -236,3 +236,56 @@ fn snapshot_plus_tail_equals_full_replay() {
     let store = std::sync::Arc::new(runtime.block_on(fresh_store()));
     aggregato_tests::ledger::snapshot_property_holds(&runtime, store, 32);
 }
+
+#[tokio::test]
+async fn a_repository_replaying_a_corrupt_payload_gets_a_typed_error_naming_it() {
+    use aggregato::prelude::*;
+    use aggregato_tests::ledger::{Ledger, LedgerId, OpenLedger, Post};
+
+    let store = fresh_store().await;
+    let repo = Repository::<Ledger, _>::new(store.store.clone());
+    let id = LedgerId("replayed".to_owned());
+    repo.execute(&id, OpenLedger).await.expect("open");
+    repo.execute(
+        &id,
+        Post {
+            amounts: vec![5, 6],
+        },
+    )
+    .await
+    .expect("post");
+    execute(
+        &store,
+        "UPDATE aggregato_events SET payload = '{\"amount\": 5' WHERE stream_id = 'Ledger-replayed' AND version = 2",
+    )
+    .await;
+    let error = repo.load(&id).await.expect_err("corrupt");
+    assert!(
+        matches!(
+            &error,
+            RepositoryError::Store(StoreError::Corrupt {
+                stream,
+                version: 2,
+                reason: aggregato::CorruptionReason::Json(_),
+            }) if stream == "Ledger-replayed"
+        ),
+        "{error:?}"
+    );
+    execute(
+        &store,
+        "UPDATE aggregato_events SET payload = '{\"amount\": \"five\"}' WHERE stream_id = 'Ledger-replayed' AND version = 2",
+    )
+    .await;
+    let error = repo.load(&id).await.expect_err("wrong shape");
+    assert!(
+        matches!(
+            &error,
+            RepositoryError::Store(StoreError::Corrupt {
+                version: 2,
+                reason: aggregato::CorruptionReason::Decode(aggregato::DecodeError::Payload { .. }),
+                ..
+            })
+        ),
+        "{error:?}"
+    );
+}

@@ -90,9 +90,29 @@ fn stored(version: u32, payload: serde_json::Value) -> NewEvent {
     }
 }
 
+/// A SQLite store in a temporary directory: it hands payloads to the repository as JSON text,
+/// the other decoding path (`decode_stored_json`) from the in-memory store's values.
+async fn sqlite_store() -> (aggregato::SqliteEventStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("events.db").display());
+    let store = aggregato::SqliteEventStore::connect(&url)
+        .await
+        .expect("open SQLite store");
+    (store, dir)
+}
+
 #[tokio::test]
 async fn every_stored_version_loads_as_the_current_schema() {
-    let store = InMemoryEventStore::new();
+    every_stored_version_loads_on(InMemoryEventStore::new()).await;
+}
+
+#[tokio::test]
+async fn every_stored_version_loads_as_the_current_schema_from_json_text() {
+    let (store, _dir) = sqlite_store().await;
+    every_stored_version_loads_on(store).await;
+}
+
+async fn every_stored_version_loads_on(store: impl EventStore) {
     let history = vec![
         stored(1, json!({ "units": 3 })),
         stored(2, json!({ "cents": 450 })),
@@ -127,7 +147,14 @@ async fn every_stored_version_loads_as_the_current_schema() {
 #[tokio::test]
 async fn versions_outside_the_chain_are_typed_errors() {
     for version in [0, 4] {
-        let store = InMemoryEventStore::new();
+        versions_outside_the_chain_fail_on(InMemoryEventStore::new(), version).await;
+        let (store, _dir) = sqlite_store().await;
+        versions_outside_the_chain_fail_on(store, version).await;
+    }
+}
+
+async fn versions_outside_the_chain_fail_on(store: impl EventStore, version: u32) {
+    {
         store
             .append(
                 "Wallet-w2",
