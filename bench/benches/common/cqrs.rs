@@ -62,7 +62,8 @@ impl cqrs_es::DomainEvent for BankEvent {
 }
 
 /// A bank account on cqrs-es.
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// (`Clone` because `MemStore<A>` is `Clone` only when `A` is.)
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CqrsAccount {
     /// The state and its rules.
     pub ledger: Ledger,
