@@ -44,7 +44,12 @@ async fn in_memory_ours_both_repositories() {
     ours::run(&full_replay, &ids, &TINY).await;
     ours::verify("aggregato, full replay", &full_replay, &ids, &TINY).await;
     assert_eq!(
-        full_replay.store().read_all(0, usize::MAX).await.unwrap().len(),
+        full_replay
+            .store()
+            .read_all(0, usize::MAX)
+            .await
+            .unwrap()
+            .len(),
         TINY.total_commands()
     );
 }
@@ -86,7 +91,12 @@ async fn rehydration_workloads_seed_then_continue() {
 
     let store = cqrs::QuietMemStore::default();
     cqrs::seed(&store, &id, seeded.iter().copied()).await;
-    cqrs::run_ops(&cqrs::quiet_framework(store.clone()), &ids, single.ops().skip(150)).await;
+    cqrs::run_ops(
+        &cqrs::quiet_framework(store.clone()),
+        &ids,
+        single.ops().skip(150),
+    )
+    .await;
     cqrs::verify("cqrs-es", &store, &ids, &single).await;
 }
 
@@ -95,8 +105,7 @@ async fn dispatch_derived_and_hand_written_agree() {
     let single = Workload::new(1, 999);
     let id = Workload::account_id(0);
     let commands = || single.ops().map(|(_, op)| ours::command(op, &id)).collect();
-    let derived =
-        handwritten::decide_and_evolve(ours::Account::default(), commands()).await;
+    let derived = handwritten::decide_and_evolve(ours::Account::default(), commands()).await;
     let by_hand =
         handwritten::decide_and_evolve(handwritten::HandAccount::default(), commands()).await;
     single.verify("derived", |_| derived.ledger.balance);

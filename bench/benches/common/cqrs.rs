@@ -7,9 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::mem_store::MemStore;
-use cqrs_es::{
-    AggregateContext, AggregateError, CqrsFramework, EventEnvelope, EventStore,
-};
+use cqrs_es::{AggregateContext, AggregateError, CqrsFramework, EventEnvelope, EventStore};
 use serde::{Deserialize, Serialize};
 
 use super::domain::{AccountOpened, BankError, Ledger, MoneyDeposited, MoneyWithdrawn};
@@ -129,7 +127,9 @@ pub fn event(op: Op, account_id: &str) -> BankEvent {
 }
 
 /// cqrs-es on its `MemStore`, as shipped (it prints two lines to stdout per command).
-pub fn mem_store_framework(store: MemStore<CqrsAccount>) -> CqrsFramework<CqrsAccount, MemStore<CqrsAccount>> {
+pub fn mem_store_framework(
+    store: MemStore<CqrsAccount>,
+) -> CqrsFramework<CqrsAccount, MemStore<CqrsAccount>> {
     CqrsFramework::new(store, Vec::new(), ())
 }
 

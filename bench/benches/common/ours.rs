@@ -58,11 +58,7 @@ impl Handle<DepositMoney> for Account {
 }
 
 impl Handle<WithdrawMoney> for Account {
-    async fn handle(
-        &self,
-        command: WithdrawMoney,
-        _: &(),
-    ) -> Result<Vec<AccountEvent>, BankError> {
+    async fn handle(&self, command: WithdrawMoney, _: &()) -> Result<Vec<AccountEvent>, BankError> {
         Ok(vec![self.ledger.withdraw(command.amount)?.into()])
     }
 }
@@ -90,11 +86,15 @@ pub const STATE_CACHE_CAPACITY: usize = 4096;
 
 /// THE place where every "ours" benchmark builds its repository.
 ///
-/// >>> STATE CACHE: when `Repository::with_state_cache(capacity)` lands, enable it here by
-/// >>> replacing the body with
-/// >>>     Repository::new(store).with_state_cache(STATE_CACHE_CAPACITY)
+/// STATE CACHE: when `Repository::with_state_cache(capacity)` lands, enable it here:
+///
+/// ```text
+/// Repository::new(store).with_state_cache(STATE_CACHE_CAPACITY)
+/// ```
+///
 /// The "full replay" variants use [`full_replay_repository`] and stay as they are.
 pub fn repository<S: EventStore>(store: S) -> Repository<Account, S> {
+    // STATE CACHE: append `.with_state_cache(STATE_CACHE_CAPACITY)` here.
     Repository::new(store)
 }
 

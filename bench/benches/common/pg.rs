@@ -386,10 +386,13 @@ pub async fn explain_stream_reads(
     ];
     let mut connection = PgConnection::connect(url).await.expect("connect");
     for (name, schema, select) in reads {
-        sqlx::query(AssertSqlSafe(format!("SET search_path TO {}", quoted(schema))))
-            .execute(&mut connection)
-            .await
-            .expect("set search_path");
+        sqlx::query(AssertSqlSafe(format!(
+            "SET search_path TO {}",
+            quoted(schema)
+        )))
+        .execute(&mut connection)
+        .await
+        .expect("set search_path");
         let plan: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!("EXPLAIN {select}")))
             .fetch_all(&mut connection)
             .await
