@@ -1,0 +1,64 @@
+//! The same bank account with a hand-written `impl aggregato::Aggregate`: `handle` and `apply`
+//! are a plain `match` over the command and event enums the derive generated for
+//! [`super::ours::Account`], so only the dispatch differs.
+
+use aggregato::Aggregate;
+
+use super::domain::{BankError, Ledger};
+use super::ours::{AccountCommand, AccountEvent};
+
+/// A bank account whose dispatch is written by hand.
+#[derive(Debug, Default)]
+pub struct HandAccount {
+    /// The state and its rules.
+    pub ledger: Ledger,
+}
+
+impl Aggregate for HandAccount {
+    const AGGREGATE_TYPE: &'static str = "HandAccount";
+    type Id = String;
+    type Event = AccountEvent;
+    type Command = AccountCommand;
+    type Error = BankError;
+    type Services = ();
+
+    async fn handle(
+        &self,
+        command: AccountCommand,
+        _: &(),
+    ) -> Result<Vec<AccountEvent>, BankError> {
+        let event = match command {
+            AccountCommand::OpenAccount(open) => self.ledger.open(open.account_id)?.into(),
+            AccountCommand::DepositMoney(deposit) => self.ledger.deposit(deposit.amount)?.into(),
+            AccountCommand::WithdrawMoney(withdraw) => {
+                self.ledger.withdraw(withdraw.amount)?.into()
+            }
+        };
+        Ok(vec![event])
+    }
+
+    fn apply(&mut self, event: &AccountEvent) {
+        match event {
+            AccountEvent::AccountOpened(opened) => self.ledger.opened(opened),
+            AccountEvent::MoneyDeposited(deposited) => self.ledger.deposited(deposited),
+            AccountEvent::MoneyWithdrawn(withdrawn) => self.ledger.withdrawn(withdrawn),
+        }
+    }
+}
+
+/// Handles and applies `commands` in order directly on `state` (no store, no envelope), and
+/// returns the state. Panics on a rejected command.
+pub async fn decide_and_evolve<A>(mut state: A, commands: Vec<A::Command>) -> A
+where
+    A: Aggregate<Services = ()>,
+{
+    for command in commands {
+        let events = Aggregate::handle(&state, command, &())
+            .await
+            .unwrap_or_else(|error| panic!("{}: rejected: {error}", A::AGGREGATE_TYPE));
+        for event in &events {
+            Aggregate::apply(&mut state, event);
+        }
+    }
+    state
+}
