@@ -30,7 +30,7 @@ fn commands() -> Vec<AccountCommand> {
         .collect()
 }
 
-fn bench<A>(bencher: Bencher, balance: fn(&A) -> i64)
+fn bench<A>(bencher: Bencher, balance: fn(&A) -> i64, keep_events: bool)
 where
     A: Aggregate<Command = AccountCommand, Services = ()> + 'static,
 {
@@ -39,7 +39,7 @@ where
         .counter(ItemsCount::new(COMMANDS))
         .with_inputs(commands)
         .bench_local_values(|commands| {
-            let state = runtime.block_on(decide_and_evolve(A::default(), commands));
+            let state = runtime.block_on(decide_and_evolve(A::default(), commands, keep_events));
             VerifyOnDrop::new(state, move |state| {
                 WORKLOAD.verify(A::AGGREGATE_TYPE, |_| balance(&state));
             })
@@ -49,11 +49,23 @@ where
 /// `#[derive(Aggregate)]`: the generated dispatch.
 #[divan::bench(sample_count = 200)]
 fn derived(bencher: Bencher) {
-    bench::<Account>(bencher, |state| state.ledger.balance);
+    bench::<Account>(bencher, |state| state.ledger.balance, false);
 }
 
 /// A hand-written `impl Aggregate` with a plain `match`.
 #[divan::bench(sample_count = 200)]
 fn hand_written(bencher: Bencher) {
-    bench::<HandAccount>(bencher, |state| state.ledger.balance);
+    bench::<HandAccount>(bencher, |state| state.ledger.balance, false);
+}
+
+/// The generated dispatch, each command's events kept as a repository keeps them.
+#[divan::bench(sample_count = 200)]
+fn derived_events_kept(bencher: Bencher) {
+    bench::<Account>(bencher, |state| state.ledger.balance, true);
+}
+
+/// The hand-written `match`, each command's events kept as a repository keeps them.
+#[divan::bench(sample_count = 200)]
+fn hand_written_events_kept(bencher: Bencher) {
+    bench::<HandAccount>(bencher, |state| state.ledger.balance, true);
 }

@@ -1,8 +1,8 @@
 //! Workload 1 in memory: open 1,000 accounts, then 200,000 deposits and withdrawals
 //! round-robin; throughput in commands per second (the opens count: 201,000 commands).
 //!
-//! aggregato on `InMemoryEventStore` through `Repository` (`common::ours::repository`, where
-//! the state cache goes, and the plain full-replay repository), cqrs-es 0.5 through
+//! aggregato on `InMemoryEventStore` through `Repository` (`common::ours::repository`, with
+//! the state cache, and the plain full-replay repository), cqrs-es 0.5 through
 //! `CqrsFramework` on its `MemStore` (which prints two lines per command to stdout) and on a
 //! copy of `MemStore` without the prints. Every run's balances are verified after the timed
 //! part.
@@ -51,7 +51,7 @@ fn bench_ours(
         });
 }
 
-/// `common::ours::repository`: today a plain repository; the state cache goes there.
+/// `common::ours::repository`: the repository with its state cache.
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn ours(bencher: Bencher) {
     bench_ours(bencher, "aggregato", ours::repository);

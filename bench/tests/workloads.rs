@@ -105,11 +105,18 @@ async fn dispatch_derived_and_hand_written_agree() {
     let single = Workload::new(1, 999);
     let id = Workload::account_id(0);
     let commands = || single.ops().map(|(_, op)| ours::command(op, &id)).collect();
-    let derived = handwritten::decide_and_evolve(ours::Account::default(), commands()).await;
-    let by_hand =
-        handwritten::decide_and_evolve(handwritten::HandAccount::default(), commands()).await;
-    single.verify("derived", |_| derived.ledger.balance);
-    single.verify("hand-written", |_| by_hand.ledger.balance);
+    for keep_events in [false, true] {
+        let derived =
+            handwritten::decide_and_evolve(ours::Account::default(), commands(), keep_events).await;
+        let by_hand = handwritten::decide_and_evolve(
+            handwritten::HandAccount::default(),
+            commands(),
+            keep_events,
+        )
+        .await;
+        single.verify("derived", |_| derived.ledger.balance);
+        single.verify("hand-written", |_| by_hand.ledger.balance);
+    }
 }
 
 /// The PostgreSQL workloads: one client and several, all three contenders, plus the bulk

@@ -48,14 +48,23 @@ impl Aggregate for HandAccount {
 
 /// Handles and applies `commands` in order directly on `state` (no store, no envelope), and
 /// returns the state. Panics on a rejected command.
-pub async fn decide_and_evolve<A>(mut state: A, commands: Vec<A::Command>) -> A
+///
+/// With `keep_events`, each command's event list passes through `std::hint::black_box`, as
+/// it escapes in real use (a repository stores the events). Without it the optimizer may
+/// remove the list's heap allocation altogether, which it manages for the flat hand-written
+/// `match` but not through the derive's per-type handlers: the two then differ by a
+/// `malloc`/`free` pair, not by dispatch.
+pub async fn decide_and_evolve<A>(mut state: A, commands: Vec<A::Command>, keep_events: bool) -> A
 where
     A: Aggregate<Services = ()>,
 {
     for command in commands {
-        let events = Aggregate::handle(&state, command, &())
+        let mut events = Aggregate::handle(&state, command, &())
             .await
             .unwrap_or_else(|error| panic!("{}: rejected: {error}", A::AGGREGATE_TYPE));
+        if keep_events {
+            events = std::hint::black_box(events);
+        }
         for event in &events {
             Aggregate::apply(&mut state, event);
         }
