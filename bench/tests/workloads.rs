@@ -128,7 +128,9 @@ async fn postgres_workloads() {
         return;
     };
     let ids = TINY.account_ids();
-    let schema = |name: &str| format!("aggregato_bench_test_{name}");
+    // Unique per run, so concurrent runs against one database never collide.
+    let run = std::process::id();
+    let schema = |name: &str| format!("aggregato_bench_test_{run}_{name}");
 
     for clients in [1, 4] {
         let ours_schema = schema(&format!("ours_{clients}"));
