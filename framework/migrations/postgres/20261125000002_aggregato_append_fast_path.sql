@@ -1,15 +1,12 @@
--- aggregato_append with a fast path for batches of new, distinct ids (the append of every
--- command): they are inserted and returned by one INSERT ... RETURNING, which makes a
--- one-event append about a third cheaper. Behaviour is unchanged; the general path below still
--- handles repeated ids.
--- Appends a batch to a stream in one statement (one round trip, in autocommit).
---
--- p_expected is 'any', 'no_stream', 'stream_exists' or 'exact' (then p_expected_version is the
--- version the stream must be at). Events whose id is already stored are not stored again; a
--- batch made only of them succeeds whatever p_expected says. Returns the batch's events as
--- recorded, in batch order. A failed expectation raises SQLSTATE 'AG001' with the stream's
--- actual version as DETAIL, and stores nothing.
-CREATE OR REPLACE FUNCTION aggregato_append(
+-- aggregato_append, faster: a fast path for batches of new, distinct ids (the append of every
+-- command), inserted and returned by one INSERT ... RETURNING; and a leaner result. Events this
+-- call stored come back without their metadata and payload (the caller sent them, so they
+-- need not travel back); only events that were already stored (a retried append) come back
+-- whole, flagged `r_repeated`. The result's shape changes, so the function is dropped and
+-- created again.
+DROP FUNCTION aggregato_append(TEXT, TEXT, BIGINT, UUID[], TEXT[], TEXT[], BIGINT[], JSONB[], JSONB[]);
+
+CREATE FUNCTION aggregato_append(
     p_stream           TEXT,
     p_expected         TEXT,
     p_expected_version BIGINT,
@@ -19,7 +16,19 @@ CREATE OR REPLACE FUNCTION aggregato_append(
     p_event_versions   BIGINT[],
     p_metadata         JSONB[],
     p_payloads         JSONB[]
-) RETURNS SETOF aggregato_events
+) RETURNS TABLE (
+    r_position       BIGINT,
+    r_event_id       UUID,
+    r_stream_id      TEXT,
+    r_version        BIGINT,
+    r_aggregate_type TEXT,
+    r_event_type     TEXT,
+    r_event_version  BIGINT,
+    r_recorded_at    TIMESTAMPTZ,
+    r_repeated       BOOLEAN,
+    r_metadata       JSONB,
+    r_payload        JSONB
+)
 LANGUAGE plpgsql
 -- The tables of the schema the function was created in, whatever the caller's search_path.
 SET search_path FROM CURRENT
@@ -76,9 +85,14 @@ BEGIN
                   FROM unnest(p_event_ids, p_aggregate_types, p_event_types, p_event_versions,
                               p_metadata, p_payloads)
                        WITH ORDINALITY AS b(id, agg, et, ev, md, pl, ord)
-                RETURNING *
+                RETURNING aggregato_events.position, aggregato_events.event_id,
+                          aggregato_events.stream_id, aggregato_events.version,
+                          aggregato_events.aggregate_type, aggregato_events.event_type,
+                          aggregato_events.event_version, aggregato_events.recorded_at
             )
-            SELECT * FROM inserted ORDER BY inserted.position;
+            SELECT i.*, FALSE, NULL::JSONB, NULL::JSONB
+              FROM inserted AS i
+             ORDER BY i.position;
         PERFORM pg_notify(aggregato_channel(), v_last::text);
         RETURN;
     END IF;
@@ -109,10 +123,17 @@ BEGIN
         PERFORM pg_notify(aggregato_channel(), v_last::text);
     END IF;
 
+    -- Events at or below v_head were stored before this call (all of them when it stored
+    -- nothing): they come back whole, as first recorded.
     RETURN QUERY
-        SELECT e.*
+        SELECT e.position, e.event_id, e.stream_id, e.version, e.aggregate_type, e.event_type,
+               e.event_version, e.recorded_at, repeated.is_repeated,
+               CASE WHEN repeated.is_repeated THEN e.metadata END,
+               CASE WHEN repeated.is_repeated THEN e.payload END
           FROM unnest(p_event_ids) WITH ORDINALITY AS b(id, ord)
           JOIN aggregato_events e ON e.event_id = b.id
+          CROSS JOIN LATERAL (SELECT v_head IS NULL OR e.position <= v_head AS is_repeated)
+                AS repeated
          ORDER BY b.ord;
 END
 $$;

@@ -240,6 +240,29 @@ pub async fn duplicate_event_ids_are_idempotent<S: EventStore>(store: S) {
     );
 }
 
+/// An id repeated inside one batch is stored once, and both places come back as that one
+/// event; an id first stored in another stream comes back as first recorded there, whatever
+/// the repeat carries.
+pub async fn repeated_ids_come_back_as_first_recorded<S: EventStore>(store: S) {
+    let first = sample_event(1);
+    let batch = vec![first.clone(), sample_event(2), first.clone()];
+    let recorded = append_batch(&store, "s-twice", ExpectedVersion::NoStream, batch).await;
+    assert_eq!(versions(&recorded), [1, 2, 1], "the repeat is the first copy");
+    assert_eq!(recorded[2], recorded[0], "both places carry the same event");
+    assert_eq!(
+        numbers(&read_stream(&store, "s-twice", 1).await),
+        [1, 2],
+        "stored once"
+    );
+    // The same id, different contents, another stream: the stored event wins.
+    let mut imposter = first.clone();
+    imposter.payload = json!({ "n": 99 });
+    imposter.metadata = Metadata::new().with_actor("imposter");
+    let again = append_batch(&store, "s-elsewhere", ExpectedVersion::Any, vec![imposter]).await;
+    assert_eq!(again, vec![recorded[0].clone()], "as first recorded");
+    assert_eq!(version_of(&store, "s-elsewhere").await, 0, "nothing stored");
+}
+
 /// Many tasks appending to one stream with `Exact` versions: each version is won exactly once
 /// and every winning event is stored, none twice.
 pub async fn concurrent_appenders_on_one_stream<S: EventStore + 'static>(store: S) {
@@ -559,6 +582,7 @@ macro_rules! event_store_conformance {
             expected_any,
             batch_is_atomic,
             duplicate_event_ids_are_idempotent,
+            repeated_ids_come_back_as_first_recorded,
             concurrent_appenders_on_one_stream,
             read_all_in_global_order,
             subscription_catches_up_and_follows,

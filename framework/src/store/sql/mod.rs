@@ -102,7 +102,7 @@ fn to_u64(value: i64, column: &str) -> Result<u64, CorruptionReason> {
 
 /// The row's stream and version: what every corruption report names. A row whose key columns
 /// do not even decode is a backend failure, since there is nothing to name.
-fn row_key<'r, R>(row: &'r R) -> Result<(String, u64), StoreError>
+pub(crate) fn row_key<'r, R>(row: &'r R) -> Result<(String, u64), StoreError>
 where
     R: Row,
     &'static str: ColumnIndex<R>,

@@ -57,6 +57,7 @@
 //! # }
 //! ```
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
@@ -64,7 +65,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgDatabaseError, PgListener, PgPool, PgPoolOptions, PgRow};
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
+use sqlx::{AssertSqlSafe, Connection, PgConnection, Row};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -73,7 +74,7 @@ use super::{
     backend, decode_event, decode_replay_event, decode_snapshot, event_columns,
     is_unique_violation, limit_to_db, metadata_json, replay_columns, snapshot_columns, to_db,
 };
-use crate::event::{EventEnvelope, NewEvent};
+use crate::event::{EventEnvelope, Metadata, NewEvent};
 use crate::store::{EventStore, ExpectedVersion, ReplayEvent, Snapshot, SnapshotStore, StoreError};
 use serde_json::value::RawValue;
 
@@ -289,14 +290,16 @@ fn expected_arguments(expected: ExpectedVersion) -> (&'static str, i64) {
     }
 }
 
-/// The batch as the column arrays `aggregato_append` takes.
+/// The batch as the column arrays `aggregato_append` takes, kept to build the recorded
+/// envelopes afterwards: events this call stores come back without metadata and payload.
 #[derive(Default)]
 struct Columns {
     event_ids: Vec<Uuid>,
     aggregate_types: Vec<String>,
     event_types: Vec<String>,
     event_versions: Vec<i64>,
-    metadata: Vec<serde_json::Value>,
+    metadata_json: Vec<serde_json::Value>,
+    metadata: Vec<Metadata>,
     payloads: Vec<serde_json::Value>,
 }
 
@@ -305,13 +308,68 @@ impl Columns {
         let mut columns = Self::default();
         for event in events {
             columns.event_ids.push(event.event_id);
-            columns.metadata.push(metadata_json(&event.metadata)?);
+            columns.metadata_json.push(metadata_json(&event.metadata)?);
+            columns.metadata.push(event.metadata);
             columns.event_versions.push(i64::from(event.event_version));
             columns.aggregate_types.push(event.aggregate_type);
             columns.event_types.push(event.event_type);
             columns.payloads.push(event.payload);
         }
         Ok(columns)
+    }
+
+    /// The envelopes `aggregato_append` returned `rows` for, in batch order. A row flagged
+    /// `repeated` is an event stored before (it comes back whole, as first recorded); any other
+    /// is this batch's event at its index, or an earlier copy of it in the same batch.
+    fn recorded(self, rows: &[PgRow]) -> Result<Vec<EventEnvelope>, StoreError> {
+        if rows.len() != self.event_ids.len() {
+            return Err(StoreError::Backend(
+                format!(
+                    "aggregato_append returned {} rows for a batch of {}",
+                    rows.len(),
+                    self.event_ids.len()
+                )
+                .into(),
+            ));
+        }
+        let mut first_of_id: HashMap<Uuid, usize> = HashMap::new();
+        let mut recorded: Vec<EventEnvelope> = Vec::with_capacity(rows.len());
+        let batch = self
+            .metadata
+            .into_iter()
+            .zip(self.payloads)
+            .zip(self.aggregate_types.into_iter().zip(self.event_types));
+        for (index, (row, ((metadata, payload), (aggregate_type, event_type)))) in
+            rows.iter().zip(batch).enumerate()
+        {
+            let repeated: bool = row.try_get("repeated").map_err(backend)?;
+            let event_id = self.event_ids[index];
+            if repeated {
+                recorded.push(decode(row)?);
+                continue;
+            }
+            if let Some(&earlier) = first_of_id.get(&event_id) {
+                let copy = recorded[earlier].clone();
+                recorded.push(copy);
+                continue;
+            }
+            first_of_id.insert(event_id, index);
+            let (stream_id, version) = super::row_key(row)?;
+            let position: i64 = row.try_get("position").map_err(backend)?;
+            recorded.push(EventEnvelope {
+                event_id,
+                stream_id,
+                aggregate_type,
+                version,
+                position: u64::try_from(position).map_err(backend)?,
+                recorded_at: row.try_get("recorded_at").map_err(backend)?,
+                event_type,
+                event_version: u32::try_from(self.event_versions[index]).map_err(backend)?,
+                metadata,
+                payload,
+            });
+        }
+        Ok(recorded)
     }
 }
 
@@ -325,27 +383,30 @@ impl EventStore for PostgresEventStore {
     ) -> Result<Vec<EventEnvelope>, StoreError> {
         let (expected_kind, expected_version) = expected_arguments(expected);
         let columns = Columns::of(events)?;
-        let result = sqlx::query(concat!(
-            "SELECT ",
-            event_columns!(),
-            " FROM aggregato_append($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        ))
+        let result = sqlx::query(
+            "SELECT r_position AS position, r_event_id AS event_id, r_stream_id AS stream_id, \
+             r_version AS version, r_aggregate_type AS aggregate_type, \
+             r_event_type AS event_type, r_event_version AS event_version, \
+             r_recorded_at AS recorded_at, r_metadata AS metadata, r_payload AS payload, \
+             r_repeated AS repeated \
+             FROM aggregato_append($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
         .bind(stream)
         .bind(expected_kind)
         .bind(expected_version)
-        .bind(columns.event_ids)
-        .bind(columns.aggregate_types)
-        .bind(columns.event_types)
-        .bind(columns.event_versions)
-        .bind(columns.metadata)
-        .bind(columns.payloads)
+        .bind(&columns.event_ids[..])
+        .bind(&columns.aggregate_types[..])
+        .bind(&columns.event_types[..])
+        .bind(&columns.event_versions[..])
+        .bind(&columns.metadata_json[..])
+        .bind(&columns.payloads[..])
         .fetch_all(&self.pool)
         .await;
         let rows = match result {
             Ok(rows) => rows,
             Err(error) => return Err(self.append_error(error, stream, expected).await),
         };
-        let recorded = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+        let recorded = columns.recorded(&rows)?;
         if let Some(newest) = recorded.iter().map(|e| e.position).max() {
             self.shared.advance(newest);
         }
