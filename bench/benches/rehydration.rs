@@ -63,7 +63,7 @@ fn time_commands(
     done.verify(name, |_| actual);
 }
 
-fn bench_ours(bencher: Bencher, name: &str, snapshots_every: u64) {
+fn bench_ours(bencher: Bencher, name: &str, snapshots_every: u64, state_cache: bool) {
     let runtime = current_thread_runtime();
     let id = account();
     let store = InMemoryEventStore::new();
@@ -76,11 +76,15 @@ fn bench_ours(bencher: Bencher, name: &str, snapshots_every: u64) {
             ours::encoded_events(bulk.iter().copied(), &id),
         ))
         .expect("seed");
-    let repository: Repository<ours::Account, _> = if snapshots_every == 0 {
+    let mut repository: Repository<ours::Account, _> = if snapshots_every == 0 {
         ours::full_replay_repository(store)
     } else {
         ours::full_replay_repository(store).with_snapshots_every(snapshots_every)
     };
+    if state_cache {
+        // The last seeded command loads the account once and leaves it cached.
+        repository = repository.with_state_cache(ours::STATE_CACHE_CAPACITY);
+    }
     runtime
         .block_on(repository.execute(&id, ours::command(last[0], &id)))
         .expect("the last seeded command");
@@ -105,13 +109,20 @@ fn bench_ours(bencher: Bencher, name: &str, snapshots_every: u64) {
 /// aggregato, no snapshots: every command replays the whole stream.
 #[divan::bench(sample_count = TIMED, sample_size = 1)]
 fn ours_full_replay(bencher: Bencher) {
-    bench_ours(bencher, "aggregato, full replay", 0);
+    bench_ours(bencher, "aggregato, full replay", 0, false);
 }
 
 /// aggregato with a snapshot every 100 events (in the same `InMemoryEventStore`).
 #[divan::bench(sample_count = TIMED, sample_size = 1)]
 fn ours_snapshots_every_100(bencher: Bencher) {
-    bench_ours(bencher, "aggregato, snapshots", 100);
+    bench_ours(bencher, "aggregato, snapshots", 100, false);
+}
+
+/// aggregato with its state cache and no snapshots: the stream is replayed once, by the last
+/// seeded command; the timed commands start from the cached state.
+#[divan::bench(sample_count = TIMED, sample_size = 1)]
+fn ours_state_cache(bencher: Bencher) {
+    bench_ours(bencher, "aggregato, state cache", 0, true);
 }
 
 fn bench_cqrs<S>(

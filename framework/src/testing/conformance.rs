@@ -247,7 +247,11 @@ pub async fn repeated_ids_come_back_as_first_recorded<S: EventStore>(store: S) {
     let first = sample_event(1);
     let batch = vec![first.clone(), sample_event(2), first.clone()];
     let recorded = append_batch(&store, "s-twice", ExpectedVersion::NoStream, batch).await;
-    assert_eq!(versions(&recorded), [1, 2, 1], "the repeat is the first copy");
+    assert_eq!(
+        versions(&recorded),
+        [1, 2, 1],
+        "the repeat is the first copy"
+    );
     assert_eq!(recorded[2], recorded[0], "both places carry the same event");
     assert_eq!(
         numbers(&read_stream(&store, "s-twice", 1).await),

@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 
 use self::log::Log;
-use super::{EventStore, ExpectedVersion, Snapshot, SnapshotStore, StoreError};
+use super::{EventStore, ExpectedVersion, ReplayEvent, Snapshot, SnapshotStore, StoreError};
 use crate::event::{EventEnvelope, NewEvent};
 
 /// An [`EventStore`] (and [`SnapshotStore`]) held in memory.
@@ -83,6 +83,14 @@ impl EventStore for InMemoryEventStore {
         from_version: u64,
     ) -> Result<Vec<EventEnvelope>, StoreError> {
         self.lock().read_stream(stream, from_version)
+    }
+
+    async fn read_stream_for_replay(
+        &self,
+        stream: &str,
+        from_version: u64,
+    ) -> Result<Vec<ReplayEvent>, StoreError> {
+        self.lock().read_stream_for_replay(stream, from_version)
     }
 
     async fn read_all(
