@@ -185,9 +185,10 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// Correctness does not depend on the cache being current. If another writer (another
     /// process, or [`Repository::save`]) appended to the stream since, the append fails the
     /// store's version check, and the command is retried once on a fresh load without counting
-    /// against the retry policy. A rejection decided on a cached state is confirmed first: the
-    /// events appended since (if any) are applied and the command is decided again, so a
-    /// command is never rejected because of a stale cache. The price is memory (`capacity`
+    /// against the retry policy. A rejection (or a decision to change nothing) on a cached
+    /// state is confirmed first with one read of the stream's version: if the stream moved on,
+    /// the command is decided again on a fresh load, so a command is never rejected because of
+    /// a stale cache. The price is memory (`capacity`
     /// states) and, for a handler that calls services, that such a retried command calls them
     /// twice, as any retry after a conflict does. The least recently used states are evicted
     /// when the cache is full.

@@ -19,7 +19,11 @@
 //! takes a transaction-scoped advisory lock keyed by the events table, checks the ids already
 //! stored and the expected version, reserves a block of positions from the
 //! `aggregato_positions` sequence, inserts the batch's new events with one multi-row
-//! `INSERT ... SELECT FROM unnest(...)` and returns the batch as recorded. A unique constraint
+//! `INSERT ... SELECT FROM unnest(...)` and returns the batch as recorded: positions, versions
+//! and times for the events it stored (the caller already holds their payloads and metadata),
+//! whole rows only for events that were stored before (a retried append). A batch of new,
+//! distinct ids, the append of every command, takes a fast path: one `INSERT ... RETURNING`,
+//! and for a single event one index probe for its id and one `nextval`. A unique constraint
 //! on `(stream_id, version)` backs the version check. Because the lock is held until commit,
 //! positions commit in the order they are assigned: a reader of "all events after position
 //! `p`" never misses an event that commits later with a lower position, the gap that positions
