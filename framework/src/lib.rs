@@ -30,7 +30,7 @@ pub use store::PostgresEventStore;
 pub use store::SqliteEventStore;
 pub use store::{
     CorruptionReason, EventStore, ExpectedVersion, InMemoryEventStore, ReplayEvent, ReplayPayload,
-    Snapshot, SnapshotStore, StoreError,
+    ReplayVisitor, Snapshot, SnapshotStore, StoreError,
 };
 pub use subscription::Subscription;
 

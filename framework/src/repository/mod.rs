@@ -2,6 +2,7 @@
 //! under optimistic concurrency, and retry when another writer got there first.
 
 mod cache;
+mod replay;
 mod snapshots;
 
 use std::sync::Arc;
@@ -13,10 +14,9 @@ use crate::aggregate::Aggregate;
 use crate::event::{EventEnvelope, Metadata, NewEvent};
 use crate::retry::RetryPolicy;
 use crate::root::AggregateRoot;
-use crate::store::{
-    CorruptionReason, EventStore, ExpectedVersion, ReplayEvent, SnapshotStore, StoreError,
-};
+use crate::store::{EventStore, ExpectedVersion, SnapshotStore, StoreError};
 use cache::{Cached, StateCache};
+use replay::Replayer;
 use snapshots::Snapshots;
 
 /// Why a repository operation failed.
@@ -156,24 +156,27 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         {
             // Read from the snapshot's own last event: it must exist, or the snapshot does
             // not belong to this stream as it is now.
-            let events = self
-                .store
-                .read_stream_for_replay(&stream, restored.version)
+            let mut replayer = Replayer::from_snapshot(&stream, restored.state, restored.version);
+            self.store
+                .replay_stream(&stream, restored.version, &mut |event| {
+                    replayer.visit(event)
+                })
                 .await?;
-            match events.split_first() {
-                Some((last_included, tail)) if last_included.version == restored.version => {
-                    let (state, version) = replay(&stream, restored.state, restored.version, tail)?;
-                    return Ok(AggregateRoot::from_parts(id.clone(), version, state));
-                }
-                _ => tracing::warn!(
-                    %stream,
-                    version = restored.version,
-                    "snapshot is ahead of its stream; rebuilding the aggregate from its events"
-                ),
+            if replayer.fits() {
+                let (state, version) = replayer.into_parts();
+                return Ok(AggregateRoot::from_parts(id.clone(), version, state));
             }
+            tracing::warn!(
+                %stream,
+                version = restored.version,
+                "snapshot is ahead of its stream; rebuilding the aggregate from its events"
+            );
         }
-        let events = self.store.read_stream_for_replay(&stream, 1).await?;
-        let (state, version) = replay(&stream, A::default(), 0, &events)?;
+        let mut replayer = Replayer::<A>::from_start(&stream);
+        self.store
+            .replay_stream(&stream, 1, &mut |event| replayer.visit(event))
+            .await?;
+        let (state, version) = replayer.into_parts();
         Ok(AggregateRoot::from_parts(id.clone(), version, state))
     }
 
@@ -374,31 +377,4 @@ async fn wait(backoff: std::time::Duration) {
     } else {
         tokio::time::sleep(backoff).await;
     }
-}
-
-/// Applies `events` to `state`, which is as of `version`; returns the new state and version.
-/// Each event must be the next version of `stream`.
-fn replay<A: Aggregate>(
-    stream: &str,
-    mut state: A,
-    mut version: u64,
-    events: &[ReplayEvent],
-) -> Result<(A, u64), StoreError> {
-    for event in events {
-        let corrupt = |reason| StoreError::Corrupt {
-            stream: stream.to_owned(),
-            version: event.version,
-            reason,
-        };
-        if event.version != version + 1 {
-            return Err(corrupt(CorruptionReason::VersionGap {
-                expected: version + 1,
-                found: event.version,
-            }));
-        }
-        let decoded: A::Event = event.decode().map_err(|error| corrupt(error.into()))?;
-        state.apply(&decoded);
-        version = event.version;
-    }
-    Ok((state, version))
 }

@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use crate::event::{DecodeError, EventEnvelope, NewEvent};
 
 pub use memory::InMemoryEventStore;
-pub use replay::{ReplayEvent, ReplayPayload};
+pub use replay::{ReplayEvent, ReplayPayload, ReplayVisitor};
 pub use snapshot::{Snapshot, SnapshotStore};
 #[cfg(feature = "postgres")]
 pub use sql::postgres::{self, PostgresEventStore};
@@ -149,18 +149,22 @@ pub trait EventStore: Send + Sync {
         from_version: u64,
     ) -> Result<Vec<EventEnvelope>, StoreError>;
 
-    /// Reads `stream` from `from_version` as [`read_stream`](Self::read_stream) does, but only
-    /// what rebuilding an aggregate needs: versions, names and payloads. The repository
-    /// replays through this; a store can answer it more cheaply than with whole envelopes
-    /// (the SQL stores fetch four columns and hand payloads over as JSON text). The default
-    /// reads whole envelopes.
-    async fn read_stream_for_replay(
+    /// Reads `stream` from `from_version` as [`read_stream`](Self::read_stream) does, but hands
+    /// `visit` only what rebuilding an aggregate needs (versions, names, payloads), one event at
+    /// a time and borrowed from the read, so nothing is copied per event. The repository
+    /// replays through this; the SQL stores fetch four columns and pass payloads as JSON text.
+    /// The default reads whole envelopes. An error from `visit` stops the replay and is
+    /// returned.
+    async fn replay_stream(
         &self,
         stream: &str,
         from_version: u64,
-    ) -> Result<Vec<ReplayEvent>, StoreError> {
-        let envelopes = self.read_stream(stream, from_version).await?;
-        Ok(envelopes.into_iter().map(ReplayEvent::from).collect())
+        visit: &mut ReplayVisitor<'_>,
+    ) -> Result<(), StoreError> {
+        for envelope in &self.read_stream(stream, from_version).await? {
+            visit(ReplayEvent::from(envelope))?;
+        }
+        Ok(())
     }
 
     /// Reads all streams in global order: at most `limit` events whose position is greater
@@ -202,12 +206,13 @@ impl<S: EventStore + ?Sized> EventStore for Arc<S> {
         (**self).read_stream(stream, from_version).await
     }
 
-    async fn read_stream_for_replay(
+    async fn replay_stream(
         &self,
         stream: &str,
         from_version: u64,
-    ) -> Result<Vec<ReplayEvent>, StoreError> {
-        (**self).read_stream_for_replay(stream, from_version).await
+        visit: &mut ReplayVisitor<'_>,
+    ) -> Result<(), StoreError> {
+        (**self).replay_stream(stream, from_version, visit).await
     }
 
     async fn read_all(

@@ -1,54 +1,54 @@
 //! What rebuilding an aggregate reads from a stream: each event's version, name, schema
-//! version and payload, and nothing else.
-
-use serde_json::value::RawValue;
+//! version and payload, and nothing else, handed to a visitor one event at a time and borrowed
+//! from the store's read buffer, so replaying allocates nothing per event beyond decoding it.
 
 use crate::event::{DecodeError, EventEnvelope, EventSet};
 
-/// One event of a stream as read to rebuild an aggregate ([`EventStore::read_stream_for_replay`]).
-///
-/// [`EventStore::read_stream_for_replay`]: super::EventStore::read_stream_for_replay
-#[derive(Debug, Clone)]
-pub struct ReplayEvent {
+/// What [`EventStore::replay_stream`](super::EventStore::replay_stream) calls for each event,
+/// in version order. An error stops the replay and is returned from it.
+pub type ReplayVisitor<'v> =
+    dyn FnMut(ReplayEvent<'_>) -> Result<(), super::StoreError> + Send + 'v;
+
+/// One event of a stream as read to rebuild an aggregate.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplayEvent<'a> {
     /// Its version in the stream.
     pub version: u64,
     /// Its stored name.
-    pub event_type: String,
+    pub event_type: &'a str,
     /// Its schema version.
     pub event_version: u32,
     /// Its payload.
-    pub payload: ReplayPayload,
+    pub payload: ReplayPayload<'a>,
 }
 
 /// The payload of a [`ReplayEvent`], in whichever form the store holds it.
-#[derive(Debug, Clone)]
-pub enum ReplayPayload {
+#[derive(Debug, Clone, Copy)]
+pub enum ReplayPayload<'a> {
     /// Parsed JSON, from a store that keeps payloads as values.
-    Value(serde_json::Value),
+    Value(&'a serde_json::Value),
     /// JSON text, from a store that keeps payloads as text: decoded straight into the event
     /// type, without building a `Value` first.
-    Json(Box<RawValue>),
+    Json(&'a str),
 }
 
-impl ReplayEvent {
+impl ReplayEvent<'_> {
     /// Decodes the payload into the aggregate's event set.
     pub fn decode<E: EventSet>(&self) -> Result<E, DecodeError> {
-        match &self.payload {
-            ReplayPayload::Value(value) => E::decode(&self.event_type, self.event_version, value),
-            ReplayPayload::Json(json) => {
-                E::decode_json(&self.event_type, self.event_version, json.get())
-            }
+        match self.payload {
+            ReplayPayload::Value(value) => E::decode(self.event_type, self.event_version, value),
+            ReplayPayload::Json(json) => E::decode_json(self.event_type, self.event_version, json),
         }
     }
 }
 
-impl From<EventEnvelope> for ReplayEvent {
-    fn from(envelope: EventEnvelope) -> Self {
+impl<'a> From<&'a EventEnvelope> for ReplayEvent<'a> {
+    fn from(envelope: &'a EventEnvelope) -> Self {
         Self {
             version: envelope.version,
-            event_type: envelope.event_type,
+            event_type: &envelope.event_type,
             event_version: envelope.event_version,
-            payload: ReplayPayload::Value(envelope.payload),
+            payload: ReplayPayload::Value(&envelope.payload),
         }
     }
 }

@@ -26,7 +26,9 @@ use uuid::Uuid;
 
 use super::codec;
 use crate::event::{EventEnvelope, Metadata, NewEvent};
-use crate::store::{CorruptionReason, ExpectedVersion, ReplayEvent, ReplayPayload, StoreError};
+use crate::store::{
+    CorruptionReason, ExpectedVersion, ReplayEvent, ReplayPayload, ReplayVisitor, StoreError,
+};
 
 /// Records per chunk. A full chunk's records take 176 KiB.
 const CHUNK_LEN: usize = 4096;
@@ -232,36 +234,36 @@ impl Log {
             .collect()
     }
 
-    /// What replaying `stream` from `from_version` needs: versions, names and payloads, without
-    /// building whole envelopes (no stream, type or metadata copies, no time conversion).
-    pub(super) fn read_stream_for_replay(
+    /// Hands `visit` what replaying `stream` from `from_version` needs: versions, names and
+    /// payloads, without building whole envelopes (no stream, type or metadata copies, no time
+    /// conversion).
+    pub(super) fn replay_stream(
         &self,
         stream: &str,
         from_version: u64,
-    ) -> Result<Vec<ReplayEvent>, StoreError> {
+        visit: &mut ReplayVisitor<'_>,
+    ) -> Result<(), StoreError> {
         let Some(index) = self.stream(stream) else {
-            return Ok(Vec::new());
+            return Ok(());
         };
         let skip = usize::try_from(from_version.saturating_sub(1)).unwrap_or(usize::MAX);
         let records = self.streams[index].records.get(skip..).unwrap_or_default();
-        records
-            .iter()
-            .map(|&index| {
-                let (record, payload) = self.record(index);
-                let kind = &self.kinds[record.kind as usize];
-                let payload = codec::decode(payload).map_err(|error| StoreError::Corrupt {
-                    stream: stream.to_owned(),
-                    version: u64::from(record.version),
-                    reason: CorruptionReason::Other(error.to_string()),
-                })?;
-                Ok(ReplayEvent {
-                    version: u64::from(record.version),
-                    event_type: kind.event_type.to_string(),
-                    event_version: kind.event_version,
-                    payload: ReplayPayload::Value(payload),
-                })
-            })
-            .collect()
+        for &index in records {
+            let (record, payload) = self.record(index);
+            let kind = &self.kinds[record.kind as usize];
+            let payload = codec::decode(payload).map_err(|error| StoreError::Corrupt {
+                stream: stream.to_owned(),
+                version: u64::from(record.version),
+                reason: CorruptionReason::Other(error.to_string()),
+            })?;
+            visit(ReplayEvent {
+                version: u64::from(record.version),
+                event_type: &kind.event_type,
+                event_version: kind.event_version,
+                payload: ReplayPayload::Value(&payload),
+            })?;
+        }
+        Ok(())
     }
 
     /// At most `limit` events after global position `after_position`.

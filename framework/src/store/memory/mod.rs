@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 
 use self::log::Log;
-use super::{EventStore, ExpectedVersion, ReplayEvent, Snapshot, SnapshotStore, StoreError};
+use super::{EventStore, ExpectedVersion, ReplayVisitor, Snapshot, SnapshotStore, StoreError};
 use crate::event::{EventEnvelope, NewEvent};
 
 /// An [`EventStore`] (and [`SnapshotStore`]) held in memory.
@@ -85,12 +85,15 @@ impl EventStore for InMemoryEventStore {
         self.lock().read_stream(stream, from_version)
     }
 
-    async fn read_stream_for_replay(
+    async fn replay_stream(
         &self,
         stream: &str,
         from_version: u64,
-    ) -> Result<Vec<ReplayEvent>, StoreError> {
-        self.lock().read_stream_for_replay(stream, from_version)
+        visit: &mut ReplayVisitor<'_>,
+    ) -> Result<(), StoreError> {
+        // The visitor runs under the lock: it only decodes and applies, and a replay then
+        // sees one consistent stream.
+        self.lock().replay_stream(stream, from_version, visit)
     }
 
     async fn read_all(

@@ -4,12 +4,11 @@
 //! Each backend module owns its SQL and its concurrency story; this module holds no SQL.
 
 use serde::de::DeserializeOwned;
-use serde_json::value::RawValue;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{CorruptionReason, ReplayEvent, ReplayPayload, StoreError};
+use super::{CorruptionReason, ReplayEvent, ReplayPayload, ReplayVisitor, StoreError};
 use crate::event::{EventEnvelope, Metadata};
 
 #[cfg(feature = "postgres")]
@@ -140,17 +139,18 @@ macro_rules! replay_columns {
 }
 pub(crate) use replay_columns;
 
-/// Decodes one row of `replay_columns!()` of `stream`. `P` is how the backend hands over the
-/// payload, and `into_json` turns it into JSON text, checking that it is JSON.
-pub(crate) fn decode_replay_event<'r, R, P>(
+/// Hands one row of `replay_columns!()` of `stream` to `visit`, its payload borrowed from the
+/// row as JSON text (`P` is how the backend hands it over; `as_json` gets the text).
+pub(crate) fn visit_replay_row<'r, R, P>(
     row: &'r R,
     stream: &str,
-    into_json: fn(P) -> Result<Box<RawValue>, serde_json::Error>,
-) -> Result<ReplayEvent, StoreError>
+    as_json: fn(&P) -> &str,
+    visit: &mut ReplayVisitor<'_>,
+) -> Result<(), StoreError>
 where
     R: Row,
     usize: ColumnIndex<R>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
+    &'r str: Decode<'r, R::Database> + Type<R::Database>,
     i64: Decode<'r, R::Database> + Type<R::Database>,
     P: Decode<'r, R::Database> + Type<R::Database>,
 {
@@ -167,7 +167,7 @@ where
             CorruptionReason::Other(format!("column {name}: {error}")),
         )
     };
-    let event_type: String = row.try_get(1).map_err(|error| other("event_type", error))?;
+    let event_type: &str = row.try_get(1).map_err(|error| other("event_type", error))?;
     let event_version: i64 = row
         .try_get(2)
         .map_err(|error| other("event_version", error))?;
@@ -178,13 +178,11 @@ where
         )
     })?;
     let payload: P = row.try_get(3).map_err(|error| other("payload", error))?;
-    let payload =
-        into_json(payload).map_err(|error| corrupt(version, CorruptionReason::Json(error)))?;
-    Ok(ReplayEvent {
+    visit(ReplayEvent {
         version,
         event_type,
         event_version,
-        payload: ReplayPayload::Json(payload),
+        payload: ReplayPayload::Json(as_json(&payload)),
     })
 }
 

@@ -75,11 +75,13 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::{
-    backend, decode_event, decode_replay_event, decode_snapshot, event_columns,
-    is_unique_violation, limit_to_db, metadata_json, replay_columns, snapshot_columns, to_db,
+    backend, decode_event, decode_snapshot, event_columns, is_unique_violation, limit_to_db,
+    metadata_json, replay_columns, snapshot_columns, to_db, visit_replay_row,
 };
 use crate::event::{EventEnvelope, Metadata, NewEvent};
-use crate::store::{EventStore, ExpectedVersion, ReplayEvent, Snapshot, SnapshotStore, StoreError};
+use crate::store::{
+    EventStore, ExpectedVersion, ReplayVisitor, Snapshot, SnapshotStore, StoreError,
+};
 use serde_json::value::RawValue;
 
 /// The PostgreSQL schema migrations shipped with aggregato (`framework/migrations/postgres`).
@@ -435,11 +437,12 @@ impl EventStore for PostgresEventStore {
         rows.iter().map(decode).collect()
     }
 
-    async fn read_stream_for_replay(
+    async fn replay_stream(
         &self,
         stream: &str,
         from_version: u64,
-    ) -> Result<Vec<ReplayEvent>, StoreError> {
+        visit: &mut ReplayVisitor<'_>,
+    ) -> Result<(), StoreError> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             replay_columns!(),
@@ -450,15 +453,15 @@ impl EventStore for PostgresEventStore {
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
-        rows.iter()
-            .map(|row| {
-                decode_replay_event::<_, sqlx::types::Json<Box<RawValue>>>(
-                    row,
-                    stream,
-                    |json: sqlx::types::Json<Box<RawValue>>| Ok(json.0),
-                )
-            })
-            .collect()
+        for row in &rows {
+            visit_replay_row::<_, sqlx::types::Json<&RawValue>>(
+                row,
+                stream,
+                |json| json.0.get(),
+                visit,
+            )?;
+        }
+        Ok(())
     }
 
     async fn read_all(

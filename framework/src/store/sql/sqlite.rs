@@ -66,12 +66,13 @@ use tokio::sync::{Mutex, watch};
 use uuid::Uuid;
 
 use super::{
-    backend, decode_event, decode_replay_event, decode_snapshot, event_columns,
-    is_unique_violation, limit_to_db, metadata_json, replay_columns, snapshot_columns, to_db,
+    backend, decode_event, decode_snapshot, event_columns, is_unique_violation, limit_to_db,
+    metadata_json, replay_columns, snapshot_columns, to_db, visit_replay_row,
 };
 use crate::event::{EventEnvelope, NewEvent};
-use crate::store::{EventStore, ExpectedVersion, ReplayEvent, Snapshot, SnapshotStore, StoreError};
-use serde_json::value::RawValue;
+use crate::store::{
+    EventStore, ExpectedVersion, ReplayVisitor, Snapshot, SnapshotStore, StoreError,
+};
 
 /// The SQLite schema migrations shipped with aggregato (`framework/migrations/sqlite`).
 ///
@@ -379,11 +380,12 @@ impl EventStore for SqliteEventStore {
         rows.iter().map(decode).collect()
     }
 
-    async fn read_stream_for_replay(
+    async fn replay_stream(
         &self,
         stream: &str,
         from_version: u64,
-    ) -> Result<Vec<ReplayEvent>, StoreError> {
+        visit: &mut ReplayVisitor<'_>,
+    ) -> Result<(), StoreError> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             replay_columns!(),
@@ -394,9 +396,10 @@ impl EventStore for SqliteEventStore {
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
-        rows.iter()
-            .map(|row| decode_replay_event::<_, String>(row, stream, RawValue::from_string))
-            .collect()
+        for row in &rows {
+            visit_replay_row::<_, &str>(row, stream, |text| text, visit)?;
+        }
+        Ok(())
     }
 
     async fn read_all(
