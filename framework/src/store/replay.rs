@@ -22,8 +22,11 @@ pub struct ReplayEvent<'a> {
     pub payload: ReplayPayload<'a>,
 }
 
-/// The payload of a [`ReplayEvent`], in whichever form the store holds it.
+/// The payload of a [`ReplayEvent`], in whichever form the store holds it. Non-exhaustive so
+/// that a store can later hand over a form of its own (a binary encoding, say) without a
+/// breaking change; [`ReplayEvent::decode`] handles every form.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub enum ReplayPayload<'a> {
     /// Parsed JSON, from a store that keeps payloads as values.
     Value(&'a serde_json::Value),
