@@ -223,12 +223,7 @@ impl Log {
         stream: &str,
         from_version: u64,
     ) -> Result<Vec<EventEnvelope>, StoreError> {
-        let Some(index) = self.stream(stream) else {
-            return Ok(Vec::new());
-        };
-        let skip = usize::try_from(from_version.saturating_sub(1)).unwrap_or(usize::MAX);
-        let records = self.streams[index].records.get(skip..).unwrap_or_default();
-        records
+        self.records_from(stream, from_version)
             .iter()
             .map(|&record| self.envelope(record))
             .collect()
@@ -243,12 +238,7 @@ impl Log {
         from_version: u64,
         visit: &mut ReplayVisitor<'_>,
     ) -> Result<(), StoreError> {
-        let Some(index) = self.stream(stream) else {
-            return Ok(());
-        };
-        let skip = usize::try_from(from_version.saturating_sub(1)).unwrap_or(usize::MAX);
-        let records = self.streams[index].records.get(skip..).unwrap_or_default();
-        for &index in records {
+        for &index in self.records_from(stream, from_version) {
             let (record, payload) = self.record(index);
             let kind = &self.kinds[record.kind as usize];
             let payload = codec::decode(payload).map_err(|error| StoreError::Corrupt {
@@ -264,6 +254,16 @@ impl Log {
             })?;
         }
         Ok(())
+    }
+
+    /// The record indexes of `stream` from version `from_version` on (none for an unknown
+    /// stream).
+    fn records_from(&self, stream: &str, from_version: u64) -> &[u32] {
+        let Some(index) = self.stream(stream) else {
+            return &[];
+        };
+        let skip = usize::try_from(from_version.saturating_sub(1)).unwrap_or(usize::MAX);
+        self.streams[index].records.get(skip..).unwrap_or_default()
     }
 
     /// At most `limit` events after global position `after_position`.

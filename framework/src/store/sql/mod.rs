@@ -93,6 +93,12 @@ pub(crate) fn limit_to_db(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
+/// A stored schema version, which must fit the `u32` of [`crate::DomainEvent::EVENT_VERSION`].
+fn to_event_version(value: i64) -> Result<u32, CorruptionReason> {
+    u32::try_from(value)
+        .map_err(|_| CorruptionReason::Other(format!("event_version out of range: {value}")))
+}
+
 /// An integer column that must not be negative.
 fn to_u64(value: i64, column: &str) -> Result<u64, CorruptionReason> {
     u64::try_from(value)
@@ -171,12 +177,8 @@ where
     let event_version: i64 = row
         .try_get(2)
         .map_err(|error| other("event_version", error))?;
-    let event_version = u32::try_from(event_version).map_err(|_| {
-        corrupt(
-            version,
-            CorruptionReason::Other(format!("event_version out of range: {event_version}")),
-        )
-    })?;
+    let event_version =
+        to_event_version(event_version).map_err(|reason| corrupt(version, reason))?;
     let payload: P = row.try_get(3).map_err(|error| other("payload", error))?;
     visit(ReplayEvent {
         version,
@@ -219,10 +221,7 @@ where
     OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
     J: Decode<'r, R::Database> + Type<R::Database> + Into<StoredJson>,
 {
-    let event_version: i64 = column(row, "event_version")?;
-    let event_version = u32::try_from(event_version).map_err(|_| {
-        CorruptionReason::Other(format!("event_version out of range: {event_version}"))
-    })?;
+    let event_version = to_event_version(column(row, "event_version")?)?;
     let metadata: J = column(row, "metadata")?;
     let payload: J = column(row, "payload")?;
     Ok(EventEnvelope {
