@@ -50,9 +50,36 @@ pub trait Aggregate: Default + Send + Sync + 'static {
     fn apply(&mut self, event: &Self::Event);
 
     /// The stream id of the instance `id`: `"{AGGREGATE_TYPE}-{id}"`.
+    ///
+    /// The type name may not contain `-` (a compile error otherwise), so the stream ids of two
+    /// aggregate types never collide: the type is everything before the first `-`.
     fn stream_id(id: &Self::Id) -> String {
+        let () = TypeName::<Self>::IS_VALID;
         format!("{}-{}", Self::AGGREGATE_TYPE, id)
     }
+}
+
+/// The compile-time check of [`Aggregate::AGGREGATE_TYPE`], evaluated when `stream_id` is used.
+struct TypeName<A>(std::marker::PhantomData<A>);
+
+impl<A: Aggregate + ?Sized> TypeName<A> {
+    const IS_VALID: () = assert!(
+        !has_byte(A::AGGREGATE_TYPE, b'-') && !A::AGGREGATE_TYPE.is_empty(),
+        "an aggregate type name must be non-empty and must not contain `-`: stream ids are \
+         `{{type}}-{{id}}`, and a `-` in the type would let two types' stream ids collide"
+    );
+}
+
+const fn has_byte(text: &str, byte: u8) -> bool {
+    let bytes = text.as_bytes();
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == byte {
+            return true;
+        }
+        index += 1;
+    }
+    false
 }
 
 /// Handles one command type `C`: the per-type half of [`Aggregate::handle`].

@@ -29,8 +29,8 @@ pub use store::PostgresEventStore;
 #[cfg(feature = "sqlite")]
 pub use store::SqliteEventStore;
 pub use store::{
-    CorruptionReason, EventStore, ExpectedVersion, InMemoryEventStore, ReplayEvent, ReplayPayload,
-    ReplayVisitor, Snapshot, SnapshotStore, StoreError,
+    CorruptionReason, EventStore, ExpectedVersion, InMemoryEventStore, RefusalReason, ReplayEvent,
+    ReplayPayload, ReplayVisitor, Snapshot, SnapshotStore, StoreError,
 };
 pub use subscription::Subscription;
 

@@ -1,6 +1,8 @@
 //! An aggregate instance in memory: its id, the version it was loaded at, its state and the
 //! events it produced since.
 
+use uuid::Uuid;
+
 use crate::aggregate::Aggregate;
 
 /// One loaded aggregate instance and the events it produced since it was loaded.
@@ -10,6 +12,10 @@ pub struct AggregateRoot<A: Aggregate> {
     loaded_version: u64,
     state: A,
     uncommitted: Vec<A::Event>,
+    /// The id each uncommitted event will be stored under, chosen when it was decided, so that
+    /// saving again after a lost reply sends the same ids and the store recognises the events
+    /// it already holds instead of reporting a conflict.
+    uncommitted_ids: Vec<Uuid>,
 }
 
 impl<A: Aggregate> AggregateRoot<A> {
@@ -25,6 +31,7 @@ impl<A: Aggregate> AggregateRoot<A> {
             loaded_version: version,
             state,
             uncommitted: Vec::new(),
+            uncommitted_ids: Vec::new(),
         }
     }
 
@@ -58,6 +65,13 @@ impl<A: Aggregate> AggregateRoot<A> {
         &self.uncommitted
     }
 
+    /// The ids the uncommitted events will be stored under, in order (UUID v7, chosen when the
+    /// events were decided). Saving the same instance twice sends the same ids, so a save
+    /// retried after a lost reply returns the events the first one stored.
+    pub fn uncommitted_ids(&self) -> &[Uuid] {
+        &self.uncommitted_ids
+    }
+
     /// Lets the aggregate decide on `command`; on success applies the events it produced and
     /// keeps them as uncommitted. On a domain error nothing changes.
     pub async fn handle(
@@ -70,6 +84,8 @@ impl<A: Aggregate> AggregateRoot<A> {
         for event in &events {
             self.state.apply(event);
         }
+        self.uncommitted_ids
+            .extend(events.iter().map(|_| Uuid::now_v7()));
         self.uncommitted.extend(events);
         Ok(&self.uncommitted[first_new..])
     }
@@ -78,6 +94,7 @@ impl<A: Aggregate> AggregateRoot<A> {
     /// Call once they are stored.
     pub fn mark_committed(&mut self) -> Vec<A::Event> {
         self.loaded_version = self.version();
+        self.uncommitted_ids.clear();
         std::mem::take(&mut self.uncommitted)
     }
 }

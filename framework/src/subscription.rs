@@ -87,6 +87,18 @@ impl<S: EventStore> Subscription<S> {
         self.position
     }
 
+    /// Moves the subscription past `position`: events up to it are not delivered. This is how
+    /// a consumer goes on after an event it cannot read: [`StoreError::Corrupt`] names the
+    /// event's position, and the events before it were delivered first. What is skipped is
+    /// gone for this subscription, so record it (a log line, a dead-letter table) first.
+    /// A position at or before the current one changes nothing.
+    pub fn skip_past(&mut self, position: u64) {
+        if position > self.position {
+            self.position = position;
+            self.buffer.retain(|event| event.position > position);
+        }
+    }
+
     /// The next event, waiting for one to be appended if the subscription has caught up.
     pub async fn next(&mut self) -> Result<EventEnvelope, StoreError> {
         loop {

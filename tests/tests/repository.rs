@@ -362,7 +362,7 @@ async fn corrupt_events_are_typed_errors_naming_stream_and_version() {
     assert!(
         matches!(
             &error,
-            StoreError::Corrupt { stream, version: 2, reason: CorruptionReason::Decode(DecodeError::UnknownEventType { event_type }) }
+            StoreError::Corrupt { stream, version: 2, reason: CorruptionReason::Decode(DecodeError::UnknownEventType { event_type }), .. }
                 if stream == "BankAccount-corrupt" && event_type == "MoneyTeleported"
         ),
         "{error:?}"

@@ -86,6 +86,7 @@ impl SnapshotStore for Observed {
             None => self.inner.load_snapshot(stream).await,
             Some(Ok(snapshot)) => Ok(Some(snapshot)),
             Some(Err(())) => Err(StoreError::Corrupt {
+                position: None,
                 stream: stream.to_owned(),
                 version: 4,
                 reason: CorruptionReason::Other("planted".to_owned()),

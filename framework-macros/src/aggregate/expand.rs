@@ -193,7 +193,7 @@ fn event_set(model: &Aggregate) -> TokenStream {
     });
     let encode_arms = events
         .iter()
-        .map(|Member { variant, .. }| quote!(Self::#variant(__event) => #json::to_value(__event)));
+        .map(|Member { variant, .. }| quote!(Self::#variant(__event) => #krate::event::to_payload(__event)));
     let decoders = events.iter().map(|Member { ty, variant }| {
         let event = as_domain_event(model, ty);
         quote! {

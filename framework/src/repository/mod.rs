@@ -307,18 +307,18 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         if root.uncommitted().is_empty() {
             return Ok(Vec::new());
         }
-        let new_events = root
-            .uncommitted()
-            .iter()
-            .map(|event| {
-                NewEvent::encode(A::AGGREGATE_TYPE, event, metadata.clone()).map_err(|source| {
-                    RepositoryError::Encode {
-                        event_type: crate::event::EventSet::event_type(event),
-                        source,
-                    }
+        let new_events =
+            root.uncommitted()
+                .iter()
+                .zip(root.uncommitted_ids())
+                .map(|(event, &event_id)| {
+                    NewEvent::encode_as(event_id, A::AGGREGATE_TYPE, event, metadata.clone())
+                        .map_err(|source| RepositoryError::Encode {
+                            event_type: crate::event::EventSet::event_type(event),
+                            source,
+                        })
                 })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+                .collect::<Result<Vec<_>, _>>()?;
         let expected = ExpectedVersion::Exact(root.loaded_version());
         let recorded = self.store.append(stream, expected, new_events).await?;
         let (before, after) = (root.loaded_version(), root.version());

@@ -45,14 +45,23 @@ impl<'s, A: Aggregate> Replayer<'s, A> {
             return Ok(());
         }
         if let Some(included) = self.included_first.take() {
-            self.mismatch = event.version != included;
+            self.mismatch = event.version != included || event.aggregate_type != A::AGGREGATE_TYPE;
             return Ok(());
         }
         let corrupt = |reason| StoreError::Corrupt {
             stream: self.stream.to_owned(),
             version: event.version,
+            position: None,
             reason,
         };
+        // Stores refuse to mix aggregate types in a stream, but rows written around them (or
+        // before they checked) may: an event of another aggregate is never applied.
+        if event.aggregate_type != A::AGGREGATE_TYPE {
+            return Err(corrupt(CorruptionReason::AggregateType {
+                expected: A::AGGREGATE_TYPE.to_owned(),
+                found: event.aggregate_type.to_owned(),
+            }));
+        }
         if event.version != self.version + 1 {
             return Err(corrupt(CorruptionReason::VersionGap {
                 expected: self.version + 1,

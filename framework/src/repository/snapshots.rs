@@ -47,7 +47,7 @@ where
         Self {
             every,
             store: |store| store,
-            encode: |state| serde_json::to_value(state),
+            encode: |state| crate::event::to_payload(state),
             decode: serde_json::from_value,
         }
     }
@@ -69,6 +69,7 @@ impl<A: Aggregate, S> Snapshots<A, S> {
                 stream,
                 version,
                 reason,
+                ..
             }) => {
                 tracing::warn!(
                     %stream, version, %reason,

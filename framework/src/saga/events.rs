@@ -132,6 +132,7 @@ impl SagaEvent {
         let corrupt = |reason| StoreError::Corrupt {
             stream: envelope.stream_id.clone(),
             version: envelope.version,
+            position: Some(envelope.position),
             reason,
         };
         let event: Self = serde_json::from_value(envelope.payload.clone()).map_err(|error| {

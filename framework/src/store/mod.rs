@@ -7,6 +7,7 @@
 //! The conformance suite (`aggregato::testing::conformance`, feature `testing`) checks any
 //! backend against the same rules.
 
+mod check;
 pub mod memory;
 mod replay;
 pub mod snapshot;
@@ -20,6 +21,8 @@ use async_trait::async_trait;
 
 use crate::event::{DecodeError, EventEnvelope, NewEvent};
 
+pub use check::MAX_JSON_DEPTH;
+pub(crate) use check::{check_batch, check_snapshot, wrong_stream_type};
 pub use memory::InMemoryEventStore;
 pub use replay::{ReplayEvent, ReplayPayload, ReplayVisitor};
 pub use snapshot::{Snapshot, SnapshotStore};
@@ -81,16 +84,38 @@ pub enum StoreError {
         actual: u64,
     },
     /// A stored event could not be read back.
-    #[error("corrupt event in stream `{stream}` at version {version}: {reason}")]
+    #[error("corrupt event in stream `{stream}` at version {version}{}: {reason}", at_position(*position))]
     Corrupt {
         /// The stream holding it.
         stream: String,
         /// Its version in the stream.
         version: u64,
+        /// Its global position, when the read that met it knows it (a read of the global log
+        /// does; a stream replay may not). A [`Subscription`](crate::subscription::Subscription)
+        /// can be moved past it with `skip_past`.
+        position: Option<u64>,
         /// What is wrong with it.
         #[source]
         reason: CorruptionReason,
     },
+    /// The store refused an event of the batch, because it could not be read back as it
+    /// was given, or does not belong in the stream. Nothing of the batch was stored.
+    #[error("event `{event_type}` ({event_id}) refused by stream `{stream}`: {reason}")]
+    Refused {
+        /// The stream appended to.
+        stream: String,
+        /// The refused event's id.
+        event_id: uuid::Uuid,
+        /// The refused event's stored name.
+        event_type: String,
+        /// Why it was refused.
+        #[source]
+        reason: RefusalReason,
+    },
+    /// A store was asked to open with a setting it cannot honour (a schema name the database
+    /// would misread, say). Nothing was created.
+    #[error("invalid store configuration: {0}")]
+    InvalidConfig(String),
     /// The backend (database, driver, connection) failed.
     #[error("event store backend failed: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -116,9 +141,48 @@ pub enum CorruptionReason {
         /// The version found.
         found: u64,
     },
+    /// The event belongs to another aggregate type than the one reading the stream.
+    #[error("it is of aggregate type `{found}`, not `{expected}`")]
+    AggregateType {
+        /// The aggregate type reading the stream.
+        expected: String,
+        /// The aggregate type the event was stored with.
+        found: String,
+    },
     /// Any other inconsistency, described.
     #[error("{0}")]
     Other(String),
+}
+
+fn at_position(position: Option<u64>) -> String {
+    position.map_or_else(String::new, |position| format!(" (position {position})"))
+}
+
+/// Why a store refused an event (see [`StoreError::Refused`]).
+#[derive(Debug, thiserror::Error)]
+pub enum RefusalReason {
+    /// The payload (or a metadata value) nests arrays and objects deeper than a JSON reader
+    /// accepts, so it could not be read back.
+    #[error(
+        "its {part} nests arrays and objects {depth} levels deep; at most {limit} can be read back"
+    )]
+    TooDeep {
+        /// `payload` or `metadata`.
+        part: &'static str,
+        /// How deep it nests (counted up to one past the limit).
+        depth: usize,
+        /// The deepest nesting a store keeps.
+        limit: usize,
+    },
+    /// The event is of another aggregate type than the stream's events (or than the other
+    /// events of its batch): a stream holds the events of one aggregate type.
+    #[error("it is of aggregate type `{found}`, but the stream holds `{expected}` events")]
+    AggregateType {
+        /// The aggregate type of the stream (or of the batch's first event).
+        expected: String,
+        /// The refused event's aggregate type.
+        found: String,
+    },
 }
 
 /// An append-only store of event streams.
@@ -128,6 +192,11 @@ pub enum CorruptionReason {
 pub trait EventStore: Send + Sync {
     /// Appends `events` to `stream` atomically (all or none) if the stream satisfies
     /// `expected`, and returns them as recorded, in order.
+    ///
+    /// A stream holds the events of one aggregate type, and a store keeps only what it can
+    /// read back: an event of another aggregate type than the stream's (or than its batch's
+    /// first event), or whose payload or metadata nests deeper than
+    /// [`MAX_JSON_DEPTH`], is refused with [`StoreError::Refused`] and nothing is stored.
     ///
     /// Events whose id the store already holds are not stored again and raise no error: they
     /// come back as originally recorded, in their place in the batch. A batch made only of
@@ -169,6 +238,11 @@ pub trait EventStore: Send + Sync {
 
     /// Reads all streams in global order: at most `limit` events whose position is greater
     /// than `after_position` (0 for the beginning).
+    ///
+    /// A stored event that cannot be read back ends the page early: the events before it come
+    /// back, and the next read, starting after the last of them, fails with
+    /// [`StoreError::Corrupt`] naming the event's position, so a reader can report it and
+    /// move past it.
     async fn read_all(
         &self,
         after_position: u64,

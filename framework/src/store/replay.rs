@@ -14,6 +14,8 @@ pub type ReplayVisitor<'v> =
 pub struct ReplayEvent<'a> {
     /// Its version in the stream.
     pub version: u64,
+    /// The aggregate type it was stored with: a replay checks it is the one it rebuilds.
+    pub aggregate_type: &'a str,
     /// Its stored name.
     pub event_type: &'a str,
     /// Its schema version.
@@ -49,6 +51,7 @@ impl<'a> From<&'a EventEnvelope> for ReplayEvent<'a> {
     fn from(envelope: &'a EventEnvelope) -> Self {
         Self {
             version: envelope.version,
+            aggregate_type: &envelope.aggregate_type,
             event_type: &envelope.event_type,
             event_version: envelope.event_version,
             payload: ReplayPayload::Value(&envelope.payload),

@@ -129,6 +129,7 @@ pub fn expect_corrupt<T: std::fmt::Debug>(
             stream: actual_stream,
             version: actual_version,
             reason,
+            ..
         }) => {
             assert_eq!(
                 (actual_stream.as_str(), actual_version),
@@ -139,6 +140,61 @@ pub fn expect_corrupt<T: std::fmt::Debug>(
         }
         other => panic!("expected a corrupt event at {stream} v{version}, got {other:?}"),
     }
+}
+
+/// With the event at `position` (version `version` of `stream`) corrupt: a read of the global
+/// log hands out the events before it and stops there; the next read fails naming it, with its
+/// position; a subscription delivers the events before it, reports it the same way, and once
+/// moved past it with `skip_past` delivers the events after it.
+pub async fn a_corrupt_event_ends_the_page<S: EventStore + Clone>(
+    store: &S,
+    stream: &str,
+    version: u64,
+    position: u64,
+) -> aggregato::CorruptionReason {
+    let before = store
+        .read_all(0, 100)
+        .await
+        .expect("the events before it read");
+    assert_eq!(
+        before.iter().map(|e| e.position).collect::<Vec<_>>(),
+        (1..position).collect::<Vec<_>>(),
+        "the page ends before the corrupt event"
+    );
+    let at = store.read_all(position - 1, 100).await;
+    assert!(
+        matches!(&at, Err(StoreError::Corrupt { position: Some(p), .. }) if *p == position),
+        "the error names the corrupt event's position: {at:?}"
+    );
+    let reason = expect_corrupt(at, stream, version);
+
+    let head = store
+        .read_all(position, 1_000)
+        .await
+        .expect("the events after it read");
+    let mut subscription = aggregato::Subscription::new(store.clone(), 0);
+    for expected in 1..position {
+        let event = subscription
+            .next()
+            .await
+            .expect("the events before it are delivered");
+        assert_eq!(event.position, expected);
+    }
+    match subscription.next().await {
+        Err(StoreError::Corrupt {
+            position: Some(p), ..
+        }) => assert_eq!(p, position),
+        other => panic!("expected the subscription to report position {position}, got {other:?}"),
+    }
+    subscription.skip_past(position);
+    for after in &head {
+        let event = subscription
+            .next()
+            .await
+            .expect("the events after it are delivered");
+        assert_eq!(event.position, after.position);
+    }
+    reason
 }
 
 /// A typed repository loading a stream that holds an event type its aggregate does not know
@@ -172,6 +228,7 @@ where
                 aggregato::CorruptionReason::Decode(aggregato::DecodeError::UnknownEventType {
                     event_type,
                 }),
+            ..
         })) => {
             assert_eq!((named.as_str(), version), (stream.as_str(), 2));
             assert_eq!(event_type, "NoSuchEvent");

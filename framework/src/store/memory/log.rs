@@ -28,6 +28,7 @@ use super::codec;
 use crate::event::{EventEnvelope, Metadata, NewEvent};
 use crate::store::{
     CorruptionReason, ExpectedVersion, ReplayEvent, ReplayPayload, ReplayVisitor, StoreError,
+    check_batch, wrong_stream_type,
 };
 
 /// Records per chunk. A full chunk's records take 176 KiB.
@@ -244,10 +245,12 @@ impl Log {
             let payload = codec::decode(payload).map_err(|error| StoreError::Corrupt {
                 stream: stream.to_owned(),
                 version: u64::from(record.version),
+                position: Some(u64::from(index) + 1),
                 reason: CorruptionReason::Other(error.to_string()),
             })?;
             visit(ReplayEvent {
                 version: u64::from(record.version),
+                aggregate_type: &kind.aggregate_type,
                 event_type: &kind.event_type,
                 event_version: kind.event_version,
                 payload: ReplayPayload::Value(&payload),
@@ -273,10 +276,24 @@ impl Log {
         limit: usize,
     ) -> Result<Vec<EventEnvelope>, StoreError> {
         let end = after_position.saturating_add(limit as u64).min(self.len());
+        let mut page = Vec::new();
         // Both bounds are at most `self.len`, a `u32`.
-        (after_position.min(end)..end)
-            .map(|index| self.envelope(index as u32))
-            .collect()
+        for index in after_position.min(end)..end {
+            match self.envelope(index as u32) {
+                Ok(envelope) => page.push(envelope),
+                // The events before a corrupt one are handed out first; the next read meets it.
+                Err(_) if !page.is_empty() => break,
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(page)
+    }
+
+    /// The aggregate type of the stream at `index`: that of its first event.
+    fn aggregate_type_of(&self, index: usize) -> Option<&str> {
+        let first = *self.streams[index].records.first()?;
+        let kind = record_in(&self.chunks, first).kind;
+        Some(&self.kinds[kind as usize].aggregate_type)
     }
 
     /// Appends `events` to `stream`, with the semantics of [`crate::store::EventStore::append`].
@@ -307,6 +324,7 @@ impl Log {
         // Checks first: nothing below changes the log until every one has passed.
         let stream_index = self.stream(stream);
         let actual = stream_index.map_or(0, |index| self.streams[index].records.len() as u64);
+        check_batch(stream, &events)?;
         let new_count = self.sort_out(&events, &mut scratch.fates)?;
         // A batch that is wholly a repeat succeeds whatever `expected` says: it is a retry of
         // an append that already happened.
@@ -317,6 +335,12 @@ impl Log {
                 expected,
                 actual,
             });
+        }
+        if !is_pure_repeat
+            && let Some(held) = stream_index.and_then(|index| self.aggregate_type_of(index))
+            && let Some(refused) = wrong_stream_type(stream, &events, held)
+        {
+            return Err(refused);
         }
         if self.len() + new_count as u64 > u64::from(u32::MAX) {
             return Err(full(format!(
@@ -534,6 +558,7 @@ impl Log {
         let corrupt = |reason: String| StoreError::Corrupt {
             stream: stream.to_string(),
             version: u64::from(record.version),
+            position: Some(u64::from(index) + 1),
             reason: CorruptionReason::Other(reason),
         };
         let payload = codec::decode(payload).map_err(|error| corrupt(error.to_string()))?;

@@ -18,7 +18,9 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 
 use self::log::Log;
-use super::{EventStore, ExpectedVersion, ReplayVisitor, Snapshot, SnapshotStore, StoreError};
+use super::{
+    EventStore, ExpectedVersion, ReplayVisitor, Snapshot, SnapshotStore, StoreError, check_snapshot,
+};
 use crate::event::{EventEnvelope, NewEvent};
 
 /// An [`EventStore`] (and [`SnapshotStore`]) held in memory.
@@ -116,6 +118,7 @@ impl EventStore for InMemoryEventStore {
 #[async_trait]
 impl SnapshotStore for InMemoryEventStore {
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        check_snapshot(&snapshot)?;
         let mut snapshots = self
             .snapshots
             .lock()

@@ -119,6 +119,7 @@ where
     let version = to_u64(version, "version").map_err(|reason| StoreError::Corrupt {
         stream: stream.clone(),
         version: 0,
+        position: None,
         reason,
     })?;
     Ok((stream, version))
@@ -140,7 +141,7 @@ where
 /// row).
 macro_rules! replay_columns {
     () => {
-        "version, event_type, event_version, payload"
+        "version, aggregate_type, event_type, event_version, payload"
     };
 }
 pub(crate) use replay_columns;
@@ -164,6 +165,7 @@ where
     let corrupt = |version, reason| StoreError::Corrupt {
         stream: stream.to_owned(),
         version,
+        position: None,
         reason,
     };
     let version = to_u64(version, "version").map_err(|reason| corrupt(0, reason))?;
@@ -173,15 +175,19 @@ where
             CorruptionReason::Other(format!("column {name}: {error}")),
         )
     };
-    let event_type: &str = row.try_get(1).map_err(|error| other("event_type", error))?;
+    let aggregate_type: &str = row
+        .try_get(1)
+        .map_err(|error| other("aggregate_type", error))?;
+    let event_type: &str = row.try_get(2).map_err(|error| other("event_type", error))?;
     let event_version: i64 = row
-        .try_get(2)
+        .try_get(3)
         .map_err(|error| other("event_version", error))?;
     let event_version =
         to_event_version(event_version).map_err(|reason| corrupt(version, reason))?;
-    let payload: P = row.try_get(3).map_err(|error| other("payload", error))?;
+    let payload: P = row.try_get(4).map_err(|error| other("payload", error))?;
     visit(ReplayEvent {
         version,
+        aggregate_type,
         event_type,
         event_version,
         payload: ReplayPayload::Json(as_json(&payload)),
@@ -203,8 +209,30 @@ where
     decode_fields::<R, J>(row, stream.clone(), version).map_err(|reason| StoreError::Corrupt {
         stream,
         version,
+        position: row
+            .try_get::<i64, _>("position")
+            .ok()
+            .and_then(|position| u64::try_from(position).ok()),
         reason,
     })
+}
+
+/// Decodes the rows of a read of the global log, in order. A row that does not decode ends
+/// the page early (see [`crate::store::EventStore::read_all`]): it is an error only when it
+/// comes first, so the events before it are not held back by it.
+pub(crate) fn decode_page<R>(
+    rows: &[R],
+    decode: fn(&R) -> Result<EventEnvelope, StoreError>,
+) -> Result<Vec<EventEnvelope>, StoreError> {
+    let mut page = Vec::with_capacity(rows.len());
+    for row in rows {
+        match decode(row) {
+            Ok(envelope) => page.push(envelope),
+            Err(_) if !page.is_empty() => break,
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(page)
 }
 
 fn decode_fields<'r, R, J>(
@@ -271,6 +299,7 @@ where
     fields().map_err(|reason| StoreError::Corrupt {
         stream: stream_id.clone(),
         version,
+        position: None,
         reason,
     })
 }

@@ -63,6 +63,7 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
@@ -75,12 +76,13 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::{
-    backend, decode_event, decode_snapshot, event_columns, is_unique_violation, limit_to_db,
-    metadata_json, replay_columns, snapshot_columns, to_db, visit_replay_row,
+    backend, decode_event, decode_page, decode_snapshot, event_columns, is_unique_violation,
+    limit_to_db, metadata_json, replay_columns, snapshot_columns, to_db, visit_replay_row,
 };
 use crate::event::{EventEnvelope, Metadata, NewEvent};
 use crate::store::{
-    EventStore, ExpectedVersion, ReplayVisitor, Snapshot, SnapshotStore, StoreError,
+    EventStore, ExpectedVersion, RefusalReason, ReplayVisitor, Snapshot, SnapshotStore, StoreError,
+    check_batch, check_snapshot,
 };
 use serde_json::value::RawValue;
 
@@ -92,6 +94,19 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
 /// The SQLSTATE `aggregato_append` raises when the expected version does not hold.
 const CONFLICT_SQLSTATE: &str = "AG001";
+/// The SQLSTATE `aggregato_append` raises when the batch is of another aggregate type than the
+/// stream (its DETAIL is the stream's type).
+const AGGREGATE_TYPE_SQLSTATE: &str = "AG002";
+/// The SQLSTATE `aggregato_append` raises when called outside READ COMMITTED.
+const ISOLATION_SQLSTATE: &str = "AG003";
+/// The SQL of one append: a call of `aggregato_append`, its columns renamed to the events
+/// table's.
+const APPEND_SQL: &str = "SELECT r_position AS position, r_event_id AS event_id, \
+     r_stream_id AS stream_id, r_version AS version, r_aggregate_type AS aggregate_type, \
+     r_event_type AS event_type, r_event_version AS event_version, \
+     r_recorded_at AS recorded_at, r_metadata AS metadata, r_payload AS payload, \
+     r_repeated AS repeated \
+     FROM aggregato_append($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 /// An [`EventStore`] and [`SnapshotStore`] in a PostgreSQL schema. Cheap to clone: clones share
 /// the connection pool and the position watch.
@@ -105,6 +120,9 @@ pub struct PostgresEventStore {
 struct Shared {
     /// The newest position known to have committed, for subscribers.
     head: watch::Sender<u64>,
+    /// Set once an append found the session's isolation level is not READ COMMITTED: from
+    /// then on appends pin it with an explicit transaction (two more round trips).
+    pin_isolation: AtomicBool,
     /// The `LISTEN` task, started by the first `position_watch`, stopped with the store.
     listener: Mutex<Option<ListenerTask>>,
 }
@@ -140,18 +158,32 @@ impl PostgresEventStore {
 
     /// Connects to `url` with every connection's `search_path` set to `schema` (created if
     /// missing), and applies [`MIGRATOR`] there: a store of its own inside a shared database.
+    ///
+    /// Safe to call from several processes at once on a new schema (instances of one service
+    /// starting together): one creates it, the others find it. A name PostgreSQL would not
+    /// take as it is written (empty, longer than 63 bytes, `$user`, `pg_...`) is refused
+    /// with [`StoreError::InvalidConfig`] before anything is created.
     pub async fn connect_in_schema(url: &str, schema: &str) -> Result<Self, StoreError> {
+        check_schema_name(schema)?;
         let options = PgConnectOptions::from_str(url).map_err(backend)?;
         let quoted = quote_identifier(schema);
         let mut connection = PgConnection::connect_with(&options)
             .await
             .map_err(backend)?;
-        sqlx::query(AssertSqlSafe(format!(
+        let created = sqlx::query(AssertSqlSafe(format!(
             "CREATE SCHEMA IF NOT EXISTS {quoted}"
         )))
         .execute(&mut connection)
-        .await
-        .map_err(backend)?;
+        .await;
+        match created {
+            Ok(_) => {}
+            // `IF NOT EXISTS` checks before it inserts, so two sessions creating the schema at
+            // once can both pass the check; the loser's insert then fails on the catalog's
+            // unique index. Either way the schema now exists, which is all this needs.
+            Err(error) if is_unique_violation(&error) || has_sqlstate(&error, DUPLICATE_SCHEMA) => {
+            }
+            Err(error) => return Err(backend(error)),
+        }
         connection.close().await.map_err(backend)?;
         Self::connect_with(options.options([("search_path", quoted.as_str())])).await
     }
@@ -173,6 +205,7 @@ impl PostgresEventStore {
             pool,
             shared: Arc::new(Shared {
                 head: watch::Sender::new(0),
+                pin_isolation: AtomicBool::new(false),
                 listener: Mutex::new(None),
             }),
         }
@@ -188,13 +221,20 @@ impl PostgresEventStore {
         &self.pool
     }
 
-    /// Turns a failed `aggregato_append` call into a conflict when that is what it is.
+    /// Turns a failed `aggregato_append` call into a conflict or a refusal when that is what
+    /// it is.
     async fn append_error(
         &self,
         error: sqlx::Error,
         stream: &str,
         expected: ExpectedVersion,
+        columns: &Columns,
     ) -> StoreError {
+        if let Some(stream_type) = detail_of(&error, AGGREGATE_TYPE_SQLSTATE)
+            && let Some(refused) = columns.refusal(stream, stream_type)
+        {
+            return refused;
+        }
         let reported = conflict_version(&error);
         if reported.is_none() && !is_unique_violation(&error) {
             return backend(error);
@@ -212,6 +252,23 @@ impl PostgresEventStore {
             expected,
             actual,
         }
+    }
+
+    /// The append inside an explicit READ COMMITTED transaction, for sessions whose default
+    /// isolation level is another.
+    async fn append_read_committed(
+        &self,
+        columns: &Columns,
+        stream: &str,
+        expected: ExpectedVersion,
+    ) -> Result<Vec<PgRow>, sqlx::Error> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+            .await?;
+        let rows = columns.append(&mut *tx, stream, expected).await?;
+        tx.commit().await?;
+        Ok(rows)
     }
 
     fn start_listener(&self) {
@@ -239,16 +296,68 @@ fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// The actual version a conflict raised by `aggregato_append` reports.
-fn conflict_version(error: &sqlx::Error) -> Option<u64> {
+/// SQLSTATE `duplicate_schema`.
+const DUPLICATE_SCHEMA: &str = "42P06";
+
+/// The longest identifier PostgreSQL keeps whole (`NAMEDATALEN - 1` bytes); a longer one is
+/// silently truncated, so the schema created and the one searched could differ.
+const MAX_IDENTIFIER_BYTES: usize = 63;
+
+/// Refuses schema names that PostgreSQL would not use as written in `search_path`: `$user`
+/// (read as "the schema named after the current user", even quoted), `pg_...` (reserved for
+/// the system; `pg_temp` is a session's temporary schema), names it would truncate, and the
+/// empty name or one with a NUL byte (which it cannot store).
+fn check_schema_name(schema: &str) -> Result<(), StoreError> {
+    let problem = if schema.is_empty() {
+        Some("it is empty".to_owned())
+    } else if schema.len() > MAX_IDENTIFIER_BYTES {
+        Some(format!(
+            "it is {} bytes long; PostgreSQL truncates names to {MAX_IDENTIFIER_BYTES}",
+            schema.len()
+        ))
+    } else if schema == "$user" {
+        Some(
+            "`$user` in a search_path means the current user's schema, not one of that name"
+                .to_owned(),
+        )
+    } else if schema.starts_with("pg_") {
+        Some("names starting with `pg_` are reserved for PostgreSQL's own schemas".to_owned())
+    } else if schema.contains('\0') {
+        Some("it contains a NUL byte".to_owned())
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(StoreError::InvalidConfig(format!(
+            "schema name {schema:?} cannot be used: {problem}; choose another name"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The PostgreSQL error behind `error`, if it is one.
+fn database_error(error: &sqlx::Error) -> Option<&PgDatabaseError> {
     let sqlx::Error::Database(db) = error else {
         return None;
     };
-    let pg = db.try_downcast_ref::<PgDatabaseError>()?;
-    if pg.code() != CONFLICT_SQLSTATE {
-        return None;
-    }
-    pg.detail()?.parse().ok()
+    db.try_downcast_ref::<PgDatabaseError>()
+}
+
+/// Whether `error` is a PostgreSQL error with this SQLSTATE.
+fn has_sqlstate(error: &sqlx::Error, code: &str) -> bool {
+    database_error(error).is_some_and(|pg| pg.code() == code)
+}
+
+/// The DETAIL of a PostgreSQL error with this SQLSTATE.
+fn detail_of<'e>(error: &'e sqlx::Error, code: &str) -> Option<&'e str> {
+    database_error(error)
+        .filter(|pg| pg.code() == code)
+        .and_then(|pg| pg.detail())
+}
+
+/// The actual version a conflict raised by `aggregato_append` reports.
+fn conflict_version(error: &sqlx::Error) -> Option<u64> {
+    detail_of(error, CONFLICT_SQLSTATE)?.parse().ok()
 }
 
 /// Feeds the watch from `NOTIFY`s until the store is dropped. Failures are logged and retried:
@@ -304,7 +413,9 @@ struct Columns {
     aggregate_types: Vec<String>,
     event_types: Vec<String>,
     event_versions: Vec<i64>,
-    metadata_json: Vec<serde_json::Value>,
+    /// Metadata and payloads as JSON text, stored as given (the columns are `json`).
+    metadata_json: Vec<String>,
+    payload_json: Vec<String>,
     metadata: Vec<Metadata>,
     payloads: Vec<serde_json::Value>,
 }
@@ -314,14 +425,59 @@ impl Columns {
         let mut columns = Self::default();
         for event in events {
             columns.event_ids.push(event.event_id);
-            columns.metadata_json.push(metadata_json(&event.metadata)?);
+            columns
+                .metadata_json
+                .push(metadata_json(&event.metadata)?.to_string());
             columns.metadata.push(event.metadata);
             columns.event_versions.push(i64::from(event.event_version));
             columns.aggregate_types.push(event.aggregate_type);
             columns.event_types.push(event.event_type);
+            columns.payload_json.push(event.payload.to_string());
             columns.payloads.push(event.payload);
         }
         Ok(columns)
+    }
+
+    /// The refusal of this batch by a stream of `stream_type` events.
+    fn refusal(&self, stream: &str, stream_type: &str) -> Option<StoreError> {
+        let index = self
+            .aggregate_types
+            .iter()
+            .position(|aggregate_type| aggregate_type != stream_type)?;
+        Some(StoreError::Refused {
+            stream: stream.to_owned(),
+            event_id: self.event_ids[index],
+            event_type: self.event_types[index].clone(),
+            reason: RefusalReason::AggregateType {
+                expected: stream_type.to_owned(),
+                found: self.aggregate_types[index].clone(),
+            },
+        })
+    }
+
+    /// Calls `aggregato_append` with this batch on `executor`.
+    async fn append<'c, E>(
+        &self,
+        executor: E,
+        stream: &str,
+        expected: ExpectedVersion,
+    ) -> Result<Vec<PgRow>, sqlx::Error>
+    where
+        E: sqlx::Executor<'c, Database = sqlx::Postgres>,
+    {
+        let (expected_kind, expected_version) = expected_arguments(expected);
+        sqlx::query(APPEND_SQL)
+            .bind(stream)
+            .bind(expected_kind)
+            .bind(expected_version)
+            .bind(&self.event_ids[..])
+            .bind(&self.aggregate_types[..])
+            .bind(&self.event_types[..])
+            .bind(&self.event_versions[..])
+            .bind(&self.metadata_json[..])
+            .bind(&self.payload_json[..])
+            .fetch_all(executor)
+            .await
     }
 
     /// The envelopes `aggregato_append` returned `rows` for, in batch order. A row flagged
@@ -387,30 +543,26 @@ impl EventStore for PostgresEventStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<Vec<EventEnvelope>, StoreError> {
-        let (expected_kind, expected_version) = expected_arguments(expected);
+        check_batch(stream, &events)?;
         let columns = Columns::of(events)?;
-        let result = sqlx::query(
-            "SELECT r_position AS position, r_event_id AS event_id, r_stream_id AS stream_id, \
-             r_version AS version, r_aggregate_type AS aggregate_type, \
-             r_event_type AS event_type, r_event_version AS event_version, \
-             r_recorded_at AS recorded_at, r_metadata AS metadata, r_payload AS payload, \
-             r_repeated AS repeated \
-             FROM aggregato_append($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(stream)
-        .bind(expected_kind)
-        .bind(expected_version)
-        .bind(&columns.event_ids[..])
-        .bind(&columns.aggregate_types[..])
-        .bind(&columns.event_types[..])
-        .bind(&columns.event_versions[..])
-        .bind(&columns.metadata_json[..])
-        .bind(&columns.payloads[..])
-        .fetch_all(&self.pool)
-        .await;
+        let result = if self.shared.pin_isolation.load(Ordering::Relaxed) {
+            self.append_read_committed(&columns, stream, expected).await
+        } else {
+            match columns.append(&self.pool, stream, expected).await {
+                Err(error) if has_sqlstate(&error, ISOLATION_SQLSTATE) => {
+                    tracing::debug!(
+                        "aggregato: the session's isolation level is not READ COMMITTED; \
+                         appends pin it from now on"
+                    );
+                    self.shared.pin_isolation.store(true, Ordering::Relaxed);
+                    self.append_read_committed(&columns, stream, expected).await
+                }
+                result => result,
+            }
+        };
         let rows = match result {
             Ok(rows) => rows,
-            Err(error) => return Err(self.append_error(error, stream, expected).await),
+            Err(error) => return Err(self.append_error(error, stream, expected, &columns).await),
         };
         let recorded = columns.recorded(&rows)?;
         if let Some(newest) = recorded.iter().map(|e| e.position).max() {
@@ -479,7 +631,7 @@ impl EventStore for PostgresEventStore {
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
-        rows.iter().map(decode).collect()
+        decode_page(&rows, decode)
     }
 
     async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
@@ -504,9 +656,10 @@ impl EventStore for PostgresEventStore {
 #[async_trait]
 impl SnapshotStore for PostgresEventStore {
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        check_snapshot(&snapshot)?;
         sqlx::query(
             "INSERT INTO aggregato_snapshots (stream_id, aggregate_type, version, payload, taken_at) \
-             VALUES ($1, $2, $3, $4, $5) \
+             VALUES ($1, $2, $3, $4::json, $5) \
              ON CONFLICT (stream_id) DO UPDATE SET \
                 aggregate_type = excluded.aggregate_type, version = excluded.version, \
                 payload = excluded.payload, taken_at = excluded.taken_at \
@@ -515,7 +668,7 @@ impl SnapshotStore for PostgresEventStore {
         .bind(&snapshot.stream_id)
         .bind(&snapshot.aggregate_type)
         .bind(to_db(snapshot.version))
-        .bind(&snapshot.payload)
+        .bind(snapshot.payload.to_string())
         .bind(snapshot.taken_at)
         .execute(&self.pool)
         .await

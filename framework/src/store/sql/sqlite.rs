@@ -66,12 +66,13 @@ use tokio::sync::{Mutex, watch};
 use uuid::Uuid;
 
 use super::{
-    backend, decode_event, decode_snapshot, event_columns, is_unique_violation, limit_to_db,
-    metadata_json, replay_columns, snapshot_columns, to_db, visit_replay_row,
+    backend, decode_event, decode_page, decode_snapshot, event_columns, is_unique_violation,
+    limit_to_db, metadata_json, replay_columns, snapshot_columns, to_db, visit_replay_row,
 };
 use crate::event::{EventEnvelope, NewEvent};
 use crate::store::{
-    EventStore, ExpectedVersion, ReplayVisitor, Snapshot, SnapshotStore, StoreError,
+    EventStore, ExpectedVersion, ReplayVisitor, Snapshot, SnapshotStore, StoreError, check_batch,
+    check_snapshot, wrong_stream_type,
 };
 
 /// The SQLite schema migrations shipped with aggregato (`framework/migrations/sqlite`).
@@ -130,9 +131,24 @@ impl SqliteEventStore {
         }
     }
 
-    /// Applies the pending migrations of [`MIGRATOR`].
+    /// Applies the pending migrations of [`MIGRATOR`]. Safe to run from several processes
+    /// at once (instances of one service starting together on a new file): they take turns.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await.map_err(backend)
+        // sqlx's migrator takes no lock on SQLite, so two openers of a new file could both
+        // find a migration missing and both apply it (the second failing on "table already
+        // exists"). Holding SQLite's write lock from the start, with `BEGIN IMMEDIATE`, makes
+        // them take turns: the second waits (up to the busy timeout), then finds the
+        // migrations applied. The migrator's own transactions nest inside as savepoints.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(backend)?;
+        MIGRATOR
+            .run_direct(None, &mut *tx, false)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
     }
 
     /// The connection pool, for queries of your own.
@@ -147,7 +163,7 @@ impl SqliteEventStore {
         events: Vec<NewEvent>,
     ) -> Result<Vec<EventEnvelope>, StoreError> {
         let held = stored_events(tx, &events).await?;
-        let actual = stream_version_in(tx, stream).await?;
+        let (actual, stream_type) = stream_head_in(tx, stream).await?;
         let is_pure_repeat =
             !events.is_empty() && events.iter().all(|e| held.contains_key(&e.event_id));
         if !is_pure_repeat && !expected.accepts(actual) {
@@ -156,6 +172,12 @@ impl SqliteEventStore {
                 expected,
                 actual,
             });
+        }
+        if !is_pure_repeat
+            && let Some(stream_type) = stream_type
+            && let Some(refused) = wrong_stream_type(stream, &events, &stream_type)
+        {
+            return Err(refused);
         }
         let head: i64 =
             sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM aggregato_events")
@@ -321,6 +343,27 @@ async fn insert(
     Ok(())
 }
 
+/// The last version of `stream` (0 when empty) and the aggregate type of its events.
+async fn stream_head_in(
+    tx: &mut SqliteTransaction<'static>,
+    stream: &str,
+) -> Result<(u64, Option<String>), StoreError> {
+    let head: Option<(i64, String)> = sqlx::query_as(
+        "SELECT version, aggregate_type FROM aggregato_events WHERE stream_id = ? \
+         ORDER BY version DESC LIMIT 1",
+    )
+    .bind(stream)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(backend)?;
+    Ok(match head {
+        Some((version, aggregate_type)) => {
+            (u64::try_from(version).unwrap_or(0), Some(aggregate_type))
+        }
+        None => (0, None),
+    })
+}
+
 async fn stream_version_in(
     tx: &mut SqliteTransaction<'static>,
     stream: &str,
@@ -347,6 +390,7 @@ impl EventStore for SqliteEventStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<Vec<EventEnvelope>, StoreError> {
+        check_batch(stream, &events)?;
         let recorded = {
             let _turn = self.shared.writer.lock().await;
             let mut tx = self
@@ -417,7 +461,7 @@ impl EventStore for SqliteEventStore {
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
-        rows.iter().map(decode).collect()
+        decode_page(&rows, decode)
     }
 
     async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
@@ -441,6 +485,7 @@ impl EventStore for SqliteEventStore {
 #[async_trait]
 impl SnapshotStore for SqliteEventStore {
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        check_snapshot(&snapshot)?;
         sqlx::query(
             "INSERT INTO aggregato_snapshots (stream_id, aggregate_type, version, payload, taken_at) \
              VALUES (?, ?, ?, ?, ?) \

@@ -13,6 +13,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+mod payload;
+
+pub use payload::to_payload;
+
 /// One type of domain event: a serde-serializable fact with a stable name and schema version.
 ///
 /// Derived with `#[derive(DomainEvent)]`; `#[event(name = "...", version = N)]` overrides the
@@ -80,7 +84,8 @@ pub trait EventSet: Serialize + DeserializeOwned + Clone + Debug + Send + Sync +
     fn event_type(&self) -> &'static str;
     /// The schema version of this event.
     fn event_version(&self) -> u32;
-    /// This event's payload, without its name.
+    /// This event's payload, without its name. A value JSON cannot hold (a `NaN` or infinite
+    /// float) is an error, never a lossy payload: see [`to_payload`].
     fn encode(&self) -> Result<serde_json::Value, serde_json::Error>;
     /// Rebuilds an event from its stored name, version and payload.
     fn decode(
@@ -224,8 +229,19 @@ impl NewEvent {
         event: &E,
         metadata: Metadata,
     ) -> Result<Self, serde_json::Error> {
+        Self::encode_as(Uuid::now_v7(), aggregate_type, event, metadata)
+    }
+
+    /// Encodes `event` for appending under the id `event_id`: appending it again (a retry
+    /// after a lost reply) returns the stored event instead of storing a second one.
+    pub fn encode_as<E: EventSet>(
+        event_id: Uuid,
+        aggregate_type: &str,
+        event: &E,
+        metadata: Metadata,
+    ) -> Result<Self, serde_json::Error> {
         Ok(Self {
-            event_id: Uuid::now_v7(),
+            event_id,
             aggregate_type: aggregate_type.to_owned(),
             event_type: event.event_type().to_owned(),
             event_version: event.event_version(),
