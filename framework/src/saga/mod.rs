@@ -30,7 +30,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use events::SagaEvent;
-pub use executor::{SagaError, SagaExecutor, SagaOutcome};
+pub use executor::{Recovery, RecoveryError, SagaError, SagaExecutor, SagaOutcome};
 pub use log::{SagaLog, SagaPhase};
 
 /// A saga's data and identity. Implemented by `#[derive(Saga)]`.
