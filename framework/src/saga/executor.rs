@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use super::events::SagaEvent;
 use super::log::{NextAction, SagaLog, SagaPhase};
 use super::{SagaSteps, StepAction, StepError, StepKey};
+use crate::event::EventEnvelope;
 use crate::retry::RetryPolicy;
 use crate::store::{EventStore, ExpectedVersion, StoreError};
 
@@ -434,34 +435,41 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
     }
 
     fn presumed_running(&self, last_recorded: Option<OffsetDateTime>) -> bool {
-        // A time in the future (clock skew) is young too.
-        last_recorded.is_some_and(|at| OffsetDateTime::now_utc() - at < self.takeover_after)
+        // A time in the future (clock skew) is young too, unless every saga is to be taken.
+        !self.takeover_after.is_zero()
+            && last_recorded.is_some_and(|at| OffsetDateTime::now_utc() - at < self.takeover_after)
     }
 
     /// The recorded history of `saga_id`, folded and as events.
     pub async fn history(&self, saga_id: &str) -> Result<(SagaLog, Vec<SagaEvent>), SagaError> {
         let envelopes = self.store.read_stream(&Self::stream_id(saga_id), 1).await?;
-        let mut log = SagaLog::empty();
         let mut events = Vec::with_capacity(envelopes.len());
-        for envelope in &envelopes {
-            let event = SagaEvent::from_envelope(envelope)?;
-            self.check_step(saga_id, &event)?;
-            log.record(&event);
-            events.push(event);
-        }
+        let log = self.fold(saga_id, &envelopes, |event| events.push(event))?;
         Ok((log, events))
     }
 
     /// The folded history of `saga_id` and when its last event was recorded.
     async fn read(&self, saga_id: &str) -> Result<(SagaLog, Option<OffsetDateTime>), SagaError> {
         let envelopes = self.store.read_stream(&Self::stream_id(saga_id), 1).await?;
+        let log = self.fold(saga_id, &envelopes, drop)?;
+        Ok((log, envelopes.last().map(|e| e.recorded_at)))
+    }
+
+    /// Folds a saga's stored events into its log, handing each event on to `each`.
+    fn fold(
+        &self,
+        saga_id: &str,
+        envelopes: &[EventEnvelope],
+        mut each: impl FnMut(SagaEvent),
+    ) -> Result<SagaLog, SagaError> {
         let mut log = SagaLog::empty();
-        for envelope in &envelopes {
+        for envelope in envelopes {
             let event = SagaEvent::from_envelope(envelope)?;
             self.check_step(saga_id, &event)?;
             log.record(&event);
+            each(event);
         }
-        Ok((log, envelopes.last().map(|e| e.recorded_at)))
+        Ok(log)
     }
 
     /// The saga id of one of this type's streams.
