@@ -359,6 +359,7 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
     /// It scans the global log for this saga type's streams. It fails as a whole only when
     /// the global log cannot be read.
     pub async fn recover(&self) -> Result<Recovery<G>, SagaError> {
+        self.warn_if_takeover_too_soon();
         let mut recovery = Recovery::default();
         for (stream, scanned) in self.scan().await? {
             let saga_id = Self::saga_id_of(&stream).to_owned();
@@ -432,6 +433,27 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
         }
         tracing::info!(saga = G::SAGA_TYPE, %saga_id, "recovering unfinished saga");
         self.resume_from(saga_id, log).await.map(Some)
+    }
+
+    /// A step may be quiet for as long as its timeout: a shorter threshold lets `recover`
+    /// take over a saga whose step is still running.
+    fn warn_if_takeover_too_soon(&self) {
+        let longest = G::STEPS
+            .iter()
+            .filter_map(|step| step.timeout)
+            .chain(self.step_timeout)
+            .max();
+        if let Some(longest) = longest
+            && !self.takeover_after.is_zero()
+            && longest >= self.takeover_after
+        {
+            tracing::warn!(
+                saga = G::SAGA_TYPE,
+                ?longest,
+                takeover_after = ?self.takeover_after,
+                "a step timeout is not shorter than the takeover threshold: recover may take over a saga still running"
+            );
+        }
     }
 
     fn presumed_running(&self, last_recorded: Option<OffsetDateTime>) -> bool {
