@@ -166,6 +166,9 @@ pub fn describe(saga_id: &str, event: &SagaEvent) -> String {
         SagaEvent::StepStarted { step, .. } => format!("-> {step}"),
         SagaEvent::StepCompleted { step, .. } => format!("ok {step}"),
         SagaEvent::StepFailed { step, error, .. } => format!("!! {step} failed: {error}"),
+        SagaEvent::StepTimedOut {
+            step, timeout_ms, ..
+        } => format!("?? {step} timed out after {timeout_ms} ms: it may have happened"),
         SagaEvent::CompensationStarted { failed_step, .. } => {
             format!("compensating after {failed_step}")
         }
@@ -173,9 +176,14 @@ pub fn describe(saga_id: &str, event: &SagaEvent) -> String {
         SagaEvent::CompensationFailed { step, error, .. } => {
             format!("!! undoing {step} failed: {error}")
         }
+        SagaEvent::CompensationGaveUp { step, attempts, .. } => {
+            format!("!! gave up undoing {step} after {attempts} attempts")
+        }
+        SagaEvent::SagaRetried => "retried by an operator".to_owned(),
         SagaEvent::SagaCompleted => "COMPLETED".to_owned(),
         SagaEvent::SagaCompensated => "COMPENSATED".to_owned(),
         SagaEvent::SagaFailed { reason } => format!("FAILED: {reason}"),
+        other => other.event_type().to_owned(),
     };
     format!("[{saga_id}] {what}")
 }

@@ -467,7 +467,13 @@ pub fn derive_saga(input: TokenStream) -> TokenStream {
 /// | `no_compensation` | Nothing to undo (a read, a notification). |
 ///
 /// and optionally `timeout_ms = N`: a run of the step (or its compensation) that takes longer
-/// than `N` milliseconds counts as failed. Without it, the executor's default applies.
+/// than `N` milliseconds is interrupted. Without it, the executor's default applies. A step
+/// interrupted so has an unknown outcome (its participant may have done the work), recorded
+/// as `StepTimedOut`: before the pivot it is compensated along with the completed steps, so
+/// its compensation must succeed when there is nothing to undo; a `pivot` is run again with
+/// the same `StepKey` until it answers, and the saga ends failed (not compensated) if it never
+/// does within the forward retry policy. A compensation interrupted so is a failed attempt,
+/// retried.
 ///
 /// # `#[saga_steps(...)]` arguments, all optional
 ///

@@ -396,6 +396,7 @@ async fn a_step_slower_than_its_timeout_fails_and_is_compensated() {
         panic!("expected the saga to be compensated, got {outcome:?}");
     };
     assert_eq!(failed_step, "wait_for_carrier");
-    assert_eq!(error, "timed out after 20ms");
+    // A timed-out step may have happened: the error says so.
+    assert_eq!(error, "timed out after 20ms, outcome unknown");
     assert!(!data.prepared, "unprepare ran");
 }

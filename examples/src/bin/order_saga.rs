@@ -92,22 +92,26 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     services.step_delay = options.step_delay;
     stock_once(&services).await?;
     let quiet = options.quiet;
-    let executor: Executor = SagaExecutor::new(Arc::clone(&store), services.clone()).with_observer(
-        move |saga_id, event| {
+    // This demo is the only process using its database, so a saga an earlier run left
+    // unfinished is not running anywhere: recover takes it over at once. Several processes
+    // sharing a store would keep the default threshold (see `with_takeover_after`).
+    let executor: Executor = SagaExecutor::new(Arc::clone(&store), services.clone())
+        .with_takeover_after(Duration::ZERO)
+        .with_observer(move |saga_id, event| {
             if !quiet {
                 println!("{}", describe(saga_id, event));
             }
-        },
-    );
+        });
 
-    let recovered = executor.recover().await?;
-    if !recovered.is_empty() {
-        println!("recovered {} unfinished saga(s)", recovered.len());
-        for (saga_id, outcome) in &recovered {
-            if let Err(error) = outcome {
-                println!("[{saga_id}] could not be recovered: {error}");
-            }
-        }
+    let recovery = executor.recover().await?;
+    if !recovery.resumed.is_empty() {
+        println!("recovered {} unfinished saga(s)", recovery.resumed.len());
+    }
+    for saga_id in &recovery.left_running {
+        println!("[{saga_id}] left to the executor running it");
+    }
+    for failure in &recovery.failed {
+        println!("[{}] could not be recovered: {failure}", failure.saga_id);
     }
 
     if !options.recover_only {

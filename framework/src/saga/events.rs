@@ -9,8 +9,12 @@ use crate::store::{CorruptionReason, StoreError};
 
 /// One transition of a saga instance. `data` fields carry the saga's data where the
 /// transition changed it (`None`: unchanged).
+///
+/// Stored forever: a variant's encoding never changes; new transitions are new variants,
+/// so this enum is `#[non_exhaustive]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
+#[non_exhaustive]
 pub enum SagaEvent {
     /// The saga began with `data`.
     SagaStarted {
@@ -37,7 +41,8 @@ pub enum SagaEvent {
         /// The data after the step, if it changed.
         data: Option<Value>,
     },
-    /// A step failed or timed out.
+    /// A step failed: its participant answered with an error, so the step did not happen.
+    /// (Before `StepTimedOut` existed, timeouts were recorded this way too.)
     StepFailed {
         /// The step's name.
         step: String,
@@ -48,6 +53,21 @@ pub enum SagaEvent {
         /// Why.
         error: String,
         /// The data after the failed run, if it changed.
+        data: Option<Value>,
+    },
+    /// A step ran past its timeout: whether its participant did the work is unknown. Before
+    /// the pivot a compensable step that timed out is compensated along with the completed
+    /// ones; a timed-out pivot is run again with the same key until its answer is definite.
+    StepTimedOut {
+        /// The step's name.
+        step: String,
+        /// Its position in the saga, from 0.
+        index: usize,
+        /// Which attempt timed out.
+        attempt: u32,
+        /// The timeout it ran past, in milliseconds.
+        timeout_ms: u64,
+        /// The data after the interrupted run, if it changed.
         data: Option<Value>,
     },
     /// A step failed before the pivot: the completed steps are undone in reverse order.
@@ -79,6 +99,23 @@ pub enum SagaEvent {
         /// The data after the failed attempt, if it changed.
         data: Option<Value>,
     },
+    /// A compensation failed as often as the retry policy allows: it is left for an
+    /// operator, and the compensations of the earlier steps still run. The saga ends in
+    /// `SagaFailed` once they have.
+    CompensationGaveUp {
+        /// The step whose compensation failed.
+        step: String,
+        /// Its position in the saga, from 0.
+        index: usize,
+        /// How many attempts failed.
+        attempts: u32,
+        /// The last attempt's error.
+        error: String,
+    },
+    /// An operator asked to retry a failed saga (`SagaExecutor::retry_failed`): it goes back
+    /// to where it failed, and the compensations that gave up (or the step that kept
+    /// failing) run again with the same keys, their attempts counted from 1 again.
+    SagaRetried,
     /// Every step completed.
     SagaCompleted,
     /// Every completed step was compensated after a failure.
@@ -98,9 +135,12 @@ impl SagaEvent {
             Self::StepStarted { .. } => "StepStarted",
             Self::StepCompleted { .. } => "StepCompleted",
             Self::StepFailed { .. } => "StepFailed",
+            Self::StepTimedOut { .. } => "StepTimedOut",
             Self::CompensationStarted { .. } => "CompensationStarted",
             Self::StepCompensated { .. } => "StepCompensated",
             Self::CompensationFailed { .. } => "CompensationFailed",
+            Self::CompensationGaveUp { .. } => "CompensationGaveUp",
+            Self::SagaRetried => "SagaRetried",
             Self::SagaCompleted => "SagaCompleted",
             Self::SagaCompensated => "SagaCompensated",
             Self::SagaFailed { .. } => "SagaFailed",

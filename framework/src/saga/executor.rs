@@ -1,14 +1,17 @@
 //! Runs saga instances: each transition is appended to the saga's stream before the next
 //! action, so the stream alone says where to resume.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
+use time::OffsetDateTime;
 
 use super::events::SagaEvent;
 use super::log::{NextAction, SagaLog, SagaPhase};
 use super::{SagaSteps, StepAction, StepError, StepKey};
+use crate::event::EventEnvelope;
 use crate::retry::RetryPolicy;
 use crate::store::{EventStore, ExpectedVersion, StoreError};
 
@@ -29,12 +32,16 @@ pub enum SagaOutcome<G> {
         /// Its error.
         error: String,
     },
-    /// The saga could neither finish nor be compensated: it needs attention.
+    /// The saga could neither finish nor be compensated: it needs attention. Once the cause
+    /// is fixed, [`SagaExecutor::retry_failed`] takes it from where it failed.
     Failed {
         /// The final data.
         data: G,
         /// Why.
         reason: String,
+        /// The steps whose compensation failed as often as the policy allowed (the other
+        /// compensations ran); empty when the saga failed going forward.
+        failed_compensations: Vec<String>,
     },
 }
 
@@ -64,12 +71,16 @@ pub enum SagaError {
         /// The saga instance.
         saga_id: String,
     },
-    /// Another executor appended to the saga's stream meanwhile: it is driving the saga now,
-    /// and this one stopped without running anything twice.
-    #[error("saga `{saga_id}` is being driven by another executor")]
+    /// Another executor appended to the saga's stream meanwhile and has not ended the saga
+    /// yet: it is driving the saga now, and this one stopped without recording anything
+    /// twice. (When the other one has already ended the saga, its outcome is returned
+    /// instead of this error.)
+    #[error("saga `{saga_id}` is being driven by another executor (it stands at {phase:?})")]
     Contended {
         /// The saga instance.
         saga_id: String,
+        /// Where the saga stood, as read after losing it.
+        phase: SagaPhase,
     },
     /// The saga's data does not serialize, or the recorded data no longer deserializes.
     #[error("the data of saga `{saga_id}` does not (de)serialize: {source}")]
@@ -99,6 +110,66 @@ pub enum SagaError {
     Store(#[from] StoreError),
 }
 
+/// What one [`SagaExecutor::recover`] did, saga by saga.
+#[derive(Debug)]
+pub struct Recovery<G> {
+    /// The unfinished sagas it resumed, each with its id and how it ended. (A saga another
+    /// executor ended meanwhile is here too, with that executor's outcome.)
+    pub resumed: Vec<(String, SagaOutcome<G>)>,
+    /// The sagas it could not read or resume: a corrupt stream, steps that changed, a store
+    /// failure. The others were recovered all the same.
+    pub failed: Vec<RecoveryError>,
+    /// Unfinished sagas whose last transition is younger than the takeover threshold
+    /// ([`SagaExecutor::with_takeover_after`]): another executor is presumably running
+    /// them, so they were left alone. A later `recover` takes them if they stay quiet.
+    pub left_running: Vec<String>,
+}
+
+impl<G> Default for Recovery<G> {
+    fn default() -> Self {
+        Self {
+            resumed: Vec::new(),
+            failed: Vec::new(),
+            left_running: Vec::new(),
+        }
+    }
+}
+
+impl<G> Recovery<G> {
+    /// Whether every unfinished saga was either resumed or left to its running executor.
+    pub fn is_clean(&self) -> bool {
+        self.failed.is_empty()
+    }
+}
+
+/// One saga [`SagaExecutor::recover`] could not recover, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("saga `{saga_id}` (stream `{stream}`) was not recovered: {source}")]
+pub struct RecoveryError {
+    /// The saga instance.
+    pub saga_id: String,
+    /// Its stream.
+    pub stream: String,
+    /// What is wrong: for a corrupt stream, a [`SagaError::Store`] naming the version.
+    #[source]
+    pub source: SagaError,
+}
+
+/// How a step or compensation run ended.
+enum RunResult {
+    Done,
+    Refused(StepError),
+    /// Interrupted at its timeout: its participant may or may not have done the work.
+    TimedOut(Duration),
+}
+
+/// What the global log says of one saga stream.
+enum Scanned {
+    Unfinished,
+    Ended,
+    Unreadable(StoreError),
+}
+
 type Observer = dyn Fn(&str, &SagaEvent) + Send + Sync;
 
 /// Runs sagas of type `G`, recording them in the store `S`.
@@ -108,6 +179,7 @@ pub struct SagaExecutor<G: SagaSteps, S> {
     forward_retry: RetryPolicy,
     compensation_retry: RetryPolicy,
     step_timeout: Option<Duration>,
+    takeover_after: Duration,
     observer: Option<Arc<Observer>>,
 }
 
@@ -119,6 +191,7 @@ impl<G: SagaSteps, S: Clone> Clone for SagaExecutor<G, S> {
             forward_retry: self.forward_retry,
             compensation_retry: self.compensation_retry,
             step_timeout: self.step_timeout,
+            takeover_after: self.takeover_after,
             observer: self.observer.clone(),
         }
     }
@@ -131,6 +204,7 @@ impl<G: SagaSteps, S> std::fmt::Debug for SagaExecutor<G, S> {
             .field("forward_retry", &self.forward_retry)
             .field("compensation_retry", &self.compensation_retry)
             .field("step_timeout", &self.step_timeout)
+            .field("takeover_after", &self.takeover_after)
             .finish_non_exhaustive()
     }
 }
@@ -138,8 +212,9 @@ impl<G: SagaSteps, S> std::fmt::Debug for SagaExecutor<G, S> {
 impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
     /// An executor whose steps receive `services`.
     ///
-    /// Defaults: steps after a pivot are retried up to 5 times and compensations up to 5
-    /// times, waiting 10 ms doubling to 1 s; no step timeout.
+    /// Defaults: steps after a pivot (and a pivot that timed out) are retried up to 5 times
+    /// and compensations up to 5 times, waiting 10 ms doubling to 1 s; no step timeout;
+    /// [`recover`](Self::recover) takes over a saga after 30 s without a transition.
     pub fn new(store: S, services: G::Services) -> Self {
         let patient =
             RetryPolicy::exponential(5, Duration::from_millis(10), Duration::from_secs(1));
@@ -149,8 +224,26 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
             forward_retry: patient,
             compensation_retry: patient,
             step_timeout: None,
+            takeover_after: DEFAULT_TAKEOVER_AFTER,
             observer: None,
         }
+    }
+
+    /// How long a saga must have recorded no transition before [`recover`](Self::recover)
+    /// takes it over; younger ones are presumed running in another executor and left alone.
+    ///
+    /// The age is that of the last event in the saga's stream, by the time the store
+    /// recorded it (PostgreSQL: the server's clock; SQLite and in-memory: the appending
+    /// process's clock), against this process's clock. Choose it longer than the longest
+    /// step or compensation timeout plus the longest retry backoff, plus any clock skew
+    /// between the machines: an executor records a transition before and after every run,
+    /// so a saga quiet for longer is not being driven. A step without a timeout can be
+    /// quiet for as long as it runs: give such steps a timeout. `Duration::ZERO` takes over
+    /// every unfinished saga, for a process that knows it is the only executor (a restart
+    /// of the only instance).
+    pub fn with_takeover_after(mut self, threshold: Duration) -> Self {
+        self.takeover_after = threshold;
+        self
     }
 
     /// How often a step that fails after the pivot is run again before the saga fails.
@@ -159,14 +252,16 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
         self
     }
 
-    /// How often a failing compensation is run again before the saga fails.
+    /// How often a failing compensation is run again before it gives up; the earlier
+    /// steps' compensations still run, and the saga then ends failed, naming it.
     pub fn with_compensation_retry(mut self, policy: RetryPolicy) -> Self {
         self.compensation_retry = policy;
         self
     }
 
-    /// The timeout of steps (and compensations) that declare none: after it, the run counts
-    /// as failed.
+    /// The timeout of steps (and compensations) that declare none. A step that runs past it
+    /// may or may not have happened: before the pivot it is compensated too; a pivot is
+    /// run again with its key. A compensation past it is a failed attempt, retried.
     pub fn with_step_timeout(mut self, timeout: Duration) -> Self {
         self.step_timeout = Some(timeout);
         self
@@ -212,9 +307,40 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
     }
 
     /// Continues the saga instance `saga_id` from its recorded history to its end. An ended
-    /// saga returns its outcome without running anything.
+    /// saga returns its outcome without running anything; a failed one stays failed (see
+    /// [`retry_failed`](Self::retry_failed)).
+    ///
+    /// `resume` does not ask whether another executor is running the saga: it is for a
+    /// caller who knows. If another executor does record a transition first, this one stops
+    /// and reports the saga's outcome once ended, [`SagaError::Contended`] if not.
     pub async fn resume(&self, saga_id: &str) -> Result<SagaOutcome<G>, SagaError> {
-        let (log, _) = self.history(saga_id).await?;
+        let (log, _) = self.read(saga_id).await?;
+        self.resume_from(saga_id, log).await
+    }
+
+    /// Retries a saga that ended failed, once an operator has fixed the cause: the saga goes
+    /// back to where it failed (recording `SagaRetried`) and runs on from there. After a
+    /// failed compensation only the compensations that gave up run again, with the same
+    /// keys, each with a fresh round of the compensation retry policy; after a failure
+    /// going forward (a step after the pivot, or a pivot whose outcome stayed unknown) that
+    /// step runs again with its key. A saga that has not failed is resumed as by
+    /// [`resume`](Self::resume).
+    pub async fn retry_failed(&self, saga_id: &str) -> Result<SagaOutcome<G>, SagaError> {
+        let (mut log, _) = self.read(saga_id).await?;
+        if matches!(log.phase, SagaPhase::Failed { .. }) {
+            tracing::info!(saga = G::SAGA_TYPE, %saga_id, "retrying failed saga");
+            match self
+                .append_next(saga_id, &mut log, SagaEvent::SagaRetried)
+                .await
+            {
+                Err(SagaError::Contended { .. }) => return self.settled_elsewhere(saga_id).await,
+                other => other?,
+            }
+        }
+        self.resume_from(saga_id, log).await
+    }
+
+    async fn resume_from(&self, saga_id: &str, log: SagaLog) -> Result<SagaOutcome<G>, SagaError> {
         if log.phase == SagaPhase::NotStarted {
             return Err(SagaError::NotFound {
                 saga_id: saga_id.to_owned(),
@@ -224,59 +350,188 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
         self.drive(saga_id, log, data).await
     }
 
-    /// Finds every saga of this type whose stream has no terminal event and resumes it.
-    /// Returns each one's id and how it went; a failure to resume one does not stop the
-    /// others.
+    /// Finds every saga of this type whose stream has no terminal event and resumes it,
+    /// unless another executor is presumably running it (see
+    /// [`with_takeover_after`](Self::with_takeover_after)). A failure to read or resume one
+    /// does not stop the others: the [`Recovery`] lists what was resumed, what was left
+    /// running and what could not be recovered, and why.
     ///
-    /// It scans the global log for this saga type's streams.
-    pub async fn recover(
-        &self,
-    ) -> Result<Vec<(String, Result<SagaOutcome<G>, SagaError>)>, SagaError> {
-        let mut unfinished: Vec<String> = Vec::new();
-        let mut finished = std::collections::HashSet::new();
+    /// It scans the global log for this saga type's streams. It fails as a whole only when
+    /// the global log cannot be read.
+    pub async fn recover(&self) -> Result<Recovery<G>, SagaError> {
+        self.warn_if_takeover_too_soon();
+        let mut recovery = Recovery::default();
+        for (stream, scanned) in self.scan().await? {
+            let saga_id = Self::saga_id_of(&stream).to_owned();
+            let result = match scanned {
+                Scanned::Ended => continue,
+                Scanned::Unreadable(error) => Err(SagaError::Store(error)),
+                Scanned::Unfinished => self.resume_unless_running(&saga_id).await,
+            };
+            match result {
+                Ok(Some(outcome)) => recovery.resumed.push((saga_id, outcome)),
+                Ok(None) => recovery.left_running.push(saga_id),
+                Err(source) => {
+                    tracing::warn!(saga = G::SAGA_TYPE, %saga_id, error = %source, "saga not recovered");
+                    recovery.failed.push(RecoveryError {
+                        saga_id,
+                        stream,
+                        source,
+                    });
+                }
+            }
+        }
+        Ok(recovery)
+    }
+
+    /// Every stream of this saga type in the global log, in order of first appearance, and
+    /// whether its latest event ends it. A stream with an unreadable event is unreadable.
+    async fn scan(&self) -> Result<Vec<(String, Scanned)>, SagaError> {
+        let mut order: Vec<String> = Vec::new();
+        let mut streams: HashMap<String, Scanned> = HashMap::new();
         let mut after = 0;
         loop {
             let page = self.store.read_all(after, 1_000).await?;
             let Some(last) = page.last() else { break };
             after = last.position;
             for envelope in page.iter().filter(|e| e.aggregate_type == G::SAGA_TYPE) {
-                let event = SagaEvent::from_envelope(envelope)?;
-                match event {
-                    SagaEvent::SagaStarted { saga_id, .. } => unfinished.push(saga_id),
-                    event if event.is_terminal() => {
-                        finished.insert(envelope.stream_id.clone());
+                let state = match streams.get_mut(&envelope.stream_id) {
+                    Some(state) => state,
+                    None => {
+                        order.push(envelope.stream_id.clone());
+                        streams
+                            .entry(envelope.stream_id.clone())
+                            .or_insert(Scanned::Unfinished)
                     }
-                    _ => {}
+                };
+                if matches!(state, Scanned::Unreadable(_)) {
+                    continue;
                 }
+                *state = match SagaEvent::from_envelope(envelope) {
+                    Err(error) => Scanned::Unreadable(error),
+                    Ok(event) if event.is_terminal() => Scanned::Ended,
+                    Ok(_) => Scanned::Unfinished,
+                };
             }
         }
-        unfinished.retain(|saga_id| !finished.contains(&Self::stream_id(saga_id)));
-        let mut outcomes = Vec::with_capacity(unfinished.len());
-        for saga_id in unfinished {
-            tracing::info!(saga = G::SAGA_TYPE, %saga_id, "recovering unfinished saga");
-            let outcome = self.resume(&saga_id).await;
-            outcomes.push((saga_id, outcome));
+        Ok(order
+            .into_iter()
+            .filter_map(|stream| streams.remove(&stream).map(|state| (stream, state)))
+            .collect())
+    }
+
+    /// Resumes `saga_id` unless its last transition is younger than the takeover threshold
+    /// (`None`: left to whoever is running it).
+    async fn resume_unless_running(
+        &self,
+        saga_id: &str,
+    ) -> Result<Option<SagaOutcome<G>>, SagaError> {
+        let (log, last_recorded) = self.read(saga_id).await?;
+        if !log.phase.is_terminal() && self.presumed_running(last_recorded) {
+            tracing::info!(saga = G::SAGA_TYPE, %saga_id, "unfinished saga left to the executor running it");
+            return Ok(None);
         }
-        Ok(outcomes)
+        tracing::info!(saga = G::SAGA_TYPE, %saga_id, "recovering unfinished saga");
+        self.resume_from(saga_id, log).await.map(Some)
+    }
+
+    /// A step may be quiet for as long as its timeout: a shorter threshold lets `recover`
+    /// take over a saga whose step is still running.
+    fn warn_if_takeover_too_soon(&self) {
+        let longest = G::STEPS
+            .iter()
+            .filter_map(|step| step.timeout)
+            .chain(self.step_timeout)
+            .max();
+        if let Some(longest) = longest
+            && !self.takeover_after.is_zero()
+            && longest >= self.takeover_after
+        {
+            tracing::warn!(
+                saga = G::SAGA_TYPE,
+                ?longest,
+                takeover_after = ?self.takeover_after,
+                "a step timeout is not shorter than the takeover threshold: recover may take over a saga still running"
+            );
+        }
+    }
+
+    fn presumed_running(&self, last_recorded: Option<OffsetDateTime>) -> bool {
+        // A time in the future (clock skew) is young too, unless every saga is to be taken.
+        !self.takeover_after.is_zero()
+            && last_recorded.is_some_and(|at| OffsetDateTime::now_utc() - at < self.takeover_after)
     }
 
     /// The recorded history of `saga_id`, folded and as events.
     pub async fn history(&self, saga_id: &str) -> Result<(SagaLog, Vec<SagaEvent>), SagaError> {
-        let stream = Self::stream_id(saga_id);
-        let envelopes = self.store.read_stream(&stream, 1).await?;
-        let mut log = SagaLog::empty();
+        let envelopes = self.store.read_stream(&Self::stream_id(saga_id), 1).await?;
         let mut events = Vec::with_capacity(envelopes.len());
-        for envelope in &envelopes {
-            let event = SagaEvent::from_envelope(envelope)?;
-            self.check_step(saga_id, &event)?;
-            log.record(&event);
-            events.push(event);
-        }
+        let log = self.fold(saga_id, &envelopes, |event| events.push(event))?;
         Ok((log, events))
     }
 
-    /// Runs the saga from `log` until it ends, recording each transition first.
+    /// The folded history of `saga_id` and when its last event was recorded.
+    async fn read(&self, saga_id: &str) -> Result<(SagaLog, Option<OffsetDateTime>), SagaError> {
+        let envelopes = self.store.read_stream(&Self::stream_id(saga_id), 1).await?;
+        let log = self.fold(saga_id, &envelopes, drop)?;
+        Ok((log, envelopes.last().map(|e| e.recorded_at)))
+    }
+
+    /// Folds a saga's stored events into its log, handing each event on to `each`.
+    fn fold(
+        &self,
+        saga_id: &str,
+        envelopes: &[EventEnvelope],
+        mut each: impl FnMut(SagaEvent),
+    ) -> Result<SagaLog, SagaError> {
+        let mut log = SagaLog::empty();
+        for envelope in envelopes {
+            let event = SagaEvent::from_envelope(envelope)?;
+            self.check_step(saga_id, &event)?;
+            log.record(&event);
+            each(event);
+        }
+        Ok(log)
+    }
+
+    /// The saga id of one of this type's streams.
+    fn saga_id_of(stream: &str) -> &str {
+        stream
+            .strip_prefix(G::SAGA_TYPE)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .unwrap_or(stream)
+    }
+
+    /// Runs the saga from `log` until it ends. If another executor records a transition
+    /// first, reports the saga's real outcome once that one has ended it.
     async fn drive(
+        &self,
+        saga_id: &str,
+        log: SagaLog,
+        data: G,
+    ) -> Result<SagaOutcome<G>, SagaError> {
+        match self.drive_to_end(saga_id, log, data).await {
+            Err(SagaError::Contended { .. }) => self.settled_elsewhere(saga_id).await,
+            other => other,
+        }
+    }
+
+    /// After losing the stream to another executor: the saga's outcome if that one ended it,
+    /// else `Contended` with where it stands.
+    async fn settled_elsewhere(&self, saga_id: &str) -> Result<SagaOutcome<G>, SagaError> {
+        let (log, _) = self.read(saga_id).await?;
+        if !log.phase.is_terminal() {
+            return Err(SagaError::Contended {
+                saga_id: saga_id.to_owned(),
+                phase: log.phase,
+            });
+        }
+        let data = self.decode(saga_id, &log.data)?;
+        self.outcome(saga_id, &log, data)
+    }
+
+    /// Runs the saga from `log` until it ends, recording each transition first.
+    async fn drive_to_end(
         &self,
         saga_id: &str,
         mut log: SagaLog,
@@ -286,7 +541,7 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
             let action = log.next_action(G::STEPS, &self.forward_retry, &self.compensation_retry);
             match action {
                 NextAction::Done => return self.outcome(saga_id, &log, data),
-                NextAction::Finish(event) => {
+                NextAction::Record(event) => {
                     self.append_next(saga_id, &mut log, event).await?;
                 }
                 NextAction::StartCompensation { index } => {
@@ -312,17 +567,25 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
                     let (result, changed) = self
                         .run(saga_id, &mut data, index, StepAction::Run, key)
                         .await?;
+                    let step = step.to_owned();
                     let event = match result {
-                        Ok(()) => SagaEvent::StepCompleted {
-                            step: step.to_owned(),
+                        RunResult::Done => SagaEvent::StepCompleted {
+                            step,
                             index,
                             data: changed,
                         },
-                        Err(error) => SagaEvent::StepFailed {
-                            step: step.to_owned(),
+                        RunResult::Refused(error) => SagaEvent::StepFailed {
+                            step,
                             index,
                             attempt,
                             error: error.to_string(),
+                            data: changed,
+                        },
+                        RunResult::TimedOut(limit) => SagaEvent::StepTimedOut {
+                            step,
+                            index,
+                            attempt,
+                            timeout_ms: u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
                             data: changed,
                         },
                     };
@@ -338,17 +601,23 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
                     let (result, changed) = self
                         .run(saga_id, &mut data, index, StepAction::Compensate, key)
                         .await?;
-                    let event = match result {
-                        Ok(()) => SagaEvent::StepCompensated {
-                            step: step.to_owned(),
+                    let step = step.to_owned();
+                    let error = match result {
+                        RunResult::Done => None,
+                        RunResult::Refused(error) => Some(error.to_string()),
+                        RunResult::TimedOut(limit) => Some(format!("timed out after {limit:?}")),
+                    };
+                    let event = match error {
+                        None => SagaEvent::StepCompensated {
+                            step,
                             index,
                             data: changed,
                         },
-                        Err(error) => SagaEvent::CompensationFailed {
-                            step: step.to_owned(),
+                        Some(error) => SagaEvent::CompensationFailed {
+                            step,
                             index,
                             attempt,
-                            error: error.to_string(),
+                            error,
                             data: changed,
                         },
                     };
@@ -358,7 +627,7 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
         }
     }
 
-    /// Runs a step or compensation under its timeout; returns its result and the data if
+    /// Runs a step or compensation under its timeout; returns how it ended and the data if
     /// the run changed it.
     async fn run(
         &self,
@@ -367,7 +636,7 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
         index: usize,
         action: StepAction,
         key: StepKey,
-    ) -> Result<(Result<(), StepError>, Option<Value>), SagaError> {
+    ) -> Result<(RunResult, Option<Value>), SagaError> {
         let before = self.encode(saga_id, data)?;
         let declared = G::STEPS.get(index).and_then(|info| info.timeout);
         let timeout = declared.or(self.step_timeout);
@@ -379,10 +648,13 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
             }
         };
         let result = match timeout {
-            None => run.await,
-            Some(limit) => tokio::time::timeout(limit, run)
-                .await
-                .unwrap_or_else(|_| Err(StepError::new(format!("timed out after {limit:?}")))),
+            None => Some(run.await),
+            Some(limit) => tokio::time::timeout(limit, run).await.ok(),
+        };
+        let result = match (result, timeout) {
+            (Some(Ok(())), _) => RunResult::Done,
+            (Some(Err(error)), _) => RunResult::Refused(error),
+            (None, limit) => RunResult::TimedOut(limit.unwrap_or_default()),
         };
         let after = self.encode(saga_id, data)?;
         Ok((result, (after != before).then_some(after)))
@@ -420,6 +692,7 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
             Err(StoreError::ConcurrencyConflict { .. }) => {
                 return Err(SagaError::Contended {
                     saga_id: saga_id.to_owned(),
+                    phase: log.phase.clone(),
                 });
             }
             Err(other) => return Err(other.into()),
@@ -446,6 +719,7 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
             SagaPhase::Failed { reason } => SagaOutcome::Failed {
                 data,
                 reason: reason.clone(),
+                failed_compensations: log.failed_compensations(),
             },
             // `drive` only stops at an end.
             SagaPhase::NotStarted | SagaPhase::Running { .. } | SagaPhase::Compensating => {
@@ -462,8 +736,10 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
             SagaEvent::StepStarted { step, index, .. }
             | SagaEvent::StepCompleted { step, index, .. }
             | SagaEvent::StepFailed { step, index, .. }
+            | SagaEvent::StepTimedOut { step, index, .. }
             | SagaEvent::StepCompensated { step, index, .. }
-            | SagaEvent::CompensationFailed { step, index, .. } => (step, *index),
+            | SagaEvent::CompensationFailed { step, index, .. }
+            | SagaEvent::CompensationGaveUp { step, index, .. } => (step, *index),
             _ => return Ok(()),
         };
         let declared = G::STEPS.get(index).map_or("?", |info| info.name);
@@ -493,6 +769,9 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
         })
     }
 }
+
+/// How long `recover` leaves alone a saga that recorded a transition, by default.
+const DEFAULT_TAKEOVER_AFTER: Duration = Duration::from_secs(30);
 
 /// The declared name of step `index`. The log only yields indexes that `check_step` matched
 /// against the declared steps, so the fallback is never recorded in practice.

@@ -62,10 +62,35 @@ pub struct SagaLog {
     pub failure: Option<(String, String)>,
     step_attempts: HashMap<usize, u32>,
     compensation_attempts: HashMap<usize, u32>,
-    /// The last attempt of this step failed and nothing was decided since.
-    pending_failure: Option<(usize, u32)>,
-    /// The last attempt of this compensation failed, with this error.
-    pending_compensation_failure: Option<(usize, u32, String)>,
+    /// The last attempt of a step failed or timed out and nothing was decided since.
+    pending_failure: Option<PendingFailure>,
+    /// The last attempt of this compensation failed.
+    pending_compensation_failure: Option<FailedCompensation>,
+    /// Steps that timed out and never completed since: they may have happened, so they are
+    /// compensated like completed ones.
+    timed_out: Vec<usize>,
+    /// Compensations that gave up, in the order they did.
+    gave_up: Vec<FailedCompensation>,
+    /// Where the saga stood when it failed, so a retry can go back there.
+    failed_from: Option<SagaPhase>,
+}
+
+/// A step attempt that did not succeed, awaiting a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PendingFailure {
+    index: usize,
+    attempt: u32,
+    /// It timed out: its outcome is unknown, rather than a refusal.
+    timed_out: bool,
+}
+
+/// A compensation's failed attempt, or (in `gave_up`) its last one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FailedCompensation {
+    index: usize,
+    step: String,
+    attempts: u32,
+    error: String,
 }
 
 /// What the executor must do next.
@@ -77,8 +102,8 @@ pub(crate) enum NextAction {
     StartCompensation { index: usize },
     /// Run the compensation of step `index` as attempt `attempt`.
     Compensate { index: usize, attempt: u32 },
-    /// Record the end of the saga.
-    Finish(SagaEvent),
+    /// Record a decision that runs nothing (a compensation giving up, the saga's end).
+    Record(SagaEvent),
     /// Nothing: the saga has ended.
     Done,
 }
@@ -98,7 +123,23 @@ impl SagaLog {
             compensation_attempts: HashMap::new(),
             pending_failure: None,
             pending_compensation_failure: None,
+            timed_out: Vec::new(),
+            gave_up: Vec::new(),
+            failed_from: None,
         }
+    }
+
+    /// The steps whose compensation gave up and has not succeeded since, in the order they
+    /// gave up. A saga that failed with any of these needs an operator, who can fix the
+    /// participant and call `SagaExecutor::retry_failed`.
+    pub fn failed_compensations(&self) -> Vec<String> {
+        self.gave_up.iter().map(|g| g.step.clone()).collect()
+    }
+
+    /// The steps that timed out and have not completed since: their participants may have
+    /// done the work.
+    pub fn timed_out_steps(&self) -> &[usize] {
+        &self.timed_out
     }
 
     /// Folds one more event (the stream's next version) into the log.
@@ -118,6 +159,7 @@ impl SagaLog {
             SagaEvent::StepCompleted { index, data, .. } => {
                 self.update(data);
                 self.completed.push(*index);
+                self.timed_out.retain(|timed_out| timed_out != index);
                 self.phase = SagaPhase::Running { next: index + 1 };
             }
             SagaEvent::StepFailed {
@@ -128,8 +170,32 @@ impl SagaLog {
                 data,
             } => {
                 self.update(data);
-                self.pending_failure = Some((*index, *attempt));
+                self.pending_failure = Some(PendingFailure {
+                    index: *index,
+                    attempt: *attempt,
+                    timed_out: false,
+                });
                 self.failure = Some((step.clone(), error.clone()));
+            }
+            SagaEvent::StepTimedOut {
+                step,
+                index,
+                attempt,
+                timeout_ms,
+                data,
+            } => {
+                self.update(data);
+                self.pending_failure = Some(PendingFailure {
+                    index: *index,
+                    attempt: *attempt,
+                    timed_out: true,
+                });
+                let limit = std::time::Duration::from_millis(*timeout_ms);
+                let error = format!("timed out after {limit:?}, outcome unknown");
+                self.failure = Some((step.clone(), error));
+                if !self.timed_out.contains(index) {
+                    self.timed_out.push(*index);
+                }
             }
             SagaEvent::CompensationStarted { failed_step, error } => {
                 self.pending_failure = None;
@@ -142,24 +208,79 @@ impl SagaLog {
                 self.compensated.insert(*index);
             }
             SagaEvent::CompensationFailed {
+                step,
                 index,
                 attempt,
                 error,
                 data,
-                ..
             } => {
                 self.update(data);
                 self.compensation_attempts.insert(*index, *attempt);
-                self.pending_compensation_failure = Some((*index, *attempt, error.clone()));
+                self.pending_compensation_failure = Some(FailedCompensation {
+                    index: *index,
+                    step: step.clone(),
+                    attempts: *attempt,
+                    error: error.clone(),
+                });
             }
+            SagaEvent::CompensationGaveUp {
+                step,
+                index,
+                attempts,
+                error,
+            } => {
+                self.pending_compensation_failure = None;
+                self.gave_up.push(FailedCompensation {
+                    index: *index,
+                    step: step.clone(),
+                    attempts: *attempts,
+                    error: error.clone(),
+                });
+            }
+            SagaEvent::SagaRetried => self.retry(),
             SagaEvent::SagaCompleted => self.phase = SagaPhase::Completed,
             SagaEvent::SagaCompensated => self.phase = SagaPhase::Compensated,
-            SagaEvent::SagaFailed { reason } => {
-                self.phase = SagaPhase::Failed {
-                    reason: reason.clone(),
+            SagaEvent::SagaFailed { reason } => self.fail(reason),
+        }
+    }
+
+    fn fail(&mut self, reason: &str) {
+        // Sagas recorded before `CompensationGaveUp` existed failed at the first
+        // compensation that gave up, recorded only by its last `CompensationFailed`.
+        if let (SagaPhase::Compensating, Some(last)) =
+            (&self.phase, self.pending_compensation_failure.take())
+        {
+            self.gave_up.push(last);
+        }
+        if matches!(
+            self.phase,
+            SagaPhase::Running { .. } | SagaPhase::Compensating
+        ) {
+            self.failed_from = Some(self.phase.clone());
+        }
+        self.phase = SagaPhase::Failed {
+            reason: reason.to_owned(),
+        };
+    }
+
+    /// Back to where the saga failed, with fresh attempts for what failed there.
+    fn retry(&mut self) {
+        let Some(phase) = self.failed_from.take() else {
+            return;
+        };
+        match phase {
+            SagaPhase::Running { next } => {
+                self.pending_failure = None;
+                self.step_attempts.remove(&next);
+            }
+            _ => {
+                for gave_up in self.gave_up.drain(..) {
+                    self.compensation_attempts.remove(&gave_up.index);
                 }
+                self.pending_compensation_failure = None;
             }
         }
+        self.phase = phase;
     }
 
     fn update(&mut self, data: &Option<Value>) {
@@ -175,12 +296,19 @@ impl SagaLog {
             .any(|&index| steps.get(index).is_some_and(|s| s.kind == StepKind::Pivot))
     }
 
-    /// The next completed, compensable, not yet compensated step, newest first.
+    /// The next step to compensate, newest first: one that completed or timed out (and so
+    /// may have happened), is compensable, and is neither compensated nor given up on.
     fn next_to_compensate(&self, steps: &[StepInfo]) -> Option<usize> {
-        self.completed.iter().rev().copied().find(|index| {
-            !self.compensated.contains(index)
-                && steps.get(*index).is_some_and(StepInfo::is_compensable)
-        })
+        self.timed_out
+            .iter()
+            .rev()
+            .chain(self.completed.iter().rev())
+            .copied()
+            .find(|index| {
+                !self.compensated.contains(index)
+                    && !self.gave_up.iter().any(|g| g.index == *index)
+                    && steps.get(*index).is_some_and(StepInfo::is_compensable)
+            })
     }
 
     /// Decides what comes next.
@@ -195,52 +323,85 @@ impl SagaLog {
             | SagaPhase::Completed
             | SagaPhase::Compensated
             | SagaPhase::Failed { .. } => NextAction::Done,
-            SagaPhase::Running { next } => {
-                let next = *next;
-                match self.pending_failure {
-                    Some((index, attempt)) if index == next => {
-                        if !self.past_pivot(steps) {
-                            NextAction::StartCompensation { index }
-                        } else if forward_retry.allows_retry_after(attempt) {
-                            NextAction::RunStep {
-                                index,
-                                attempt: attempt + 1,
-                            }
-                        } else {
-                            let error = self.failure.as_ref().map_or("", |(_, e)| e.as_str());
-                            NextAction::Finish(SagaEvent::SagaFailed {
-                                reason: format!(
-                                    "step `{}` failed after the pivot {attempt} times: {error}",
-                                    step_name(steps, index)
-                                ),
-                            })
-                        }
-                    }
-                    _ if next >= steps.len() => NextAction::Finish(SagaEvent::SagaCompleted),
-                    _ => NextAction::RunStep {
-                        index: next,
-                        attempt: self.step_attempts.get(&next).map_or(1, |a| a + 1),
-                    },
-                }
+            SagaPhase::Running { next } => self.next_forward(*next, steps, forward_retry),
+            SagaPhase::Compensating => self.next_compensation(steps, compensation_retry),
+        }
+    }
+
+    fn next_forward(&self, next: usize, steps: &[StepInfo], retry: &RetryPolicy) -> NextAction {
+        let pending = self.pending_failure.filter(|p| p.index == next);
+        let Some(PendingFailure {
+            index,
+            attempt,
+            timed_out,
+        }) = pending
+        else {
+            if next >= steps.len() {
+                return NextAction::Record(SagaEvent::SagaCompleted);
             }
-            SagaPhase::Compensating => match self.next_to_compensate(steps) {
-                None => NextAction::Finish(SagaEvent::SagaCompensated),
-                Some(index) => match &self.pending_compensation_failure {
-                    Some((failed, attempt, error))
-                        if *failed == index && !compensation_retry.allows_retry_after(*attempt) =>
-                    {
-                        NextAction::Finish(SagaEvent::SagaFailed {
-                            reason: format!(
-                                "compensation of step `{}` failed {attempt} times, last: {error}",
-                                step_name(steps, index)
-                            ),
-                        })
-                    }
-                    _ => NextAction::Compensate {
-                        index,
-                        attempt: self.compensation_attempts.get(&index).map_or(1, |a| a + 1),
-                    },
-                },
+            return NextAction::RunStep {
+                index: next,
+                attempt: self.step_attempts.get(&next).map_or(1, |a| a + 1),
+            };
+        };
+        let past_pivot = self.past_pivot(steps);
+        let unknown_pivot =
+            timed_out && steps.get(index).is_some_and(|s| s.kind == StepKind::Pivot);
+        if !past_pivot && !unknown_pivot {
+            return NextAction::StartCompensation { index };
+        }
+        if retry.allows_retry_after(attempt) {
+            return NextAction::RunStep {
+                index,
+                attempt: attempt + 1,
+            };
+        }
+        let name = step_name(steps, index);
+        let reason = if past_pivot {
+            let error = self.failure.as_ref().map_or("", |(_, e)| e.as_str());
+            format!("step `{name}` failed after the pivot {attempt} times: {error}")
+        } else {
+            format!(
+                "the outcome of the pivot step `{name}` is unknown: it timed out {attempt} times, \
+                 so the steps before it are not compensated"
+            )
+        };
+        NextAction::Record(SagaEvent::SagaFailed { reason })
+    }
+
+    fn next_compensation(&self, steps: &[StepInfo], retry: &RetryPolicy) -> NextAction {
+        let Some(index) = self.next_to_compensate(steps) else {
+            if self.gave_up.is_empty() {
+                return NextAction::Record(SagaEvent::SagaCompensated);
+            }
+            let reasons: Vec<String> = self
+                .gave_up
+                .iter()
+                .map(|g| {
+                    format!(
+                        "compensation of step `{}` failed {} times, last: {}",
+                        step_name(steps, g.index),
+                        g.attempts,
+                        g.error
+                    )
+                })
+                .collect();
+            return NextAction::Record(SagaEvent::SagaFailed {
+                reason: reasons.join("; "),
+            });
+        };
+        match &self.pending_compensation_failure {
+            Some(last) if last.index == index && !retry.allows_retry_after(last.attempts) => {
+                NextAction::Record(SagaEvent::CompensationGaveUp {
+                    step: step_name(steps, index).to_owned(),
+                    index,
+                    attempts: last.attempts,
+                    error: last.error.clone(),
+                })
+            }
+            _ => NextAction::Compensate {
+                index,
+                attempt: self.compensation_attempts.get(&index).map_or(1, |a| a + 1),
             },
         }
     }
@@ -249,11 +410,11 @@ impl SagaLog {
     pub(crate) fn failed_attempts_before(&self, action: &NextAction) -> u32 {
         match action {
             NextAction::RunStep { index, attempt } => match self.pending_failure {
-                Some((failed, _)) if failed == *index => attempt - 1,
+                Some(pending) if pending.index == *index => attempt - 1,
                 _ => 0,
             },
             NextAction::Compensate { index, attempt } => match &self.pending_compensation_failure {
-                Some((failed, _, _)) if failed == index => attempt - 1,
+                Some(last) if last.index == *index => attempt - 1,
                 _ => 0,
             },
             _ => 0,

@@ -17,6 +17,44 @@
 //!
 //! The executor records every transition as a [`SagaEvent`] in the saga's own stream, so
 //! [`SagaExecutor::recover`] can resume any saga a crashed process left unfinished.
+//!
+//! # Timeouts: an unknown outcome
+//!
+//! A step that runs past its timeout (`#[step(timeout_ms = N)]` or
+//! [`SagaExecutor::with_step_timeout`]) is recorded as [`SagaEvent::StepTimedOut`]. Its
+//! participant may have done the work and only the answer was lost, so:
+//!
+//! - before the pivot, the saga is compensated, and the timed-out step is compensated too
+//!   (first, being the newest), with its compensation [`StepKey`]. A compensation must
+//!   therefore succeed when there is nothing to undo;
+//! - a pivot that times out is neither compensated blindly nor taken as failed: it runs
+//!   again with the same key, as the forward retry policy allows, until its participant
+//!   answers. A success goes on forward, a refusal compensates the steps before it, and a
+//!   pivot that keeps timing out ends the saga in `SagaFailed` (nothing compensated) for an
+//!   operator, who can [`retry`](SagaExecutor::retry_failed) it;
+//! - after the pivot, a timed-out step is retried forward like a failed one;
+//! - a compensation that times out is a failed attempt, retried.
+//!
+//! # Failed compensations
+//!
+//! A compensation that keeps failing is retried per
+//! [`with_compensation_retry`](SagaExecutor::with_compensation_retry), then recorded as
+//! [`SagaEvent::CompensationGaveUp`], and the compensations of the earlier steps still run.
+//! The saga then ends in `SagaFailed`; [`SagaOutcome::Failed`] lists the compensations that
+//! failed. Once their participant is fixed, [`SagaExecutor::retry_failed`] runs only those
+//! again, with the same keys. `resume` and `recover` leave a failed saga as it is.
+//!
+//! # Recovery next to running executors
+//!
+//! [`SagaExecutor::recover`] leaves alone a saga whose last transition is younger than
+//! [`with_takeover_after`](SagaExecutor::with_takeover_after) (30 s by default): an
+//! executor records a transition before and after every step, so a younger saga is
+//! presumably being driven elsewhere. The age comes from the stored events' times, so no
+//! lease or heartbeat is written; the threshold must exceed the longest step timeout plus
+//! retry backoff. An executor that loses its saga's stream to another anyway (its next
+//! append conflicts) stops, reads the stream and returns the saga's outcome if the other
+//! ended it, else [`SagaError::Contended`] with where it stands. A saga whose stream cannot
+//! be read is reported in the [`Recovery`] and does not stop the others.
 
 mod events;
 mod executor;
@@ -30,7 +68,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use events::SagaEvent;
-pub use executor::{SagaError, SagaExecutor, SagaOutcome};
+pub use executor::{Recovery, RecoveryError, SagaError, SagaExecutor, SagaOutcome};
 pub use log::{SagaLog, SagaPhase};
 
 /// A saga's data and identity. Implemented by `#[derive(Saga)]`.
@@ -82,8 +120,8 @@ pub struct StepInfo {
     pub name: &'static str,
     /// How a failure later in the saga treats this step.
     pub kind: StepKind,
-    /// How long one run of the step may take before it counts as failed; `None`: the
-    /// executor's default.
+    /// How long one run of the step (or its compensation) may take; `None`: the executor's
+    /// default. A step past it has an unknown outcome (see the module docs).
     pub timeout: Option<Duration>,
 }
 
