@@ -62,7 +62,7 @@ pub trait Aggregate: Default + Send + Sync + 'static {
 /// The compile-time check of [`Aggregate::AGGREGATE_TYPE`], evaluated when `stream_id` is used.
 struct TypeName<A>(std::marker::PhantomData<A>);
 
-impl<A: Aggregate + ?Sized> TypeName<A> {
+impl<A: Aggregate> TypeName<A> {
     const IS_VALID: () = assert!(
         !has_byte(A::AGGREGATE_TYPE, b'-') && !A::AGGREGATE_TYPE.is_empty(),
         "an aggregate type name must be non-empty and must not contain `-`: stream ids are \

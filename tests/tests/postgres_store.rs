@@ -265,3 +265,193 @@ fn snapshot_plus_tail_equals_full_replay() {
         None => eprintln!("skipped snapshot_plus_tail_equals_full_replay: DATABASE_URL is not set"),
     }
 }
+
+#[tokio::test]
+async fn typed_floats_come_back_bit_for_bit() {
+    with_store!("typed floats", |store| {
+        support::stored_data::floats_come_back_bit_for_bit(store.store.clone()).await
+    });
+}
+
+#[tokio::test]
+async fn typed_non_finite_floats_are_refused() {
+    with_store!("non-finite floats", |store| {
+        support::stored_data::non_finite_floats_are_refused(store.store.clone()).await
+    });
+}
+
+#[tokio::test]
+async fn typed_an_event_of_another_aggregate_type_is_never_applied() {
+    with_store!("aggregate type", |store| {
+        support::stored_data::an_event_of_another_aggregate_type_is_never_applied(
+            store.store.clone(),
+        )
+        .await
+    });
+}
+
+#[tokio::test]
+async fn typed_a_save_retried_after_a_lost_reply_returns_the_stored_events() {
+    with_store!("lost reply", |store| {
+        support::stored_data::a_save_retried_after_a_lost_reply_returns_the_stored_events(
+            store.store.clone(),
+        )
+        .await
+    });
+}
+
+/// A row written around the store (raw SQL) that gives a stream's event another aggregate
+/// type is caught when the stream is loaded.
+#[tokio::test]
+async fn a_planted_event_of_another_aggregate_type_is_a_corrupt_event() {
+    with_store!("planted type", |store| {
+        support::stored_data::an_event_of_another_aggregate_type_is_never_applied(
+            store.store.clone(),
+        )
+        .await;
+        execute(
+            &store,
+            "UPDATE aggregato_events SET aggregate_type = 'Intruder' WHERE stream_id = 'Gauge-owned'",
+        )
+        .await;
+        let repository: aggregato::Repository<support::stored_data::Gauge, _> =
+            aggregato::Repository::new(store.store.clone());
+        let loaded = repository.load(&"owned".to_owned()).await;
+        assert!(
+            matches!(
+                loaded,
+                Err(aggregato::RepositoryError::Store(
+                    aggregato::StoreError::Corrupt {
+                        reason: aggregato::CorruptionReason::AggregateType { .. },
+                        ..
+                    }
+                ))
+            ),
+            "{loaded:?}"
+        );
+    });
+}
+
+/// Instances of one service starting together on a new schema: every open succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_opens_of_a_new_schema_all_succeed() {
+    let Some(url) = database_url() else {
+        eprintln!("skipped concurrent opens: DATABASE_URL is not set");
+        return;
+    };
+    for _ in 0..3 {
+        let name = format!("aggregato_test_{}", uuid::Uuid::now_v7().simple());
+        let _guard = Schema {
+            url: url.clone(),
+            name: name.clone(),
+        };
+        let opens: Vec<_> = (0..8)
+            .map(|_| {
+                let (url, name) = (url.clone(), name.clone());
+                tokio::spawn(
+                    async move { PostgresEventStore::connect_in_schema(&url, &name).await },
+                )
+            })
+            .collect();
+        let mut stores = Vec::new();
+        for open in opens {
+            stores.push(
+                open.await
+                    .expect("the open task ran")
+                    .expect("every concurrent open succeeds"),
+            );
+        }
+        support::append_samples(&stores[0], "after-open", 2).await;
+        assert_eq!(
+            stores[7]
+                .stream_version("after-open")
+                .await
+                .expect("version"),
+            2
+        );
+        for store in stores {
+            store.pool().close().await;
+        }
+    }
+}
+
+/// A store over a pool whose sessions default to REPEATABLE READ or SERIALIZABLE still appends
+/// correctly under contention: every `Any` append succeeds, none is lost or doubled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appends_work_whatever_the_default_isolation_level() {
+    for level in ["repeatable read", "serializable"] {
+        with_store!("isolation", |store| {
+            let schema = store.guard.name.clone();
+            let options: sqlx::postgres::PgConnectOptions = store
+                .guard
+                .url
+                .parse::<sqlx::postgres::PgConnectOptions>()
+                .expect("DATABASE_URL parses")
+                .options([
+                    ("search_path", format!("\"{schema}\"")),
+                    ("default_transaction_isolation", level.to_owned()),
+                ]);
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await
+                .expect("a pool with another default isolation level");
+            let isolation: String = sqlx::query_scalar("SHOW transaction_isolation")
+                .fetch_one(&pool)
+                .await
+                .expect("show isolation");
+            assert_eq!(isolation, level);
+            let strict = std::sync::Arc::new(PostgresEventStore::from_pool(pool));
+            let appenders: Vec<_> = (0..8u64)
+                .map(|n| {
+                    let strict = std::sync::Arc::clone(&strict);
+                    tokio::spawn(async move {
+                        for k in 0..10 {
+                            strict
+                                .append(
+                                    "contended",
+                                    aggregato::ExpectedVersion::Any,
+                                    vec![aggregato::testing::conformance::sample_event(
+                                        n * 100 + k,
+                                    )],
+                                )
+                                .await?;
+                        }
+                        Ok::<_, aggregato::StoreError>(())
+                    })
+                })
+                .collect();
+            for appender in appenders {
+                appender
+                    .await
+                    .expect("the appender ran")
+                    .unwrap_or_else(|error| panic!("an Any append failed at {level}: {error}"));
+            }
+            let events = strict.read_stream("contended", 1).await.expect("read");
+            assert_eq!(events.len(), 80, "every append stored once at {level}");
+            assert_eq!(
+                events.iter().map(|e| e.version).collect::<Vec<_>>(),
+                (1..=80).collect::<Vec<_>>()
+            );
+        });
+    }
+}
+
+/// Names PostgreSQL would misread in a `search_path`, or truncate, are refused before
+/// anything is created.
+#[tokio::test]
+async fn schema_names_postgres_would_misread_are_refused() {
+    let Some(url) = database_url() else {
+        eprintln!("skipped schema names: DATABASE_URL is not set");
+        return;
+    };
+    let too_long = "a".repeat(64);
+    for name in ["$user", "pg_mine", "", too_long.as_str()] {
+        match PostgresEventStore::connect_in_schema(&url, name).await {
+            Err(aggregato::StoreError::InvalidConfig(message)) => {
+                assert!(message.contains("choose another name"), "{message}")
+            }
+            other => panic!("schema name {name:?} must be refused, got {other:?}"),
+        }
+    }
+}

@@ -291,3 +291,66 @@ async fn a_repository_replaying_a_corrupt_payload_gets_a_typed_error_naming_it()
         "{error:?}"
     );
 }
+
+#[tokio::test]
+async fn typed_floats_come_back_bit_for_bit() {
+    let store = fresh_store().await;
+    support::stored_data::floats_come_back_bit_for_bit(store.store.clone()).await;
+}
+
+#[tokio::test]
+async fn typed_non_finite_floats_are_refused() {
+    let store = fresh_store().await;
+    support::stored_data::non_finite_floats_are_refused(store.store.clone()).await;
+}
+
+#[tokio::test]
+async fn typed_an_event_of_another_aggregate_type_is_never_applied() {
+    let store = fresh_store().await;
+    support::stored_data::an_event_of_another_aggregate_type_is_never_applied(store.store.clone())
+        .await;
+}
+
+#[tokio::test]
+async fn typed_a_save_retried_after_a_lost_reply_returns_the_stored_events() {
+    let store = fresh_store().await;
+    support::stored_data::a_save_retried_after_a_lost_reply_returns_the_stored_events(
+        store.store.clone(),
+    )
+    .await;
+}
+
+/// Instances of one service starting together on a new file: every open succeeds (they take
+/// turns migrating), and the store works afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_opens_of_a_new_file_all_succeed() {
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("events.db").display());
+        let opens: Vec<_> = (0..8)
+            .map(|_| {
+                let url = url.clone();
+                tokio::spawn(async move { SqliteEventStore::connect(&url).await })
+            })
+            .collect();
+        let mut stores = Vec::new();
+        for open in opens {
+            stores.push(
+                open.await
+                    .expect("the open task ran")
+                    .expect("every concurrent open succeeds"),
+            );
+        }
+        support::append_samples(&stores[0], "after-open", 2).await;
+        assert_eq!(
+            stores[7]
+                .stream_version("after-open")
+                .await
+                .expect("version"),
+            2
+        );
+        for store in stores {
+            store.pool().close().await;
+        }
+    }
+}

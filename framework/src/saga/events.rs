@@ -163,7 +163,7 @@ impl SagaEvent {
             event_type: self.event_type().to_owned(),
             event_version: 1,
             metadata: Metadata::default(),
-            payload: serde_json::to_value(self)?,
+            payload: crate::event::to_payload(self)?,
         })
     }
 

@@ -756,7 +756,7 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
     }
 
     fn encode(&self, saga_id: &str, data: &G) -> Result<Value, SagaError> {
-        serde_json::to_value(data).map_err(|source| SagaError::Data {
+        crate::event::to_payload(data).map_err(|source| SagaError::Data {
             saga_id: saga_id.to_owned(),
             source,
         })

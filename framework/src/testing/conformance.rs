@@ -598,7 +598,7 @@ pub async fn what_cannot_be_read_back_is_refused<S: EventStore>(store: S) {
         .unwrap_or_else(|error| panic_with(&format!("replay of the deepest payload: {error}")));
     assert_eq!(
         replayed,
-        [deepest.payload.clone()],
+        std::slice::from_ref(&deepest.payload),
         "the deepest payload replays"
     );
 

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // Each test file uses the part it needs.
 
 pub mod global_order;
+pub mod stored_data;
 
 use aggregato::prelude::*;
 use aggregato::testing::conformance::sample_event;
