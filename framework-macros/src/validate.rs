@@ -29,6 +29,22 @@ pub(crate) fn stored_name(
     Ok(())
 }
 
+/// A name that prefixes stream ids (`"{name}-{id}"`: aggregates, entities, sagas) must not
+/// contain `-`, or the stream ids of two types could collide (`A-b` + `c` and `A` + `b-c`).
+pub(crate) fn stream_prefix(name: &SpannedValue<String>, what: &str) -> darling::Result<()> {
+    if name.contains('-') {
+        return Err(error_at(
+            name.span(),
+            format!(
+                "the stored {what} name `{}` contains `-`: stream ids are `{{name}}-{{id}}`, so a \
+                 `-` in the name could make two types' stream ids collide; use `.` or `_` instead",
+                name.as_str()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Ends a validation: every accumulated error if there is any, else the model. The caller
 /// builds the model only when each required piece was found, and pushes an error for each
 /// missing one, so `None` without an error is a bug in this crate, not in the user's code.

@@ -8,7 +8,7 @@ use syn::{Generics, Ident, Path, Type};
 
 use super::model::{Aggregate, AggregateInput, Member, TypeList};
 use crate::paths::{infallible, runtime_crate, unit_type};
-use crate::validate::{display_path, error_at, finish, stored_name};
+use crate::validate::{display_path, error_at, finish, stored_name, stream_prefix};
 
 /// Checks every rule, reporting every mistake at once.
 pub(super) fn validate(input: AggregateInput) -> darling::Result<Aggregate> {
@@ -26,6 +26,7 @@ pub(super) fn validate(input: AggregateInput) -> darling::Result<Aggregate> {
     not_generic(&mut errors, ident, &input.generics);
     if let Some(name) = &input.name {
         errors.handle(stored_name(name, "aggregate", "BankAccount"));
+        errors.handle(stream_prefix(name, "aggregate"));
     }
     let id = required_id(&mut errors, ident, input.id);
     let events = members(&mut errors, ident, input.events, Kind::Events);

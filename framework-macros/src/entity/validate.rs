@@ -10,7 +10,7 @@ use syn::{Generics, Ident, Path};
 use super::model::{Entity, EntityInput, Field, FieldInput, Names, Role};
 use crate::aggregate::model::{Member, TypeList};
 use crate::paths::{infallible, runtime_crate, unit_type};
-use crate::validate::{display_path, error_at, finish, stored_name};
+use crate::validate::{display_path, error_at, finish, stored_name, stream_prefix};
 
 /// Checks every rule, reporting every mistake at once.
 pub(super) fn validate(input: EntityInput) -> darling::Result<Entity> {
@@ -24,6 +24,7 @@ pub(super) fn validate(input: EntityInput) -> darling::Result<Entity> {
     not_generic(&mut errors, ident, &input.generics);
     if let Some(name) = &input.name {
         errors.handle(stored_name(name, "entity", "Catalog.Product"));
+        errors.handle(stream_prefix(name, "entity"));
     }
     let version = version(&mut errors, input.version.as_ref());
     let fields: Vec<Field> = input

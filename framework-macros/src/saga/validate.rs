@@ -18,7 +18,7 @@ use super::model::{
     Method, Saga, SagaInput, Step, StepKind, StepOptions, Steps, StepsArgs, StepsBlock,
 };
 use crate::paths::{runtime_crate, unit_type};
-use crate::validate::{display_path, error_at, finish, stored_name};
+use crate::validate::{display_path, error_at, finish, stored_name, stream_prefix};
 
 /// How every step and compensation is declared, for messages.
 const SIGNATURE: &str = "(&mut self, services: &Services, key: StepKey)";
@@ -32,6 +32,7 @@ pub(super) fn saga(input: &DeriveInput) -> darling::Result<Saga> {
     let model = parsed.map(|parsed| {
         if let Some(name) = &parsed.name {
             errors.handle(stored_name(name, "saga", "PlaceOrder"));
+            errors.handle(stream_prefix(name, "saga"));
         }
         Saga {
             krate: runtime_crate(parsed.krate),

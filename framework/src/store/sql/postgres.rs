@@ -30,6 +30,21 @@
 //! from a plain sequence leave under concurrent transactions. The price is that appends to one
 //! schema run one at a time, commit included; the lock is held for nothing else.
 //!
+//! The checks rest on READ COMMITTED (each statement sees what committed before the lock was
+//! granted). A server or pool whose sessions default to REPEATABLE READ or SERIALIZABLE is
+//! fine: the function notices and refuses to run there (SQLSTATE `AG003`), and from then on the
+//! store wraps each append in `BEGIN ISOLATION LEVEL READ COMMITTED` (two more round trips).
+//!
+//! A stream holds the events of one aggregate type: the function refuses a batch of another
+//! type (SQLSTATE `AG002`, [`StoreError::Refused`]).
+//!
+//! # Stored JSON
+//!
+//! Payloads, metadata and snapshots are `json` columns, which keep the text they are given:
+//! every `f64` comes back bit for bit (`jsonb` turns numbers into `numeric`, which has no
+//! negative zero and prints large ones without exponent). `->`, `->>` and the other accessors
+//! work on `json`; cast to `jsonb` for containment (`@>`) queries.
+//!
 //! Times (`recorded_at`, a snapshot's `taken_at`) are `timestamptz`, kept to the microsecond.
 //!
 //! # Wake-ups
