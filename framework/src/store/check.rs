@@ -80,10 +80,9 @@ pub(crate) fn wrong_stream_type(
 pub(crate) fn check_snapshot(snapshot: &Snapshot) -> Result<(), StoreError> {
     match too_deep(&snapshot.payload, MAX_JSON_DEPTH) {
         None => Ok(()),
-        Some(depth) => Err(StoreError::Refused {
+        Some(depth) => Err(StoreError::SnapshotRefused {
             stream: snapshot.stream_id.clone(),
-            event_id: uuid::Uuid::nil(),
-            event_type: format!("snapshot of {}", snapshot.aggregate_type),
+            version: snapshot.version,
             reason: too_deep_reason("payload", depth, MAX_JSON_DEPTH),
         }),
     }

@@ -112,6 +112,18 @@ pub enum StoreError {
         #[source]
         reason: RefusalReason,
     },
+    /// The store refused a snapshot it could not read back. Nothing was stored; the
+    /// repository logs it and goes on without the snapshot.
+    #[error("snapshot of stream `{stream}` at version {version} refused: {reason}")]
+    SnapshotRefused {
+        /// The snapshot's stream.
+        stream: String,
+        /// The stream version the snapshot is of.
+        version: u64,
+        /// Why it was refused.
+        #[source]
+        reason: RefusalReason,
+    },
     /// A store was asked to open with a setting it cannot honour (a schema name the database
     /// would misread, say). Nothing was created.
     #[error("invalid store configuration: {0}")]

@@ -723,6 +723,31 @@ pub async fn floats_come_back_bit_for_bit<S: EventStore>(store: S) {
     }
 }
 
+/// A snapshot nested deeper than [`MAX_JSON_DEPTH`] is refused (it could not be read back),
+/// and the snapshot held before stays.
+pub async fn an_unreadable_snapshot_is_refused<S: SnapshotStore>(store: S) {
+    save_snapshot(&store, sample_snapshot("snap-deep", 3)).await;
+    let deep = Snapshot {
+        payload: nested(MAX_JSON_DEPTH + 1),
+        ..sample_snapshot("snap-deep", 4)
+    };
+    let refused = store.save_snapshot(deep).await;
+    if !matches!(
+        refused,
+        Err(StoreError::SnapshotRefused {
+            version: 4,
+            reason: RefusalReason::TooDeep { .. },
+            ..
+        })
+    ) {
+        panic_with(&format!(
+            "a snapshot nested too deep must be refused, got {refused:?}"
+        ));
+    }
+    let held = load_snapshot(&store, "snap-deep").await.map(|s| s.version);
+    assert_eq!(held, Some(3), "the snapshot held before stays");
+}
+
 async fn append_ok<S: EventStore + ?Sized>(
     store: &S,
     stream: &str,
@@ -852,6 +877,7 @@ macro_rules! snapshot_store_conformance {
             snapshot_round_trip,
             newest_snapshot_wins,
             snapshots_are_per_stream,
+            an_unreadable_snapshot_is_refused,
         );
     };
 }
