@@ -30,7 +30,7 @@ pub use store::PostgresEventStore;
 pub use store::SqliteEventStore;
 pub use store::{
     CorruptionReason, EventStore, ExpectedVersion, InMemoryEventStore, RefusalReason, ReplayEvent,
-    ReplayPayload, ReplayVisitor, Snapshot, SnapshotStore, StoreError,
+    ReplayVisitor, Snapshot, SnapshotStore, StoreError, StoredPayload,
 };
 pub use subscription::Subscription;
 

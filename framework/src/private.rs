@@ -9,7 +9,7 @@ use std::fmt;
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::event::{DecodeError, DomainEvent, EventSet, decode_current};
+use crate::event::{DecodeError, DomainEvent, EventSet, StoredPayload, decode_current};
 
 /// Serializes one event of an event set as `{"type", "version", "data"}`.
 pub fn serialize_tagged<S: Serializer, T: Serialize>(
@@ -37,6 +37,19 @@ pub struct TaggedEvent {
     pub data: serde_json::Value,
 }
 
+/// Whether `names[index]` repeats a name listed before it: the stored-name check of an event
+/// set, one per listed event (spanned at it), each looking back over the ones before.
+pub const fn repeats_earlier(names: &[&str], index: usize) -> bool {
+    let mut earlier = 0;
+    while earlier < index && index < names.len() {
+        if str_eq(names[earlier], names[index]) {
+            return true;
+        }
+        earlier += 1;
+    }
+    false
+}
+
 /// The conversion `#[event(upcast_from = O)]` needs, under a name that lets the compiler say
 /// what to write when it is missing.
 #[diagnostic::on_unimplemented(
@@ -52,7 +65,7 @@ impl<T: From<O>, O> UpcastFrom<O> for T {}
 /// version decodes directly, older ones through `O` and `From<O>`.
 pub fn decode_upcasting<T, O>(
     stored_version: u32,
-    payload: &serde_json::Value,
+    payload: StoredPayload<'_>,
 ) -> Result<T, DecodeError>
 where
     T: DomainEvent + UpcastFrom<O>,
@@ -187,7 +200,11 @@ impl EventSet for Unreachable {
         match *self {}
     }
 
-    fn decode(event_type: &str, _: u32, _: &serde_json::Value) -> Result<Self, DecodeError> {
+    fn decode<'a>(
+        event_type: &str,
+        _: u32,
+        _: impl Into<StoredPayload<'a>>,
+    ) -> Result<Self, DecodeError> {
         Err(DecodeError::UnknownEventType {
             event_type: event_type.to_owned(),
         })
@@ -203,6 +220,18 @@ mod tests {
         const { assert!(str_eq("AB", "AB")) };
         const { assert!(!str_eq("AB", "BA")) };
         assert!(!str_eq("ab", "abc"));
+    }
+
+    #[test]
+    fn repeated_names_are_found_looking_back() {
+        const NAMES: &[&str] = &["Opened", "Closed", "Opened"];
+        const { assert!(!repeats_earlier(NAMES, 0)) };
+        const { assert!(!repeats_earlier(NAMES, 1)) };
+        const { assert!(repeats_earlier(NAMES, 2)) };
+        assert!(
+            !repeats_earlier(NAMES, 3),
+            "an index past the end repeats nothing"
+        );
     }
 
     #[test]

@@ -91,7 +91,7 @@ fn stored(version: u32, payload: serde_json::Value) -> NewEvent {
 }
 
 /// A SQLite store in a temporary directory: it hands payloads to the repository as JSON text,
-/// the other decoding path (`decode_stored_json`) from the in-memory store's values.
+/// the JSON-text form of `StoredPayload`, from the in-memory store's values.
 async fn sqlite_store() -> (aggregato::SqliteEventStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = format!("sqlite://{}", dir.path().join("events.db").display());

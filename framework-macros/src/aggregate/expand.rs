@@ -202,14 +202,6 @@ fn event_set(model: &Aggregate) -> TokenStream {
             }
         }
     });
-    let json_decoders = events.iter().map(|Member { ty, variant }| {
-        let event = as_domain_event(model, ty);
-        quote! {
-            if __event_type == #event::EVENT_TYPE {
-                #event::decode_stored_json(__event_version, __json).map(Self::#variant)
-            }
-        }
-    });
     let distinct_names = distinct_names(model);
     quote! {
         #[automatically_derived]
@@ -236,24 +228,13 @@ fn event_set(model: &Aggregate) -> TokenStream {
                 }
             }
 
-            fn decode(
+            fn decode<'__payload>(
                 __event_type: &str,
                 __event_version: u32,
-                __payload: &#json::Value,
+                __payload: impl ::core::convert::Into<#krate::event::StoredPayload<'__payload>>,
             ) -> ::core::result::Result<Self, #krate::DecodeError> {
+                let __payload: #krate::event::StoredPayload<'__payload> = __payload.into();
                 #(#decoders else)* {
-                    ::core::result::Result::Err(#krate::DecodeError::UnknownEventType {
-                        event_type: ::std::borrow::ToOwned::to_owned(__event_type),
-                    })
-                }
-            }
-
-            fn decode_json(
-                __event_type: &str,
-                __event_version: u32,
-                __json: &str,
-            ) -> ::core::result::Result<Self, #krate::DecodeError> {
-                #(#json_decoders else)* {
                     ::core::result::Result::Err(#krate::DecodeError::UnknownEventType {
                         event_type: ::std::borrow::ToOwned::to_owned(__event_type),
                     })
@@ -265,31 +246,33 @@ fn event_set(model: &Aggregate) -> TokenStream {
     }
 }
 
-/// One compile-time check per pair of listed events that their stored names differ, spanned
-/// at the later type of the pair: the names are only known to the compiler, and a check per
-/// pair lets the error name both types.
+/// One compile-time check per listed event that its stored name is not taken by an event
+/// listed before it, spanned at the event: the names are only known to the compiler.
 fn distinct_names(model: &Aggregate) -> TokenStream {
-    let krate = &model.krate;
+    let Aggregate {
+        krate, event_enum, ..
+    } = model;
     let events = &model.events;
-    let pairs = events
-        .iter()
-        .enumerate()
-        .flat_map(|(index, later)| events[..index].iter().map(move |earlier| (earlier, later)));
-    let checks = pairs.map(|(earlier, later)| {
+    let checks = events.iter().enumerate().skip(1).map(|(index, later)| {
+        let earlier: Vec<String> = events[..index]
+            .iter()
+            .map(|member| format!("`{}`", display_path(&member.ty)))
+            .collect();
+        let earlier = match earlier.as_slice() {
+            [one] => one.clone(),
+            many => format!("one of {}", many.join(", ")),
+        };
         let message = format!(
-            "`{}` and `{}` in `events(...)` share a stored name: give one of them \
+            "`{}` in `events(...)` shares its stored name with {earlier}: give one of them \
              #[event(name = \"...\")]",
-            display_path(&earlier.ty),
             display_path(&later.ty),
         );
-        let span = later.ty.span();
-        let (earlier, later) = (
-            as_domain_event(model, &earlier.ty),
-            as_domain_event(model, &later.ty),
-        );
-        quote_spanned! {span=>
+        quote_spanned! {later.ty.span()=>
             const _: () = ::core::assert!(
-                !#krate::__private::str_eq(#earlier::EVENT_TYPE, #later::EVENT_TYPE),
+                !#krate::__private::repeats_earlier(
+                    <#event_enum as #krate::EventSet>::EVENT_TYPES,
+                    #index,
+                ),
                 #message,
             );
         }

@@ -269,10 +269,10 @@ fn event_traits(krate: &Path, name: &Ident) -> TokenStream {
                 match *self {}
             }
 
-            fn decode(
+            fn decode<'__payload>(
                 __event_type: &str,
                 __event_version: u32,
-                __payload: &#json::Value,
+                __payload: impl ::core::convert::Into<#krate::event::StoredPayload<'__payload>>,
             ) -> ::core::result::Result<Self, #krate::DecodeError> {
                 <#krate::__private::Unreachable as #krate::EventSet>::decode(
                     __event_type,

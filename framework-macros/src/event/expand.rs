@@ -50,12 +50,12 @@ pub(super) fn domain_event(event: &DomainEvent) -> TokenStream {
 fn decode_upcasting(event: &DomainEvent, older: &Path) -> TokenStream {
     let krate = &event.krate;
     let call = quote_spanned! {older.span()=>
-        #krate::__private::decode_upcasting::<Self, #older>(__stored_version, __payload)
+        #krate::__private::decode_upcasting::<Self, #older>(__stored_version, __payload.into())
     };
     quote! {
-        fn decode_stored(
+        fn decode_stored<'__payload>(
             __stored_version: u32,
-            __payload: &#krate::__private::serde_json::Value,
+            __payload: impl ::core::convert::Into<#krate::event::StoredPayload<'__payload>>,
         ) -> ::core::result::Result<Self, #krate::DecodeError> {
             #call
         }

@@ -35,39 +35,22 @@ pub trait DomainEvent:
     /// The schema version of this event type, starting at 1.
     const EVENT_VERSION: u32;
 
-    /// Rebuilds this event from a payload stored at `stored_version`.
+    /// Rebuilds this event from a payload stored at `stored_version`, in whichever form the
+    /// store hands it over (a `&serde_json::Value`, or JSON text decoded straight into the
+    /// type: see [`StoredPayload`]).
     ///
     /// By default only [`Self::EVENT_VERSION`] is accepted. `#[event(version = 2,
     /// upcast_from = MoneyDepositedV1)]` accepts the older versions too: a payload stored at
     /// an older version is decoded as that older type and converted with `From`, step by
     /// step up the chain.
-    fn decode_stored(
+    fn decode_stored<'a>(
         stored_version: u32,
-        payload: &serde_json::Value,
+        payload: impl Into<StoredPayload<'a>>,
     ) -> Result<Self, DecodeError> {
         if stored_version != Self::EVENT_VERSION {
             return Err(DecodeError::unsupported_version::<Self>(stored_version));
         }
-        decode_current(payload)
-    }
-
-    /// Rebuilds this event from a payload stored at `stored_version`, given as JSON text.
-    ///
-    /// A payload at [`Self::EVENT_VERSION`] deserializes straight from the text, the fast path
-    /// of replaying a stream from a SQL store; an older one is parsed and handed to
-    /// [`Self::decode_stored`], so upcasting works the same either way. Override
-    /// `decode_stored` for older versions only: the current version is always decoded with
-    /// `Deserialize`.
-    fn decode_stored_json(stored_version: u32, json: &str) -> Result<Self, DecodeError> {
-        let payload_error = |source| DecodeError::Payload {
-            event_type: Self::EVENT_TYPE.to_owned(),
-            source,
-        };
-        if stored_version == Self::EVENT_VERSION {
-            return serde_json::from_str(json).map_err(payload_error);
-        }
-        let payload: serde_json::Value = serde_json::from_str(json).map_err(payload_error)?;
-        Self::decode_stored(stored_version, &payload)
+        decode_current(payload.into())
     }
 }
 
@@ -87,34 +70,58 @@ pub trait EventSet: Serialize + DeserializeOwned + Clone + Debug + Send + Sync +
     /// This event's payload, without its name. A value JSON cannot hold (a `NaN` or infinite
     /// float) is an error, never a lossy payload: see [`to_payload`].
     fn encode(&self) -> Result<serde_json::Value, serde_json::Error>;
-    /// Rebuilds an event from its stored name, version and payload.
-    fn decode(
+    /// Rebuilds an event from its stored name, version and payload (a `&serde_json::Value`
+    /// or JSON text: see [`StoredPayload`]).
+    fn decode<'a>(
         event_type: &str,
         event_version: u32,
-        payload: &serde_json::Value,
+        payload: impl Into<StoredPayload<'a>>,
     ) -> Result<Self, DecodeError>;
+}
 
-    /// [`EventSet::decode`] from the payload's JSON text. The default parses the text and
-    /// calls `decode`; `#[derive(Aggregate)]` deserializes straight from the text instead
-    /// (see [`DomainEvent::decode_stored_json`]).
-    fn decode_json(event_type: &str, event_version: u32, json: &str) -> Result<Self, DecodeError> {
-        let payload: serde_json::Value =
-            serde_json::from_str(json).map_err(|source| DecodeError::Payload {
-                event_type: event_type.to_owned(),
-                source,
-            })?;
-        Self::decode(event_type, event_version, &payload)
+/// A stored payload, in whichever form the store holds it. Every decode takes either:
+/// parsed JSON from a store that keeps values, or JSON text from one that keeps text, which is
+/// deserialized straight into the event type without building a `Value` first.
+/// `&serde_json::Value` and `&str` convert into it.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum StoredPayload<'a> {
+    /// Parsed JSON.
+    Value(&'a serde_json::Value),
+    /// JSON text.
+    Json(&'a str),
+}
+
+impl<'a> From<&'a serde_json::Value> for StoredPayload<'a> {
+    fn from(value: &'a serde_json::Value) -> Self {
+        Self::Value(value)
+    }
+}
+
+impl<'a> From<&'a str> for StoredPayload<'a> {
+    fn from(json: &'a str) -> Self {
+        Self::Json(json)
+    }
+}
+
+impl StoredPayload<'_> {
+    /// Deserializes the payload into `T`.
+    pub fn deserialize<T: DeserializeOwned>(self) -> Result<T, serde_json::Error> {
+        match self {
+            Self::Value(value) => T::deserialize(value),
+            Self::Json(json) => serde_json::from_str(json),
+        }
     }
 }
 
 /// Deserializes a payload stored at `T`'s own version.
-pub(crate) fn decode_current<T: DomainEvent>(
-    payload: &serde_json::Value,
-) -> Result<T, DecodeError> {
-    T::deserialize(payload).map_err(|source| DecodeError::Payload {
-        event_type: T::EVENT_TYPE.to_owned(),
-        source,
-    })
+pub(crate) fn decode_current<T: DomainEvent>(payload: StoredPayload<'_>) -> Result<T, DecodeError> {
+    payload
+        .deserialize()
+        .map_err(|source| DecodeError::Payload {
+            event_type: T::EVENT_TYPE.to_owned(),
+            source,
+        })
 }
 
 /// Why a stored payload could not become an event.

@@ -21,10 +21,11 @@ use async_trait::async_trait;
 
 use crate::event::{DecodeError, EventEnvelope, NewEvent};
 
+pub use crate::event::StoredPayload;
 pub use check::MAX_JSON_DEPTH;
 pub(crate) use check::{check_batch, check_snapshot, wrong_stream_type};
 pub use memory::InMemoryEventStore;
-pub use replay::{ReplayEvent, ReplayPayload, ReplayVisitor};
+pub use replay::{ReplayEvent, ReplayVisitor};
 pub use snapshot::{Snapshot, SnapshotStore};
 #[cfg(feature = "postgres")]
 pub use sql::postgres::{self, PostgresEventStore};

@@ -2,7 +2,7 @@
 //! version and payload, and nothing else, handed to a visitor one event at a time and borrowed
 //! from the store's read buffer, so replaying allocates nothing per event beyond decoding it.
 
-use crate::event::{DecodeError, EventEnvelope, EventSet};
+use crate::event::{DecodeError, EventEnvelope, EventSet, StoredPayload};
 
 /// What [`EventStore::replay_stream`](super::EventStore::replay_stream) calls for each event,
 /// in version order. An error stops the replay and is returned from it.
@@ -21,29 +21,13 @@ pub struct ReplayEvent<'a> {
     /// Its schema version.
     pub event_version: u32,
     /// Its payload.
-    pub payload: ReplayPayload<'a>,
-}
-
-/// The payload of a [`ReplayEvent`], in whichever form the store holds it. Non-exhaustive so
-/// that a store can later hand over a form of its own (a binary encoding, say) without a
-/// breaking change; [`ReplayEvent::decode`] handles every form.
-#[derive(Debug, Clone, Copy)]
-#[non_exhaustive]
-pub enum ReplayPayload<'a> {
-    /// Parsed JSON, from a store that keeps payloads as values.
-    Value(&'a serde_json::Value),
-    /// JSON text, from a store that keeps payloads as text: decoded straight into the event
-    /// type, without building a `Value` first.
-    Json(&'a str),
+    pub payload: StoredPayload<'a>,
 }
 
 impl ReplayEvent<'_> {
     /// Decodes the payload into the aggregate's event set.
     pub fn decode<E: EventSet>(&self) -> Result<E, DecodeError> {
-        match self.payload {
-            ReplayPayload::Value(value) => E::decode(self.event_type, self.event_version, value),
-            ReplayPayload::Json(json) => E::decode_json(self.event_type, self.event_version, json),
-        }
+        E::decode(self.event_type, self.event_version, self.payload)
     }
 }
 
@@ -54,7 +38,7 @@ impl<'a> From<&'a EventEnvelope> for ReplayEvent<'a> {
             aggregate_type: &envelope.aggregate_type,
             event_type: &envelope.event_type,
             event_version: envelope.event_version,
-            payload: ReplayPayload::Value(&envelope.payload),
+            payload: StoredPayload::Value(&envelope.payload),
         }
     }
 }

@@ -25,8 +25,8 @@ use uuid::Uuid;
 
 use crate::event::{EventEnvelope, Metadata, NewEvent};
 use crate::store::{
-    EventStore, ExpectedVersion, MAX_JSON_DEPTH, RefusalReason, ReplayPayload, Snapshot,
-    SnapshotStore, StoreError,
+    EventStore, ExpectedVersion, MAX_JSON_DEPTH, RefusalReason, Snapshot, SnapshotStore,
+    StoreError, StoredPayload,
 };
 use crate::subscription::Subscription;
 
@@ -588,8 +588,8 @@ pub async fn what_cannot_be_read_back_is_refused<S: EventStore>(store: S) {
     store
         .replay_stream("deep", 1, &mut |event| {
             let value = match event.payload {
-                ReplayPayload::Value(value) => value.clone(),
-                ReplayPayload::Json(text) => serde_json::from_str(text).unwrap_or_default(),
+                StoredPayload::Value(value) => value.clone(),
+                StoredPayload::Json(text) => serde_json::from_str(text).unwrap_or_default(),
             };
             replayed.push(value);
             Ok(())
@@ -686,8 +686,8 @@ pub async fn floats_come_back_bit_for_bit<S: EventStore>(store: S) {
         .replay_stream("floats", 1, &mut |event| {
             // Decoded as a typed reader would: straight from the stored text when there is one.
             let values: Result<Vec<f64>, serde_json::Error> = match event.payload {
-                ReplayPayload::Value(value) => serde_json::from_value(value["values"].clone()),
-                ReplayPayload::Json(text) => serde_json::from_str::<serde_json::Value>(text)
+                StoredPayload::Value(value) => serde_json::from_value(value["values"].clone()),
+                StoredPayload::Json(text) => serde_json::from_str::<serde_json::Value>(text)
                     .and_then(|value| serde_json::from_value(value["values"].clone())),
             };
             replayed.extend(values.unwrap_or_default().into_iter().map(f64::to_bits));

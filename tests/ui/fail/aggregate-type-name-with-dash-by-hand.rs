@@ -22,7 +22,11 @@ impl aggregato::EventSet for AccountEvent {
     fn encode(&self) -> Result<serde_json::Value, serde_json::Error> {
         Ok(serde_json::Value::Null)
     }
-    fn decode(_: &str, _: u32, _: &serde_json::Value) -> Result<Self, aggregato::DecodeError> {
+    fn decode<'a>(
+        _: &str,
+        _: u32,
+        _: impl Into<aggregato::event::StoredPayload<'a>>,
+    ) -> Result<Self, aggregato::DecodeError> {
         Ok(Self::Opened(Opened))
     }
 }

@@ -27,7 +27,7 @@ use uuid::Uuid;
 use super::codec;
 use crate::event::{EventEnvelope, Metadata, NewEvent};
 use crate::store::{
-    CorruptionReason, ExpectedVersion, ReplayEvent, ReplayPayload, ReplayVisitor, StoreError,
+    CorruptionReason, ExpectedVersion, ReplayEvent, ReplayVisitor, StoreError, StoredPayload,
     check_batch, wrong_stream_type,
 };
 
@@ -253,7 +253,7 @@ impl Log {
                 aggregate_type: &kind.aggregate_type,
                 event_type: &kind.event_type,
                 event_version: kind.event_version,
-                payload: ReplayPayload::Value(&payload),
+                payload: StoredPayload::Value(&payload),
             })?;
         }
         Ok(())

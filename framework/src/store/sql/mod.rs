@@ -8,7 +8,7 @@ use sqlx::{ColumnIndex, Decode, Row, Type};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{CorruptionReason, ReplayEvent, ReplayPayload, ReplayVisitor, StoreError};
+use super::{CorruptionReason, ReplayEvent, ReplayVisitor, StoreError, StoredPayload};
 use crate::event::{EventEnvelope, Metadata};
 
 #[cfg(feature = "postgres")]
@@ -190,7 +190,7 @@ where
         aggregate_type,
         event_type,
         event_version,
-        payload: ReplayPayload::Json(as_json(&payload)),
+        payload: StoredPayload::Json(as_json(&payload)),
     })
 }
 
