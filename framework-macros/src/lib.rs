@@ -16,6 +16,7 @@
 use proc_macro::TokenStream;
 
 mod aggregate;
+mod attribute;
 mod bounds;
 mod command;
 mod entity;
