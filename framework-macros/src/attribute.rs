@@ -13,7 +13,7 @@ use darling::ast::NestedMeta;
 use darling::error::Accumulator;
 use quote::ToTokens;
 use syn::ext::IdentExt;
-use syn::parse::{ParseStream, Parser};
+use syn::parse::ParseStream;
 use syn::{Attribute, Expr, Ident, LitStr, Meta, MetaNameValue, Path, Token, Type};
 
 /// A key whose value is a type, and an example of one for messages.
@@ -22,8 +22,8 @@ pub(crate) struct TypeKey {
     pub(crate) example: &'static str,
 }
 
-/// Reads every `#[name(...)]` of `attrs` into `T`, reporting every mistake: each attribute
-/// that cannot be read, and what darling finds in the items of the others.
+/// Reads every `#[name(...)]` of `attrs` into `T`, reporting every mistake: where an
+/// attribute stops being readable, and what darling finds in the items before that.
 pub(crate) fn options<T: FromMeta>(
     attrs: &[Attribute],
     name: &str,
@@ -35,30 +35,48 @@ pub(crate) fn options<T: FromMeta>(
     crate::validate::finish(errors, options)
 }
 
-/// The items of every `#[name(...)]` of `attrs`, in order; an error if one cannot be read.
-pub(crate) fn items(
-    attrs: &[Attribute],
-    name: &str,
-    type_keys: &[TypeKey],
-) -> darling::Result<Vec<NestedMeta>> {
+/// The items of every `#[name(...)]` of `attrs` that can be read, in order: each attribute's
+/// items up to its first unreadable one. For the stand-ins, which build on what they can.
+pub(crate) fn items(attrs: &[Attribute], name: &str, type_keys: &[TypeKey]) -> Vec<NestedMeta> {
     let mut errors = darling::Error::accumulator();
     let items = readable_items(&mut errors, attrs, name, type_keys);
-    errors.finish_with(items)
+    // Reported by `options`, which the derive calls first; only the items are wanted here.
+    let _ = errors.finish();
+    items
 }
 
-/// The items of the attributes that can be read; an error for each of the others.
+/// The items that can be read; an error where an attribute stops being readable.
 fn readable_items(
     errors: &mut Accumulator,
     attrs: &[Attribute],
     name: &str,
     type_keys: &[TypeKey],
 ) -> Vec<NestedMeta> {
-    attrs
-        .iter()
-        .filter(|attr| attr.path().is_ident(name))
-        .filter_map(|attr| errors.handle(attribute_items(attr, type_keys)))
-        .flatten()
-        .collect()
+    let mut items = Vec::new();
+    for attr in attrs.iter().filter(|attr| attr.path().is_ident(name)) {
+        let list = match darling::util::parse_attribute_to_meta_list(attr) {
+            Ok(list) => list,
+            Err(error) => {
+                errors.push(error);
+                continue;
+            }
+        };
+        // Scoped to the list, so that a value cut short is reported at its closing `)`.
+        let read = list.parse_args_with(|input: ParseStream<'_>| {
+            while !input.is_empty() {
+                items.push(item(input, type_keys)?);
+                if input.is_empty() {
+                    break;
+                }
+                input.parse::<Token![,]>()?;
+            }
+            Ok(())
+        });
+        if let Err(error) = read {
+            errors.push(error.into());
+        }
+    }
+    items
 }
 
 /// The key an item names: `id` of `id = u64`, `events` of `events(A, B)`; `None` for a literal.
@@ -68,23 +86,6 @@ pub(crate) fn item_key(item: &NestedMeta) -> Option<&Path> {
         NestedMeta::NameValueInvalidExpr(invalid) => Some(&invalid.path),
         NestedMeta::Lit(_) => None,
     }
-}
-
-/// The items of one attribute: `#[name]` has none, `#[name = ...]` is an error, as in darling.
-fn attribute_items(attr: &Attribute, type_keys: &[TypeKey]) -> darling::Result<Vec<NestedMeta>> {
-    let list = darling::util::parse_attribute_to_meta_list(attr)?;
-    let parser = |input: ParseStream<'_>| {
-        let mut items = Vec::new();
-        while !input.is_empty() {
-            items.push(item(input, type_keys)?);
-            if input.is_empty() {
-                break;
-            }
-            input.parse::<Token![,]>()?;
-        }
-        Ok(items)
-    };
-    Ok(parser.parse2(list.tokens)?)
 }
 
 /// One item: `key = SomeType` for a type key, else whatever darling reads.

@@ -111,9 +111,7 @@ struct Known {
 impl Known {
     /// Reads what it can; a key given twice, which darling rejects, counts once.
     fn read(input: &DeriveInput) -> Self {
-        let Ok(items) = attribute::items(&input.attrs, "aggregate", TYPE_KEYS) else {
-            return Self::nothing();
-        };
+        let items = attribute::items(&input.attrs, "aggregate", TYPE_KEYS);
         Self::from_list(&items)
             .or_else(|_| Self::from_list(&first_of_each_key(items)))
             .unwrap_or_else(|_| Self::nothing())

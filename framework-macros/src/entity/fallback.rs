@@ -51,7 +51,8 @@ pub(super) fn stand_ins(input: &DeriveInput) -> TokenStream {
     if !input.generics.params.is_empty() || input.generics.where_clause.is_some() {
         return TokenStream::new();
     }
-    let Ok(known) = attribute::options::<Known>(&input.attrs, "entity", TYPE_KEYS) else {
+    let items = attribute::items(&input.attrs, "entity", TYPE_KEYS);
+    let Ok(known) = Known::from_list(&items) else {
         return TokenStream::new();
     };
     let model = lenient_model(input, known);

@@ -25,7 +25,8 @@ pub(super) fn saga(input: &DeriveInput) -> TokenStream {
     {
         return TokenStream::new();
     }
-    let known = attribute::options::<Known>(&input.attrs, "saga", TYPE_KEYS).unwrap_or_default();
+    let known =
+        Known::from_list(&attribute::items(&input.attrs, "saga", TYPE_KEYS)).unwrap_or_default();
     let krate = runtime_crate(known.krate.and_then(Lenient::into_inner));
     let services = match known.services {
         None => unit_type(),
