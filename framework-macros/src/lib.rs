@@ -313,7 +313,9 @@ pub fn derive_command(input: TokenStream) -> TokenStream {
 /// recorded. Updated fields are compared with `!=`, so their types must be `PartialEq`.
 ///
 /// The handler cannot see the id a command is executed on, so a create records the id its
-/// command carries: execute `Create{Struct}` on that same id.
+/// command carries: execute `Create{Struct}` on that same id. The repository refuses a create
+/// executed on another id with `RepositoryError::WrongInstance` and stores nothing, since the
+/// generated `Entity::event_instance` names the id of each `{Struct}Created`.
 ///
 /// # `#[entity(...)]` on the struct, all optional
 ///

@@ -53,6 +53,18 @@ pub trait Aggregate: Default + Send + Sync + 'static {
     fn stream_id(id: &Self::Id) -> String {
         format!("{}-{}", Self::AGGREGATE_TYPE, id)
     }
+
+    /// The instance an event names as its own, if it names one (an entity's Created event
+    /// carries its id); the repository refuses to store such an event in another instance's
+    /// stream, with [`WrongInstance`].
+    ///
+    /// `None` by default: most events take their instance from the stream they are stored in.
+    ///
+    /// [`WrongInstance`]: crate::repository::RepositoryError::WrongInstance
+    fn event_instance(event: &Self::Event) -> Option<&Self::Id> {
+        let _ = event;
+        None
+    }
 }
 
 /// Handles one command type `C`: the per-type half of [`Aggregate::handle`].

@@ -183,6 +183,10 @@ fn entity_impl(model: &Entity) -> TokenStream {
             }
 
             fn apply(_: &mut #krate::entity::EntityState<Self>, _: &Self::Event) {}
+
+            fn event_instance(_: &Self::Event) -> ::core::option::Option<&Self::Id> {
+                ::core::option::Option::None
+            }
         }
     }
 }
