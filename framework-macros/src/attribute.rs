@@ -91,7 +91,7 @@ pub(crate) fn item_key(item: &NestedMeta) -> Option<&Path> {
 /// One item: `key = SomeType` for a type key, else whatever darling reads.
 fn item(input: ParseStream<'_>, type_keys: &[TypeKey]) -> syn::Result<NestedMeta> {
     let Some(type_key) = type_key_ahead(input, type_keys) else {
-        return input.parse();
+        return other_item(input);
     };
     // A quoted type (`services = "Arc<Clock>"`) is read by darling, as it always was.
     if input.peek3(LitStr) {
@@ -114,11 +114,44 @@ fn item(input: ParseStream<'_>, type_keys: &[TypeKey]) -> syn::Result<NestedMeta
              commas"
         )));
     }
-    Ok(NestedMeta::Meta(Meta::NameValue(MetaNameValue {
+    Ok(name_value(key, eq_token, &ty))
+}
+
+/// An item that is not a type key, as darling reads it; but a value that is a type and no
+/// expression (`servics = Services<'static, u8>`, a misspelled key) is read whole as a type,
+/// so that darling reports the key rather than pieces of the type cut at its comma.
+fn other_item(input: ParseStream<'_>) -> syn::Result<NestedMeta> {
+    let not_an_expression = matches!(
+        input.fork().parse::<NestedMeta>(),
+        Ok(NestedMeta::NameValueInvalidExpr(_))
+    );
+    if not_an_expression && key_and_type(&input.fork()).is_ok() {
+        let (key, eq_token, ty) = key_and_type(input)?;
+        return Ok(name_value(key, eq_token, &ty));
+    }
+    input.parse()
+}
+
+/// `key = SomeType`, up to the end or the next comma.
+fn key_and_type(input: ParseStream<'_>) -> syn::Result<(Ident, Token![=], Type)> {
+    let key = Ident::parse_any(input)?;
+    let eq_token = input.parse()?;
+    let ty = input.parse()?;
+    if !input.is_empty() && !input.peek(Token![,]) {
+        return Err(input.error("expected `,`"));
+    }
+    Ok((key, eq_token, ty))
+}
+
+/// `key = ty` as darling's item, the type as an expression darling hands to
+/// `<Type as FromMeta>::from_expr` unchanged: it parses the tokens back into the type, spans
+/// and all.
+fn name_value(key: Ident, eq_token: Token![=], ty: &Type) -> NestedMeta {
+    NestedMeta::Meta(Meta::NameValue(MetaNameValue {
         path: Path::from(key),
         eq_token,
-        value: verbatim(&ty),
-    })))
+        value: Expr::Verbatim(ty.to_token_stream()),
+    }))
 }
 
 /// The type key that `input` starts with, as `key =`.
@@ -128,12 +161,6 @@ fn type_key_ahead<'k>(input: ParseStream<'_>, type_keys: &'k [TypeKey]) -> Optio
     }
     let key = Ident::parse_any(&input.fork()).ok()?;
     type_keys.iter().find(|type_key| key == type_key.key)
-}
-
-/// The type as an expression darling hands to `<Type as FromMeta>::from_expr` unchanged: it
-/// parses the tokens back into the type, spans and all.
-fn verbatim(ty: &Type) -> Expr {
-    Expr::Verbatim(ty.to_token_stream())
 }
 
 #[cfg(test)]
@@ -266,6 +293,15 @@ mod tests {
         assert!(
             message.starts_with("`error = ...` takes a type, such as `error = MyError`"),
             "{message}"
+        );
+    }
+
+    #[test]
+    fn a_misspelled_type_key_with_a_generic_type_is_an_unknown_key() {
+        let message = message(parse_quote!(#[demo(servics = Services<'static, u8>)]));
+        assert_eq!(
+            message,
+            "Unknown field: `servics`. Did you mean `services`?"
         );
     }
 

@@ -108,6 +108,10 @@ mod validate;
 /// | `command_enum = Ident` | no | The name of the generated command enum. Default `{Struct}Command`. |
 /// | `crate = path` | no | Where the runtime crate is, when it is not `::aggregato` (e.g. after `extern crate aggregato as renamed;`). |
 ///
+/// A `Type` is any type, written as in Rust code: `services = Arc<dyn Clock + Send + Sync>`,
+/// `error = Rejected<(u8, String)>`, `id = my::Id<'static>`. The same holds for every key of
+/// every derive here that takes a type.
+///
 /// # What it generates
 ///
 /// With the struct's visibility:
