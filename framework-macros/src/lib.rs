@@ -16,6 +16,7 @@
 use proc_macro::TokenStream;
 
 mod aggregate;
+mod attribute;
 mod bounds;
 mod command;
 mod entity;
@@ -106,6 +107,10 @@ mod validate;
 /// | `event_enum = Ident` | no | The name of the generated event enum. Default `{Struct}Event`. |
 /// | `command_enum = Ident` | no | The name of the generated command enum. Default `{Struct}Command`. |
 /// | `crate = path` | no | Where the runtime crate is, when it is not `::aggregato` (e.g. after `extern crate aggregato as renamed;`). |
+///
+/// A `Type` is any type, written as in Rust code: `services = Arc<dyn Clock + Send + Sync>`,
+/// `error = Rejected<(u8, String)>`, `id = my::Id<'static>`. The same holds for every key of
+/// every derive here that takes a type.
 ///
 /// # What it generates
 ///
@@ -312,7 +317,9 @@ pub fn derive_command(input: TokenStream) -> TokenStream {
 /// recorded. Updated fields are compared with `!=`, so their types must be `PartialEq`.
 ///
 /// The handler cannot see the id a command is executed on, so a create records the id its
-/// command carries: execute `Create{Struct}` on that same id.
+/// command carries: execute `Create{Struct}` on that same id. The repository refuses a create
+/// executed on another id with `RepositoryError::WrongInstance` and stores nothing, since the
+/// generated `Entity::event_instance` names the id of each `{Struct}Created`.
 ///
 /// # `#[entity(...)]` on the struct, all optional
 ///

@@ -62,7 +62,12 @@ pub(crate) fn finish<T>(
 
 /// A path as the user would write it: `crate::bank::MoneyDeposited`, `Recorded<u8>`.
 pub(crate) fn display_path(path: &syn::Path) -> String {
-    let written = quote::ToTokens::to_token_stream(path).to_string();
+    display_tokens(path)
+}
+
+/// A path or type as the user would write it: `legacy::Credited<u32>`.
+pub(crate) fn display_tokens(tokens: &impl quote::ToTokens) -> String {
+    let written = tokens.to_token_stream().to_string();
     [
         (" :: ", "::"),
         (":: ", "::"),

@@ -57,6 +57,18 @@ pub trait Aggregate: Default + Send + Sync + 'static {
         let () = TypeName::<Self>::IS_VALID;
         format!("{}-{}", Self::AGGREGATE_TYPE, id)
     }
+
+    /// The instance an event names as its own, if it names one (an entity's Created event
+    /// carries its id); the repository refuses to store such an event in another instance's
+    /// stream, with [`WrongInstance`].
+    ///
+    /// `None` by default: most events take their instance from the stream they are stored in.
+    ///
+    /// [`WrongInstance`]: crate::repository::RepositoryError::WrongInstance
+    fn event_instance(event: &Self::Event) -> Option<&Self::Id> {
+        let _ = event;
+        None
+    }
 }
 
 /// The compile-time check of [`Aggregate::AGGREGATE_TYPE`], evaluated when `stream_id` is used.

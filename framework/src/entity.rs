@@ -68,6 +68,11 @@ pub trait Entity: Sized + Send + Sync + 'static {
 
     /// Evolves `state` by `event`: [`Aggregate::apply`] of `EntityState<Self>`.
     fn apply(state: &mut EntityState<Self>, event: &Self::Event);
+
+    /// The id a Created event carries, `None` for every other event:
+    /// [`Aggregate::event_instance`] of `EntityState<Self>`, so that a create is never stored
+    /// in the stream of another id.
+    fn event_instance(event: &Self::Event) -> Option<&Self::Id>;
 }
 
 /// Where an entity is in its lifecycle; the aggregate of every `#[derive(Entity)]` struct.
@@ -183,6 +188,10 @@ impl<T: Entity> Aggregate for EntityState<T> {
 
     fn apply(&mut self, event: &Self::Event) {
         T::apply(self, event);
+    }
+
+    fn event_instance(event: &Self::Event) -> Option<&Self::Id> {
+        T::event_instance(event)
     }
 }
 

@@ -616,3 +616,132 @@ async fn an_optional_field_cleared_stays_cleared_after_a_reload() {
         &EntityState::Live(Note { id: 7, title: None })
     );
 }
+
+// ---- a create names its own stream ----
+
+/// The stored events of `stream`.
+async fn stored(
+    repository: &Repository<EntityState<Product>, InMemoryEventStore>,
+    stream: &str,
+) -> usize {
+    repository
+        .store()
+        .read_stream(stream, 1)
+        .await
+        .expect("reads")
+        .len()
+}
+
+fn is_wrong_instance(error: &RepositoryError<EntityError<CatalogueError>>) -> bool {
+    matches!(
+        error,
+        RepositoryError::WrongInstance { stream, named }
+            if stream == "Product-p2" && named == "Product-p1"
+    )
+}
+
+#[tokio::test]
+async fn a_create_executed_on_another_id_is_refused_and_stores_nothing() {
+    let repository = Repository::<EntityState<Product>, _>::new(InMemoryEventStore::new());
+    let refused = repository
+        .execute(&pid("p2"), create_mug())
+        .await
+        .expect_err("`p1` is not `p2`");
+    assert!(is_wrong_instance(&refused), "{refused:?}");
+    assert_eq!(
+        refused.to_string(),
+        "refused to store an event in stream `Product-p2`: it belongs to stream `Product-p1`; \
+         execute the command on the id it names, or give it the id it is executed on"
+    );
+    assert_eq!(refused.rejection(), None);
+    assert!(!refused.is_conflict());
+    assert_eq!(stored(&repository, "Product-p2").await, 0);
+    assert_eq!(stored(&repository, "Product-p1").await, 0);
+
+    let created = repository
+        .execute(&pid("p1"), create_mug())
+        .await
+        .expect("the id it names");
+    assert_eq!(created[0].stream_id, "Product-p1");
+    assert_eq!(stored(&repository, "Product-p1").await, 1);
+    assert_eq!(stored(&repository, "Product-p2").await, 0);
+}
+
+#[tokio::test]
+async fn a_refused_create_leaves_no_state_in_the_cache() {
+    let repository =
+        Repository::<EntityState<Product>, _>::new(InMemoryEventStore::new()).with_state_cache(8);
+    let refused = repository
+        .execute(&pid("p2"), create_mug())
+        .await
+        .expect_err("`p1` is not `p2`");
+    assert!(is_wrong_instance(&refused), "{refused:?}");
+    // Had the refused state been cached, `p2` would be live as `p1` and this an AlreadyExists.
+    let created = repository
+        .execute(
+            &pid("p2"),
+            CreateProduct {
+                id: pid("p2"),
+                ..create_mug()
+            },
+        )
+        .await
+        .expect("created on its own id");
+    assert_eq!(created[0].stream_id, "Product-p2");
+    let loaded = repository.load(&pid("p2")).await.expect("loads");
+    assert_eq!(
+        loaded.state().get().map(|product| &product.id),
+        Some(&pid("p2"))
+    );
+}
+
+#[tokio::test]
+async fn saving_a_root_that_created_another_id_is_refused() {
+    let repository = Repository::<EntityState<Product>, _>::new(InMemoryEventStore::new());
+    let mut root = AggregateRoot::<EntityState<Product>>::new(pid("p2"));
+    root.handle(create_mug().into(), &())
+        .await
+        .expect("the handler sees no stream");
+    let refused = repository
+        .save(&mut root, Metadata::default())
+        .await
+        .expect_err("`p1` is not `p2`");
+    assert!(is_wrong_instance(&refused), "{refused:?}");
+    assert_eq!(root.uncommitted().len(), 1, "nothing was committed");
+    assert_eq!(root.loaded_version(), 0);
+    assert_eq!(stored(&repository, "Product-p2").await, 0);
+    assert_eq!(stored(&repository, "Product-p1").await, 0);
+
+    let mut own = AggregateRoot::<EntityState<Product>>::new(pid("p1"));
+    own.handle(create_mug().into(), &()).await.expect("decided");
+    let saved = repository
+        .save(&mut own, Metadata::default())
+        .await
+        .expect("the id it names");
+    assert_eq!(saved[0].stream_id, "Product-p1");
+}
+
+#[tokio::test]
+async fn only_the_created_event_names_an_instance() {
+    type State = EntityState<Product>;
+    let created: ProductEvent = mug_created().into();
+    assert_eq!(State::event_instance(&created), Some(&pid("p1")));
+    let others: [ProductEvent; 3] = [
+        ProductUpdated::default().into(),
+        ProductDeleted.into(),
+        ProductDiscontinued.into(),
+    ];
+    for event in &others {
+        assert_eq!(State::event_instance(event), None, "{event:?}");
+    }
+    // So the other commands run on any id, as before.
+    let repository = Repository::<State, _>::new(InMemoryEventStore::new());
+    repository
+        .execute(&pid("p1"), create_mug())
+        .await
+        .expect("created");
+    repository
+        .execute(&pid("p1"), DeleteProduct)
+        .await
+        .expect("deleted");
+}

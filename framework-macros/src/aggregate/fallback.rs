@@ -9,13 +9,15 @@
 //! The keys are read again leniently, so that a mistake in one key does not lose the others:
 //! a handler returning `Result<_, BankError>` type-checks only against `type Error = BankError`.
 
-use darling::{FromDeriveInput, FromMeta};
+use darling::FromMeta;
+use darling::ast::NestedMeta;
 use proc_macro2::TokenStream;
-use quote::{ToTokens, format_ident, quote};
+use quote::{format_ident, quote};
 use syn::punctuated::Punctuated;
 use syn::{DeriveInput, Ident, Meta, Path, Token, Type, Visibility};
 
-use super::model::Entry;
+use super::model::{Entry, TYPE_KEYS};
+use crate::attribute;
 use crate::paths::{infallible, runtime_crate, unit_type};
 
 /// The stand-ins for the aggregate `input`, or nothing when its shape does not allow them:
@@ -39,9 +41,9 @@ pub(super) fn stand_ins(input: &DeriveInput) -> TokenStream {
     let enums_fit = event_enum != *ident && command_enum != *ident && event_enum != command_enum;
     let (event_type, command_type, enums) = if enums_fit {
         let enums = [
-            empty_enum(&known.vis, &event_enum, ident, listed(known.events)),
+            empty_enum(&input.vis, &event_enum, ident, listed(known.events)),
             event_traits(&krate, &event_enum),
-            empty_enum(&known.vis, &command_enum, ident, listed(known.commands)),
+            empty_enum(&input.vis, &command_enum, ident, listed(known.commands)),
         ];
         (
             quote!(#event_enum),
@@ -92,10 +94,9 @@ pub(super) fn stand_ins(input: &DeriveInput) -> TokenStream {
 
 /// What could be read of `#[aggregate(...)]`. A key is `None` when absent and `Some` of
 /// `Lenient(None)` when present but wrong, so that an absent `error` still means `Infallible`.
-#[derive(FromDeriveInput)]
-#[darling(attributes(aggregate), allow_unknown_fields)]
+#[derive(FromMeta)]
+#[darling(allow_unknown_fields)]
 struct Known {
-    vis: Visibility,
     id: Option<Lenient<Type>>,
     error: Option<Lenient<Type>>,
     services: Option<Lenient<Type>>,
@@ -110,15 +111,15 @@ struct Known {
 impl Known {
     /// Reads what it can; a key given twice, which darling rejects, counts once.
     fn read(input: &DeriveInput) -> Self {
-        Self::from_derive_input(input)
-            .or_else(|_| Self::from_derive_input(&first_of_each_key(input)))
-            .unwrap_or_else(|_| Self::nothing(input))
+        let items = attribute::items(&input.attrs, "aggregate", TYPE_KEYS);
+        Self::from_list(&items)
+            .or_else(|_| Self::from_list(&first_of_each_key(items)))
+            .unwrap_or_else(|_| Self::nothing())
     }
 
-    /// Nothing but the visibility, when even the lenient reading fails.
-    fn nothing(input: &DeriveInput) -> Self {
+    /// Nothing, when even the lenient reading fails.
+    fn nothing() -> Self {
         Self {
-            vis: input.vis.clone(),
             id: None,
             error: None,
             services: None,
@@ -131,31 +132,20 @@ impl Known {
     }
 }
 
-/// `input` with only the first occurrence of each key of `#[aggregate(...)]`.
-fn first_of_each_key(input: &DeriveInput) -> DeriveInput {
-    let mut input = input.clone();
+/// The first item of each key.
+fn first_of_each_key(items: Vec<NestedMeta>) -> Vec<NestedMeta> {
     let mut seen: Vec<Path> = Vec::new();
-    for attr in &mut input.attrs {
-        let Meta::List(list) = &mut attr.meta else {
-            continue;
-        };
-        if !list.path.is_ident("aggregate") {
-            continue;
-        }
-        let Ok(keys) = list.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated) else {
-            continue;
-        };
-        let kept: Punctuated<Meta, Token![,]> = keys
-            .into_iter()
-            .filter(|key| {
-                let first = !seen.contains(key.path());
-                seen.push(key.path().clone());
-                first
-            })
-            .collect();
-        list.tokens = kept.into_token_stream();
-    }
-    input
+    items
+        .into_iter()
+        .filter(|item| {
+            let Some(key) = attribute::item_key(item) else {
+                return true;
+            };
+            let first = !seen.contains(key);
+            seen.push(key.clone());
+            first
+        })
+        .collect()
 }
 
 /// A value that is `None` when it does not parse, instead of an error.

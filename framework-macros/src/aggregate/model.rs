@@ -1,7 +1,7 @@
 //! What `#[aggregate(...)]` may contain, and the validated model of one aggregate.
 
+use darling::FromMeta;
 use darling::util::SpannedValue;
-use darling::{FromDeriveInput, FromMeta};
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{
@@ -9,20 +9,28 @@ use syn::{
     Type, Visibility,
 };
 
+use crate::attribute::{self, TypeKey};
 use crate::validate::{display_path, error_at};
 
-/// The derive input as darling reads it, with `#[aggregate(...)]`.
+/// The derive input: the struct, and what its `#[aggregate(...)]` says.
 ///
-/// Required keys are `Option`s so that their absence is reported in our words, with the fix.
 /// The shape (a struct with named fields or a unit struct) is checked by [`check_shape`]
 /// rather than darling's `supports(...)`, whose error points at the derive and does not say
 /// what to write instead.
-#[derive(FromDeriveInput)]
-#[darling(attributes(aggregate))]
 pub(crate) struct AggregateInput {
     pub(super) ident: Ident,
     pub(super) vis: Visibility,
     pub(super) generics: Generics,
+    pub(super) options: AggregateOptions,
+    /// Whether the struct carries `#[aggregate(...)]` at all.
+    pub(super) has_attribute: bool,
+}
+
+/// What `#[aggregate(...)]` may contain.
+///
+/// Required keys are `Option`s so that their absence is reported in our words, with the fix.
+#[derive(FromMeta)]
+pub(crate) struct AggregateOptions {
     /// The identity type of one instance. Required.
     pub(super) id: Option<Type>,
     /// The domain error; `Infallible` when absent.
@@ -42,23 +50,42 @@ pub(crate) struct AggregateInput {
     /// The runtime crate's path.
     #[darling(rename = "crate")]
     pub(super) krate: Option<Path>,
-    /// Whether the struct carries `#[aggregate(...)]` at all; set after darling's pass.
-    #[darling(skip)]
-    pub(super) has_attribute: bool,
 }
+
+/// The keys of `#[aggregate(...)]` whose values are types, read as types whatever they are
+/// (`services = Arc<dyn Clock + Send + Sync>`).
+pub(crate) const TYPE_KEYS: &[TypeKey] = &[
+    TypeKey {
+        key: "id",
+        example: "AccountId",
+    },
+    TypeKey {
+        key: "error",
+        example: "BankError",
+    },
+    TypeKey {
+        key: "services",
+        example: "Arc<RiskServices>",
+    },
+];
 
 impl AggregateInput {
     /// Reads the input, reporting a wrong shape together with any mistake in the attribute.
     pub(super) fn parse(input: &DeriveInput) -> darling::Result<Self> {
         let mut errors = darling::Error::accumulator();
         errors.handle(check_shape(input));
-        let parsed = errors.handle(Self::from_derive_input(input));
-        let mut parsed = crate::validate::finish(errors, parsed)?;
-        parsed.has_attribute = input
-            .attrs
-            .iter()
-            .any(|attr| attr.path().is_ident("aggregate"));
-        Ok(parsed)
+        let options = errors.handle(attribute::options(&input.attrs, "aggregate", TYPE_KEYS));
+        let options = crate::validate::finish(errors, options)?;
+        Ok(Self {
+            ident: input.ident.clone(),
+            vis: input.vis.clone(),
+            generics: input.generics.clone(),
+            options,
+            has_attribute: input
+                .attrs
+                .iter()
+                .any(|attr| attr.path().is_ident("aggregate")),
+        })
     }
 }
 

@@ -60,3 +60,33 @@ fn stand_ins_beside_errors() {
     });
     insta::assert_snapshot!(pretty(expansion));
 }
+
+#[test]
+fn generic_types_in_every_type_key() {
+    let expansion = super::expand(quote! {
+        #[derive(Debug, Default, Aggregate)]
+        #[aggregate(
+            id = Arc<str>,
+            error = Rejected<(u8, String)>,
+            services = Arc<dyn Clock + Send + Sync>,
+            events(Ticked),
+            commands(Tick),
+        )]
+        pub struct Timer {
+            last: u64,
+        }
+    });
+    let pretty = pretty(expansion);
+    assert!(!pretty.contains("compile_error"), "{pretty}");
+    insta::assert_snapshot!(pretty);
+}
+
+#[test]
+fn a_type_key_with_what_is_not_a_type() {
+    let expansion = super::expand(quote! {
+        #[derive(Debug, Default, Aggregate)]
+        #[aggregate(id = u64, services = Arc<dyn>, events(Ticked), commands(Tick))]
+        pub struct Timer;
+    });
+    insta::assert_snapshot!(pretty(expansion));
+}

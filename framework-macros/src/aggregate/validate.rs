@@ -12,8 +12,15 @@ use crate::validate::{display_path, error_at, finish, stored_name, stream_prefix
 
 /// Checks every rule, reporting every mistake at once.
 pub(super) fn validate(input: AggregateInput) -> darling::Result<Aggregate> {
-    let ident = &input.ident;
-    if !input.has_attribute {
+    let AggregateInput {
+        ident,
+        vis,
+        generics,
+        options,
+        has_attribute,
+    } = input;
+    let ident = &ident;
+    if !has_attribute {
         return Err(error_at(
             ident.span(),
             format!(
@@ -23,33 +30,33 @@ pub(super) fn validate(input: AggregateInput) -> darling::Result<Aggregate> {
         ));
     }
     let mut errors = darling::Error::accumulator();
-    not_generic(&mut errors, ident, &input.generics);
-    if let Some(name) = &input.name {
+    not_generic(&mut errors, ident, &generics);
+    if let Some(name) = &options.name {
         errors.handle(stored_name(name, "aggregate", "BankAccount"));
         errors.handle(stream_prefix(name, "aggregate"));
     }
-    let id = required_id(&mut errors, ident, input.id);
-    let events = members(&mut errors, ident, input.events, Kind::Events);
-    let commands = members(&mut errors, ident, input.commands, Kind::Commands);
-    let event_enum = enum_name(input.event_enum, ident, "Event");
-    let command_enum = enum_name(input.command_enum, ident, "Command");
+    let id = required_id(&mut errors, ident, options.id);
+    let events = members(&mut errors, ident, options.events, Kind::Events);
+    let commands = members(&mut errors, ident, options.commands, Kind::Commands);
+    let event_enum = enum_name(options.event_enum, ident, "Event");
+    let command_enum = enum_name(options.command_enum, ident, "Command");
     distinct_names(&mut errors, ident, &event_enum, &command_enum);
 
     let model = match (id, events, commands) {
         (Some(id), Some(events), Some(commands)) => Some(Aggregate {
-            krate: runtime_crate(input.krate),
-            vis: input.vis,
-            type_name: input
+            krate: runtime_crate(options.krate),
+            vis,
+            type_name: options
                 .name
-                .map_or_else(|| input.ident.to_string(), SpannedValue::into_inner),
+                .map_or_else(|| ident.to_string(), SpannedValue::into_inner),
             id,
-            error: input.error.unwrap_or_else(infallible),
-            services: input.services.unwrap_or_else(unit_type),
+            error: options.error.unwrap_or_else(infallible),
+            services: options.services.unwrap_or_else(unit_type),
             event_enum,
             command_enum,
             events,
             commands,
-            ident: input.ident,
+            ident: ident.clone(),
         }),
         _ => None,
     };

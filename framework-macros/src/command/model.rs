@@ -1,20 +1,27 @@
 //! What `#[command(...)]` may contain, and the validated model of one command type.
 
-use darling::FromDeriveInput;
+use darling::FromMeta;
 use darling::util::SpannedValue;
 use syn::{DeriveInput, Generics, Ident, Path, Type};
 
-/// The derive input as darling reads it: any struct or enum, with `#[command(...)]`.
-#[derive(FromDeriveInput)]
-#[darling(attributes(command))]
+use crate::attribute::{self, TypeKey};
+
+/// The derive input: the type, and what its `#[command(...)]` says.
 pub(super) struct CommandInput {
     pub(super) ident: Ident,
     pub(super) generics: Generics,
+    pub(super) options: CommandOptions,
+}
+
+/// What `#[command(...)]` may contain.
+#[derive(FromMeta)]
+pub(super) struct CommandOptions {
     /// The aggregate the command targets. Required; optional here so that its absence is
     /// reported in our words.
     pub(super) aggregate: Option<Type>,
     /// The `#[derive(Entity)]` struct the command is added to: it targets the aggregate
-    /// `EntityState<Entity>`, which an attribute cannot spell unquoted.
+    /// `EntityState<Entity>`, so `entity = Product` is short for
+    /// `aggregate = aggregato::entity::EntityState<Product>`.
     pub(super) entity: Option<Type>,
     /// The command's name for logs; the type's ident when absent.
     pub(super) name: Option<SpannedValue<String>>,
@@ -23,9 +30,26 @@ pub(super) struct CommandInput {
     pub(super) krate: Option<Path>,
 }
 
+/// The keys of `#[command(...)]` whose values are types, read as types whatever they are
+/// (`aggregate = EntityState<Product>`).
+const TYPE_KEYS: &[TypeKey] = &[
+    TypeKey {
+        key: "aggregate",
+        example: "BankAccount",
+    },
+    TypeKey {
+        key: "entity",
+        example: "Product",
+    },
+];
+
 impl CommandInput {
     pub(super) fn parse(input: &DeriveInput) -> darling::Result<Self> {
-        Self::from_derive_input(input)
+        Ok(Self {
+            ident: input.ident.clone(),
+            generics: input.generics.clone(),
+            options: attribute::options(&input.attrs, "command", TYPE_KEYS)?,
+        })
     }
 }
 

@@ -25,3 +25,15 @@ fn overrides() {
     });
     insta::assert_snapshot!(pretty(expansion));
 }
+
+#[test]
+fn a_generic_aggregate_type() {
+    let expansion = super::expand(quote! {
+        #[derive(Clone, Debug, Command)]
+        #[command(aggregate = EntityState<Product>)]
+        pub struct Reprice;
+    });
+    let pretty = pretty(expansion);
+    assert!(!pretty.contains("compile_error"), "{pretty}");
+    insta::assert_snapshot!(pretty);
+}

@@ -11,12 +11,17 @@ use crate::validate::{error_at, finish, stored_name};
 /// Checks that the target aggregate (or entity) is named once and the name is usable, reporting every mistake
 /// at once.
 pub(super) fn validate(input: CommandInput) -> darling::Result<Command> {
+    let CommandInput {
+        ident,
+        generics,
+        options,
+    } = input;
     let mut errors = darling::Error::accumulator();
-    if let Some(name) = &input.name {
+    if let Some(name) = &options.name {
         errors.handle(stored_name(name, "command", "DepositMoney"));
     }
-    let krate = runtime_crate(input.krate);
-    let aggregate = match (input.aggregate, input.entity) {
+    let krate = runtime_crate(options.krate);
+    let aggregate = match (options.aggregate, options.entity) {
         (Some(aggregate), None) => Some(aggregate),
         (None, Some(entity)) => Some(parse_quote!(#krate::entity::EntityState<#entity>)),
         (Some(_), Some(entity)) => {
@@ -29,12 +34,12 @@ pub(super) fn validate(input: CommandInput) -> darling::Result<Command> {
         }
         (None, None) => {
             errors.push(error_at(
-                input.ident.span(),
+                ident.span(),
                 format!(
                     "`{}` does not say which aggregate it targets: \
                      add `#[command(aggregate = YourAggregate)]`, or \
                      `#[command(entity = YourEntity)]` to add it to a `#[derive(Entity)]` struct",
-                    input.ident
+                    ident
                 ),
             ));
             None
@@ -42,11 +47,11 @@ pub(super) fn validate(input: CommandInput) -> darling::Result<Command> {
     };
     let model = aggregate.map(|aggregate| Command {
         krate,
-        name: input
+        name: options
             .name
-            .map_or_else(|| input.ident.to_string(), SpannedValue::into_inner),
-        ident: input.ident,
-        generics: input.generics,
+            .map_or_else(|| ident.to_string(), SpannedValue::into_inner),
+        ident,
+        generics,
         aggregate,
     });
     finish(errors, model)

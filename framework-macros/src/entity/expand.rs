@@ -262,7 +262,10 @@ pub(super) fn commands(model: &Entity) -> TokenStream {
     let create = message(
         model,
         &names.create,
-        &format!("Creates a `{ident}`, unless one with this id exists or was deleted."),
+        &format!(
+            "Creates a `{ident}`, unless one with this id exists or was deleted. Execute it on \
+             the id it carries: the repository refuses to store it in another id's stream."
+        ),
         &Shape::Full(model.stored().collect()),
         |field| format!("The `{field}` of the `{ident}` to create."),
     );
@@ -315,6 +318,7 @@ fn entity_impl(model: &Entity) -> TokenStream {
     let state = state_type(model);
     let outcome = outcome_type(model);
     let id = model.id().map(|id| &id.ty);
+    let id_field = model.id().map(|id| &id.ident);
     let event_enum = &names.event_enum;
     let command_enum = &names.command_enum;
     let (create, update, delete) = (&names.create, &names.update, &names.delete);
@@ -378,6 +382,15 @@ fn entity_impl(model: &Entity) -> TokenStream {
                         }
                         #event_enum::#deleted(_) => #krate::__private::delete_entity(__state),
                         #(#apply_extra,)*
+                    }
+                }
+
+                fn event_instance(__event: &#event_enum) -> ::core::option::Option<&#id> {
+                    match __event {
+                        #event_enum::#created(__event) => {
+                            ::core::option::Option::Some(&__event.#id_field)
+                        }
+                        _ => ::core::option::Option::None,
                     }
                 }
             }

@@ -8,23 +8,23 @@
 //! not compile.
 
 use darling::util::Flag;
-use darling::{FromDeriveInput, FromField};
+use darling::{FromField, FromMeta};
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
-use syn::{Data, DataStruct, DeriveInput, Fields, Ident, Path, Type, Visibility};
+use syn::{Data, DataStruct, DeriveInput, Fields, Ident, Path, Type};
 
 use super::expand::{commands, enum_docs, events, sets_model};
-use super::model::{Entity, Field, Names, Role};
+use super::model::{Entity, Field, Names, Role, TYPE_KEYS};
 use crate::aggregate::expand::message_sets;
 use crate::aggregate::fallback::{Lenient, Listed, listed};
 use crate::aggregate::model::Member;
+use crate::attribute;
 use crate::paths::{infallible, runtime_crate, unit_type};
 
 /// What could be read of `#[entity(...)]` on the struct.
-#[derive(FromDeriveInput)]
-#[darling(attributes(entity), allow_unknown_fields)]
+#[derive(FromMeta)]
+#[darling(allow_unknown_fields)]
 struct Known {
-    vis: Visibility,
     error: Option<Lenient<Type>>,
     services: Option<Lenient<Type>>,
     events: Option<Lenient<Listed>>,
@@ -51,7 +51,8 @@ pub(super) fn stand_ins(input: &DeriveInput) -> TokenStream {
     if !input.generics.params.is_empty() || input.generics.where_clause.is_some() {
         return TokenStream::new();
     }
-    let Ok(known) = Known::from_derive_input(input) else {
+    let items = attribute::items(&input.attrs, "entity", TYPE_KEYS);
+    let Ok(known) = Known::from_list(&items) else {
         return TokenStream::new();
     };
     let model = lenient_model(input, known);
@@ -81,7 +82,7 @@ fn lenient_model(input: &DeriveInput, known: Known) -> Entity {
         error: or(known.error, infallible),
         services: or(known.services, unit_type),
         krate,
-        vis: known.vis,
+        vis: input.vis.clone(),
         type_name: ident.to_string(),
         ident,
         version: 1,
@@ -182,6 +183,10 @@ fn entity_impl(model: &Entity) -> TokenStream {
             }
 
             fn apply(_: &mut #krate::entity::EntityState<Self>, _: &Self::Event) {}
+
+            fn event_instance(_: &Self::Event) -> ::core::option::Option<&Self::Id> {
+                ::core::option::Option::None
+            }
         }
     }
 }

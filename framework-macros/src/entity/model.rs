@@ -2,22 +2,32 @@
 //! of one entity.
 
 use darling::util::{Flag, SpannedValue};
-use darling::{FromDeriveInput, FromField};
+use darling::{FromField, FromMeta};
 use syn::{Data, DataStruct, DeriveInput, Fields, Generics, Ident, Path, Type, Visibility};
 
 use crate::aggregate::model::{Member, TypeList};
+use crate::attribute::{self, TypeKey};
 use crate::validate::error_at;
 
-/// The derive input as darling reads it, with `#[entity(...)]` on the struct.
+/// The derive input: the struct, what its `#[entity(...)]` says, and its fields.
 ///
 /// The shape is checked by [`named_fields`] rather than darling's `supports(...)`, whose error
 /// points at the derive and does not say what to write instead.
-#[derive(FromDeriveInput)]
-#[darling(attributes(entity))]
 pub(super) struct EntityInput {
     pub(super) ident: Ident,
     pub(super) vis: Visibility,
     pub(super) generics: Generics,
+    pub(super) options: EntityOptions,
+    /// The struct's fields with their `#[entity(...)]`.
+    pub(super) fields: Vec<FieldInput>,
+    /// The mistakes in the fields' `#[entity(...)]`, reported together with those that
+    /// validation finds in the fields that could be read.
+    pub(super) field_errors: Vec<darling::Error>,
+}
+
+/// What `#[entity(...)]` on the struct may contain.
+#[derive(FromMeta)]
+pub(super) struct EntityOptions {
     /// The stored entity type, and the prefix of the generated event names; the struct's
     /// ident when absent.
     pub(super) name: Option<SpannedValue<String>>,
@@ -36,14 +46,20 @@ pub(super) struct EntityInput {
     /// The runtime crate's path.
     #[darling(rename = "crate")]
     pub(super) krate: Option<Path>,
-    /// The struct's fields with their `#[entity(...)]`; read after darling's pass.
-    #[darling(skip)]
-    pub(super) fields: Vec<FieldInput>,
-    /// The mistakes in the fields' `#[entity(...)]`, reported together with those that
-    /// validation finds in the fields that could be read.
-    #[darling(skip)]
-    pub(super) field_errors: Vec<darling::Error>,
 }
+
+/// The keys of `#[entity(...)]` on the struct whose values are types, read as types whatever
+/// they are (`services = Arc<dyn Pricing + Send + Sync>`).
+pub(super) const TYPE_KEYS: &[TypeKey] = &[
+    TypeKey {
+        key: "error",
+        example: "CatalogueError",
+    },
+    TypeKey {
+        key: "services",
+        example: "Arc<Pricing>",
+    },
+];
 
 /// One field as darling reads it, with `#[entity(...)]`.
 #[derive(FromField)]
@@ -68,15 +84,24 @@ impl EntityInput {
     pub(super) fn parse(input: &DeriveInput) -> darling::Result<Self> {
         let mut errors = darling::Error::accumulator();
         let named = errors.handle(named_fields(input));
-        let parsed = errors.handle(Self::from_derive_input(input));
-        let mut parsed = crate::validate::finish(errors, parsed)?;
+        let options = errors.handle(attribute::options(&input.attrs, "entity", TYPE_KEYS));
+        let options = crate::validate::finish(errors, options)?;
+        let mut fields = Vec::new();
+        let mut field_errors = Vec::new();
         for field in named.iter().flat_map(|named| named.named.iter()) {
             match FieldInput::from_field(field) {
-                Ok(field) => parsed.fields.push(field),
-                Err(error) => parsed.field_errors.push(error),
+                Ok(field) => fields.push(field),
+                Err(error) => field_errors.push(error),
             }
         }
-        Ok(parsed)
+        Ok(Self {
+            ident: input.ident.clone(),
+            vis: input.vis.clone(),
+            generics: input.generics.clone(),
+            options,
+            fields,
+            field_errors,
+        })
     }
 }
 

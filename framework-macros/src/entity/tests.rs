@@ -61,3 +61,21 @@ fn every_mistake_at_once() {
     });
     insta::assert_snapshot!(pretty(expansion));
 }
+
+#[test]
+fn generic_types_in_every_type_key() {
+    let expansion = super::expand(quote! {
+        #[derive(Debug, Clone, PartialEq, Entity)]
+        #[entity(
+            error = Unpriced<Box<str>>,
+            services = my::Services<'static, u8>,
+        )]
+        pub struct Product {
+            #[entity(id)]
+            id: u64,
+        }
+    });
+    let pretty = pretty(expansion);
+    assert!(!pretty.contains("compile_error"), "{pretty}");
+    insta::assert_snapshot!(pretty);
+}

@@ -14,48 +14,55 @@ use crate::validate::{display_path, error_at, finish, stored_name, stream_prefix
 
 /// Checks every rule, reporting every mistake at once.
 pub(super) fn validate(input: EntityInput) -> darling::Result<Entity> {
-    let ident = &input.ident;
+    let EntityInput {
+        ident,
+        vis,
+        generics,
+        options,
+        fields,
+        field_errors,
+    } = input;
+    let ident = &ident;
     let mut errors = darling::Error::accumulator();
     // A field whose attribute has a mistake is missing from `fields`: it may be the id.
-    let every_field_read = input.field_errors.is_empty();
-    for error in input.field_errors {
+    let every_field_read = field_errors.is_empty();
+    for error in field_errors {
         errors.push(error);
     }
-    not_generic(&mut errors, ident, &input.generics);
-    if let Some(name) = &input.name {
+    not_generic(&mut errors, ident, &generics);
+    if let Some(name) = &options.name {
         errors.handle(stored_name(name, "entity", "Catalog.Product"));
         errors.handle(stream_prefix(name, "entity"));
     }
-    let version = version(&mut errors, input.version.as_ref());
-    let fields: Vec<Field> = input
-        .fields
+    let version = version(&mut errors, options.version.as_ref());
+    let fields: Vec<Field> = fields
         .into_iter()
         .filter_map(|field| self::field(&mut errors, field))
         .collect();
     if every_field_read || fields.iter().any(|field| field.role == Role::Id) {
         one_id(&mut errors, ident, &fields);
     }
-    if input.error.is_none() {
-        validators_need_an_error(&mut errors, input.validate.as_ref(), &fields);
+    if options.error.is_none() {
+        validators_need_an_error(&mut errors, options.validate.as_ref(), &fields);
     }
     let names = Names::of(ident);
-    let extra_events = added(&mut errors, input.events, &names.events(), "events");
-    let extra_commands = added(&mut errors, input.commands, &names.commands(), "commands");
+    let extra_events = added(&mut errors, options.events, &names.events(), "events");
+    let extra_commands = added(&mut errors, options.commands, &names.commands(), "commands");
     let model = Entity {
-        krate: runtime_crate(input.krate),
-        vis: input.vis,
-        type_name: input
+        krate: runtime_crate(options.krate),
+        vis,
+        type_name: options
             .name
-            .map_or_else(|| input.ident.to_string(), SpannedValue::into_inner),
+            .map_or_else(|| ident.to_string(), SpannedValue::into_inner),
         version,
-        error: input.error.unwrap_or_else(infallible),
-        services: input.services.unwrap_or_else(unit_type),
-        validate: input.validate,
+        error: options.error.unwrap_or_else(infallible),
+        services: options.services.unwrap_or_else(unit_type),
+        validate: options.validate,
         fields,
         names,
         extra_events,
         extra_commands,
-        ident: input.ident,
+        ident: ident.clone(),
     };
     finish(errors, Some(model))
 }

@@ -2,11 +2,11 @@
 
 use proc_macro2::{Literal, TokenStream};
 use quote::{quote, quote_spanned};
-use syn::Path;
+use syn::Type;
 use syn::spanned::Spanned;
 
 use crate::bounds::{message_supertraits, with_supertraits};
-use crate::validate::display_path;
+use crate::validate::display_tokens;
 
 use super::model::DomainEvent;
 
@@ -47,7 +47,7 @@ pub(super) fn domain_event(event: &DomainEvent) -> TokenStream {
 
 /// `decode_stored` through the older schema, spanned at it so that a missing
 /// `From<Older>` impl is reported there.
-fn decode_upcasting(event: &DomainEvent, older: &Path) -> TokenStream {
+fn decode_upcasting(event: &DomainEvent, older: &Type) -> TokenStream {
     let krate = &event.krate;
     let call = quote_spanned! {older.span()=>
         #krate::__private::decode_upcasting::<Self, #older>(__stored_version, __payload.into())
@@ -63,9 +63,9 @@ fn decode_upcasting(event: &DomainEvent, older: &Path) -> TokenStream {
 }
 
 /// The older schema must be an older version stored under the same name.
-fn upcast_checks(event: &DomainEvent, older: &Path) -> TokenStream {
+fn upcast_checks(event: &DomainEvent, older: &Type) -> TokenStream {
     let DomainEvent { krate, ident, .. } = event;
-    let older_name = display_path(older);
+    let older_name = display_tokens(older);
     let older_version = format!(
         "`{older_name}` (the `upcast_from` of `{ident}`) must have a lower version than `{ident}`: \
          lower its `version`, or raise `{ident}`'s"

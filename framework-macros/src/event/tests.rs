@@ -51,3 +51,17 @@ fn upcast_from_an_older_schema() {
     });
     insta::assert_snapshot!(pretty(expansion));
 }
+
+#[test]
+fn upcast_from_a_generic_type() {
+    let expansion = super::expand(quote! {
+        #[derive(Serialize, Deserialize, DomainEvent)]
+        #[event(name = "Credited", version = 2, upcast_from = legacy::Credited<u32>)]
+        pub struct Credited {
+            pub cents: u64,
+        }
+    });
+    let pretty = pretty(expansion);
+    assert!(!pretty.contains("compile_error"), "{pretty}");
+    insta::assert_snapshot!(pretty);
+}

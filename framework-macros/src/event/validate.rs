@@ -2,36 +2,42 @@
 
 use darling::util::SpannedValue;
 use syn::spanned::Spanned;
+use syn::{Generics, Ident, Type};
 
-use super::model::{DomainEvent, EventInput};
+use super::model::{DomainEvent, EventInput, EventOptions};
 use crate::paths::runtime_crate;
 use crate::validate::error_at;
 
 /// Checks the stored name and the version, reporting every mistake at once.
 pub(super) fn validate(input: EventInput) -> darling::Result<DomainEvent> {
+    let EventInput {
+        ident,
+        generics,
+        options,
+    } = input;
     let mut errors = darling::Error::accumulator();
-    if let Some(name) = &input.name {
+    if let Some(name) = &options.name {
         errors.handle(crate::validate::stored_name(
             name,
             "event",
             "MoneyDeposited",
         ));
     }
-    if let Some(version) = &input.version {
+    if let Some(version) = &options.version {
         errors.handle(version_is_positive(*version));
     }
-    if let Some(older) = &input.upcast_from {
-        errors.handle(upcast_is_possible(&input, older));
+    if let Some(older) = &options.upcast_from {
+        errors.handle(upcast_is_possible(&ident, &generics, &options, older));
     }
     errors.finish_with(DomainEvent {
-        krate: runtime_crate(input.krate),
-        name: input
+        krate: runtime_crate(options.krate),
+        name: options
             .name
-            .map_or_else(|| input.ident.to_string(), SpannedValue::into_inner),
-        version: input.version.map_or(1, SpannedValue::into_inner),
-        upcast_from: input.upcast_from,
-        ident: input.ident,
-        generics: input.generics,
+            .map_or_else(|| ident.to_string(), SpannedValue::into_inner),
+        version: options.version.map_or(1, SpannedValue::into_inner),
+        upcast_from: options.upcast_from,
+        ident,
+        generics,
     })
 }
 
@@ -46,10 +52,14 @@ fn version_is_positive(version: SpannedValue<u32>) -> darling::Result<()> {
 }
 
 /// `upcast_from` needs a version above the first, and a concrete event type.
-fn upcast_is_possible(input: &EventInput, older: &syn::Path) -> darling::Result<()> {
-    let ident = &input.ident;
-    let older_name = crate::validate::display_path(older);
-    if !input.generics.params.is_empty() {
+fn upcast_is_possible(
+    ident: &Ident,
+    generics: &Generics,
+    options: &EventOptions,
+    older: &Type,
+) -> darling::Result<()> {
+    let older_name = crate::validate::display_tokens(older);
+    if !generics.params.is_empty() {
         return Err(error_at(
             older.span(),
             format!(
@@ -58,7 +68,7 @@ fn upcast_is_possible(input: &EventInput, older: &syn::Path) -> darling::Result<
             ),
         ));
     }
-    if input.version.is_none_or(|version| *version < 2) {
+    if options.version.is_none_or(|version| *version < 2) {
         return Err(error_at(
             older.span(),
             format!(

@@ -6,14 +6,15 @@
 //! without steps and the step enum, those type-check and the compiler reports only the real
 //! mistakes. Nothing here runs: the crate does not compile.
 
-use darling::{FromDeriveInput, FromMeta};
+use darling::FromMeta;
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::{Data, DeriveInput, Ident, Meta, Path, Type};
 
 use super::expand::step_enum;
-use super::model::StepsBlock;
+use super::model::{StepsBlock, TYPE_KEYS};
 use super::validate::variant_name;
+use crate::attribute;
 use crate::paths::{runtime_crate, unit_type};
 
 /// `impl Saga` for the struct `input`, or nothing when it is generic or a union.
@@ -24,7 +25,8 @@ pub(super) fn saga(input: &DeriveInput) -> TokenStream {
     {
         return TokenStream::new();
     }
-    let known = Known::from_derive_input(input).unwrap_or_default();
+    let known =
+        Known::from_list(&attribute::items(&input.attrs, "saga", TYPE_KEYS)).unwrap_or_default();
     let krate = runtime_crate(known.krate.and_then(Lenient::into_inner));
     let services = match known.services {
         None => unit_type(),
@@ -44,8 +46,8 @@ pub(super) fn saga(input: &DeriveInput) -> TokenStream {
 
 /// What could be read of `#[saga(...)]`: a key is `Some(Lenient(None))` when present but
 /// wrong.
-#[derive(FromDeriveInput, Default)]
-#[darling(attributes(saga), allow_unknown_fields)]
+#[derive(FromMeta, Default)]
+#[darling(allow_unknown_fields)]
 struct Known {
     services: Option<Lenient<Type>>,
     #[darling(rename = "crate")]

@@ -1,17 +1,16 @@
 //! What `#[derive(Saga)]`, `#[saga_steps(...)]` and `#[step(...)]` may contain, the impl block
 //! as `#[saga_steps]` reads it, and the validated models the code generation works from.
 
+use darling::FromMeta;
 use darling::util::{Flag, SpannedValue};
-use darling::{FromDeriveInput, FromMeta};
 use syn::{Attribute, DeriveInput, Ident, ImplItem, ItemImpl, Path, Signature, Type};
 
-/// The derive input as darling reads it, with `#[saga(...)]`. The shape (a struct with named
-/// fields, or a unit struct) is checked by the validation, so that the error says what to
-/// write instead.
-#[derive(FromDeriveInput)]
-#[darling(attributes(saga))]
-pub(super) struct SagaInput {
-    pub(super) ident: Ident,
+use crate::attribute::{self, TypeKey};
+
+/// What `#[saga(...)]` may contain. The shape of the struct (named fields, or a unit struct)
+/// is checked by the validation, so that the error says what to write instead.
+#[derive(FromMeta)]
+pub(super) struct SagaOptions {
     /// The stored saga type name; the struct's ident when absent.
     pub(super) name: Option<SpannedValue<String>>,
     /// What the steps receive; `()` when absent.
@@ -21,9 +20,16 @@ pub(super) struct SagaInput {
     pub(super) krate: Option<Path>,
 }
 
-impl SagaInput {
+/// The keys of `#[saga(...)]` whose values are types, read as types whatever they are
+/// (`services = Arc<dyn Payments + Send + Sync>`).
+pub(super) const TYPE_KEYS: &[TypeKey] = &[TypeKey {
+    key: "services",
+    example: "Arc<ShopServices>",
+}];
+
+impl SagaOptions {
     pub(super) fn parse(input: &DeriveInput) -> darling::Result<Self> {
-        Self::from_derive_input(input)
+        attribute::options(&input.attrs, "saga", TYPE_KEYS)
     }
 }
 

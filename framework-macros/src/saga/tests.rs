@@ -190,3 +190,17 @@ fn steps_on_something_else() {
     );
     insta::assert_snapshot!(pretty(expansion));
 }
+
+#[test]
+fn derive_generic_services() {
+    let expansion = super::expand_derive(quote! {
+        #[derive(Serialize, Deserialize, Saga)]
+        #[saga(services = (Arc<dyn Payments + Send + Sync>, HashMap<String, u64>))]
+        pub struct Charge {
+            paid: bool,
+        }
+    });
+    let pretty = pretty(expansion);
+    assert!(!pretty.contains("compile_error"), "{pretty}");
+    insta::assert_snapshot!(pretty);
+}

@@ -15,7 +15,7 @@ use syn::{
 };
 
 use super::model::{
-    Method, Saga, SagaInput, Step, StepKind, StepOptions, Steps, StepsArgs, StepsBlock,
+    Method, Saga, SagaOptions, Step, StepKind, StepOptions, Steps, StepsArgs, StepsBlock,
 };
 use crate::paths::{runtime_crate, unit_type};
 use crate::validate::{display_path, error_at, finish, stored_name, stream_prefix};
@@ -28,7 +28,7 @@ pub(super) fn saga(input: &DeriveInput) -> darling::Result<Saga> {
     let mut errors = darling::Error::accumulator();
     errors.handle(check_shape(input));
     not_generic(&mut errors, &input.ident, &input.generics);
-    let parsed = errors.handle(SagaInput::parse(input));
+    let parsed = errors.handle(SagaOptions::parse(input));
     let model = parsed.map(|parsed| {
         if let Some(name) = &parsed.name {
             errors.handle(stored_name(name, "saga", "PlaceOrder"));
@@ -38,9 +38,9 @@ pub(super) fn saga(input: &DeriveInput) -> darling::Result<Saga> {
             krate: runtime_crate(parsed.krate),
             type_name: parsed
                 .name
-                .map_or_else(|| parsed.ident.to_string(), SpannedValue::into_inner),
+                .map_or_else(|| input.ident.to_string(), SpannedValue::into_inner),
             services: parsed.services.unwrap_or_else(unit_type),
-            ident: parsed.ident,
+            ident: input.ident.clone(),
         }
     });
     finish(errors, model)

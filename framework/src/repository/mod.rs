@@ -37,6 +37,19 @@ pub enum RepositoryError<E: std::error::Error + 'static> {
         #[source]
         source: serde_json::Error,
     },
+    /// An event names another instance as its own ([`Aggregate::event_instance`]) than the
+    /// one whose stream it was about to be stored in: a create command whose `id` field
+    /// differs from the id it was executed on. Nothing was stored. Never retried.
+    #[error(
+        "refused to store an event in stream `{stream}`: it belongs to stream `{named}`; \
+         execute the command on the id it names, or give it the id it is executed on"
+    )]
+    WrongInstance {
+        /// The stream the event was about to be stored in.
+        stream: String,
+        /// The stream of the instance the event names.
+        named: String,
+    },
 }
 
 impl<E: std::error::Error + 'static> RepositoryError<E> {
@@ -304,6 +317,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         root: &mut AggregateRoot<A>,
         metadata: &Metadata,
     ) -> RepositoryResult<Vec<EventEnvelope<A::Event>>, A> {
+        refuse_other_instances::<A>(stream, root.uncommitted())?;
         if root.uncommitted().is_empty() {
             return Ok(Vec::new());
         }
@@ -366,6 +380,25 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             let version = root.version();
             cache.put(stream, version, root.into_state());
         }
+    }
+}
+
+/// An error for the first event that names another instance than the one of `stream`.
+fn refuse_other_instances<A: Aggregate>(
+    stream: &str,
+    events: &[A::Event],
+) -> RepositoryResult<(), A> {
+    let named = events
+        .iter()
+        .filter_map(A::event_instance)
+        .map(A::stream_id)
+        .find(|named| named != stream);
+    match named {
+        Some(named) => Err(RepositoryError::WrongInstance {
+            stream: stream.to_owned(),
+            named,
+        }),
+        None => Ok(()),
     }
 }
 
