@@ -2,109 +2,21 @@
 //! patch semantics, validation, added commands and events, stored names, and a repository
 //! round trip.
 
-use std::fmt;
-
 use aggregato::DecodeError;
 use aggregato::entity::{EntityError, EntityState};
 use aggregato::prelude::*;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProductId(String);
-
-impl fmt::Display for ProductId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+// The catalogue example's domain: a product with field and struct validators, a readonly and a
+// skipped field, and an added command and event.
+use aggregato_examples::catalogue::{
+    CatalogueError, CreateProduct, DeleteProduct, DiscontinueProduct, Product, ProductCreated,
+    ProductDeleted, ProductDiscontinued, ProductEvent, ProductId, ProductUpdated,
+    SAMPLE_PRICE_CAP_CENTS, UpdateProduct,
+};
 
 fn pid(id: &str) -> ProductId {
     ProductId(id.to_owned())
-}
-
-#[derive(Debug, PartialEq, thiserror::Error)]
-pub enum CatalogueError {
-    #[error("the name is blank")]
-    BlankName,
-    #[error("the price must be positive")]
-    Free,
-    #[error("a sample costs at most 100 cents")]
-    ExpensiveSample,
-    #[error("already discontinued")]
-    AlreadyDiscontinued,
-}
-
-fn not_blank(name: &str) -> Result<(), CatalogueError> {
-    if name.trim().is_empty() {
-        return Err(CatalogueError::BlankName);
-    }
-    Ok(())
-}
-
-fn positive(price_cents: &u64) -> Result<(), CatalogueError> {
-    if *price_cents == 0 {
-        return Err(CatalogueError::Free);
-    }
-    Ok(())
-}
-
-/// A rule across fields, for the struct-level validator.
-fn samples_are_cheap(product: &Product) -> Result<(), CatalogueError> {
-    if product.sku.starts_with("SAMPLE-") && product.price_cents > 100 {
-        return Err(CatalogueError::ExpensiveSample);
-    }
-    Ok(())
-}
-
-#[derive(Debug, Clone, PartialEq, Entity)]
-#[entity(
-    error = CatalogueError,
-    validate = samples_are_cheap,
-    events(ProductDiscontinued),
-    commands(DiscontinueProduct),
-)]
-pub struct Product {
-    #[entity(id)]
-    id: ProductId,
-    #[entity(validate = not_blank)]
-    name: String,
-    #[entity(validate = positive)]
-    price_cents: u64,
-    #[entity(readonly)]
-    sku: String,
-    /// Set by the added event only; skipped, so the generated events do not carry it.
-    #[entity(skip)]
-    discontinued: bool,
-}
-
-/// An added command, handled by hand beside the generated ones.
-#[derive(Debug, Clone, Command)]
-#[command(entity = Product)]
-pub struct DiscontinueProduct;
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, DomainEvent)]
-pub struct ProductDiscontinued;
-
-impl Handle<DiscontinueProduct> for EntityState<Product> {
-    async fn handle(
-        &self,
-        _: DiscontinueProduct,
-        _: &(),
-    ) -> Result<Vec<ProductEvent>, EntityError<CatalogueError>> {
-        if self.live()?.discontinued {
-            return Err(EntityError::Rejected(CatalogueError::AlreadyDiscontinued));
-        }
-        Ok(vec![ProductDiscontinued.into()])
-    }
-}
-
-impl Apply<ProductDiscontinued> for EntityState<Product> {
-    fn apply(&mut self, _: &ProductDiscontinued) {
-        if let Some(product) = self.get_mut() {
-            product.discontinued = true;
-        }
-    }
 }
 
 type Fixture = AggregateFixture<EntityState<Product>>;
@@ -337,7 +249,7 @@ async fn a_field_validator_rejects_a_create_without_events() {
             price_cents: 0,
             ..create_mug()
         })
-        .then_error(EntityError::Rejected(CatalogueError::Free))
+        .then_error(EntityError::Rejected(CatalogueError::FreeProduct))
         .await;
 }
 
@@ -349,7 +261,7 @@ async fn a_field_validator_rejects_an_update_without_events() {
             name: Some("Cup".to_owned()),
             price_cents: Some(0),
         })
-        .then_error(EntityError::Rejected(CatalogueError::Free))
+        .then_error(EntityError::Rejected(CatalogueError::FreeProduct))
         .await;
 }
 
@@ -360,7 +272,10 @@ async fn the_struct_validator_sees_the_would_be_entity() {
             sku: "SAMPLE-1".to_owned(),
             ..create_mug()
         })
-        .then_error(EntityError::Rejected(CatalogueError::ExpensiveSample))
+        .then_error(EntityError::Rejected(CatalogueError::ExpensiveSample {
+            max_cents: SAMPLE_PRICE_CAP_CENTS,
+            price_cents: 900,
+        }))
         .await;
     let sample = ProductCreated {
         sku: "SAMPLE-1".to_owned(),
@@ -371,10 +286,13 @@ async fn the_struct_validator_sees_the_would_be_entity() {
     Fixture::new()
         .given([sample.clone()])
         .when(UpdateProduct {
-            price_cents: Some(500),
+            price_cents: Some(SAMPLE_PRICE_CAP_CENTS + 1),
             ..UpdateProduct::default()
         })
-        .then_error(EntityError::Rejected(CatalogueError::ExpensiveSample))
+        .then_error(EntityError::Rejected(CatalogueError::ExpensiveSample {
+            max_cents: SAMPLE_PRICE_CAP_CENTS,
+            price_cents: SAMPLE_PRICE_CAP_CENTS + 1,
+        }))
         .await;
     Fixture::new()
         .given([sample])
