@@ -27,8 +27,8 @@ use uuid::Uuid;
 use super::codec;
 use crate::event::{EventEnvelope, Metadata, NewEvent};
 use crate::store::{
-    CorruptionReason, ExpectedVersion, ReplayEvent, ReplayPayload, ReplayVisitor, StoreError,
-    check_batch, wrong_stream_type,
+    CorruptionReason, EventFilter, ExpectedVersion, ReplayEvent, ReplayPayload, ReplayVisitor,
+    StoreError, check_batch, wrong_stream_type,
 };
 
 /// Records per chunk. A full chunk's records take 176 KiB.
@@ -269,17 +269,30 @@ impl Log {
         self.streams[index].records.get(skip..).unwrap_or_default()
     }
 
-    /// At most `limit` events after global position `after_position`.
+    /// At most `limit` events that pass `filter`, after global position `after_position`.
+    /// Events that do not pass are told apart by their record's interned kind: no envelope is
+    /// built for them.
     pub(super) fn read_all(
         &self,
         after_position: u64,
         limit: usize,
+        filter: &EventFilter,
     ) -> Result<Vec<EventEnvelope>, StoreError> {
-        let end = after_position.saturating_add(limit as u64).min(self.len());
         let mut page = Vec::new();
+        if filter.is_none() {
+            return Ok(page);
+        }
+        let passing = self.kinds_passing(filter);
         // Both bounds are at most `self.len`, a `u32`.
-        for index in after_position.min(end)..end {
-            match self.envelope(index as u32) {
+        for index in after_position.min(self.len()) as u32..self.len {
+            if page.len() >= limit {
+                break;
+            }
+            let kind = record_in(&self.chunks, index).kind as usize;
+            if passing.as_ref().is_some_and(|passing| !passing[kind]) {
+                continue;
+            }
+            match self.envelope(index) {
                 Ok(envelope) => page.push(envelope),
                 // The events before a corrupt one are handed out first; the next read meets it.
                 Err(_) if !page.is_empty() => break,
@@ -287,6 +300,19 @@ impl Log {
             }
         }
         Ok(page)
+    }
+
+    /// Which kinds pass `filter`, by kind index; `None` when all do.
+    fn kinds_passing(&self, filter: &EventFilter) -> Option<Vec<bool>> {
+        if filter.is_all() {
+            return None;
+        }
+        let passing = self
+            .kinds
+            .iter()
+            .map(|kind| filter.matches(&kind.aggregate_type, &kind.event_type))
+            .collect();
+        Some(passing)
     }
 
     /// The aggregate type of the stream at `index`: that of its first event.
@@ -715,13 +741,13 @@ mod tests {
                 log.append(&stream, ExpectedVersion::Any, vec![event(json!({"n": n}))])?;
             assert_eq!(recorded[0].position, n + 1);
         }
-        let all = log.read_all(0, usize::MAX)?;
+        let all = log.read_all(0, usize::MAX, &EventFilter::all())?;
         assert_eq!(all.len() as u64, total);
         for (n, envelope) in all.iter().enumerate() {
             assert_eq!(envelope.payload, json!({"n": n}));
             assert_eq!(envelope.version, n as u64 / 3 + 1);
         }
-        assert_eq!(log.read_all(total - 1, 5)?.len(), 1);
+        assert_eq!(log.read_all(total - 1, 5, &EventFilter::all())?.len(), 1);
         assert_eq!(log.read_stream("s-1", 1)?.len() as u64, total / 3);
         Ok(())
     }

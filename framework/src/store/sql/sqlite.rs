@@ -71,8 +71,8 @@ use super::{
 };
 use crate::event::{EventEnvelope, NewEvent};
 use crate::store::{
-    EventStore, ExpectedVersion, ReplayVisitor, Snapshot, SnapshotStore, StoreError, check_batch,
-    check_snapshot, wrong_stream_type,
+    EventFilter, EventStore, ExpectedVersion, ReplayVisitor, Snapshot, SnapshotStore, StoreError,
+    check_batch, check_snapshot, wrong_stream_type,
 };
 
 /// The SQLite schema migrations shipped with aggregato (`framework/migrations/sqlite`).
@@ -439,6 +439,33 @@ async fn stream_version_in(
     Ok(u64::try_from(version).unwrap_or(0))
 }
 
+/// A read of the global log, narrowed in SQL by the filter's lists that are given; its
+/// parameters are the position, each given list as a JSON array of names, then the limit.
+/// A list travels as one JSON parameter (`IN (SELECT value FROM json_each(?))`) rather than
+/// one parameter per name, so there is one statement per shape, prepared once and cached.
+fn read_all_sql(by_aggregate_type: bool, by_event_type: bool) -> &'static str {
+    macro_rules! read_all {
+        ($($condition:literal)?) => {
+            concat!(
+                "SELECT ",
+                event_columns!(),
+                " FROM aggregato_events WHERE position > ? ",
+                $($condition,)?
+                " ORDER BY position LIMIT ?"
+            )
+        };
+    }
+    match (by_aggregate_type, by_event_type) {
+        (false, false) => read_all!(),
+        (true, false) => read_all!("AND aggregate_type IN (SELECT value FROM json_each(?))"),
+        (false, true) => read_all!("AND event_type IN (SELECT value FROM json_each(?))"),
+        (true, true) => read_all!(
+            "AND aggregate_type IN (SELECT value FROM json_each(?)) \
+             AND event_type IN (SELECT value FROM json_each(?))"
+        ),
+    }
+}
+
 fn decode(row: &SqliteRow) -> Result<EventEnvelope, StoreError> {
     decode_event::<SqliteRow, String>(row)
 }
@@ -507,21 +534,30 @@ impl EventStore for SqliteEventStore {
         Ok(())
     }
 
-    async fn read_all(
+    async fn read_all_filtered(
         &self,
         after_position: u64,
         limit: usize,
+        filter: &EventFilter,
     ) -> Result<Vec<EventEnvelope>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            event_columns!(),
-            " FROM aggregato_events WHERE position > ? ORDER BY position LIMIT ?"
+        if filter.is_none() {
+            return Ok(Vec::new());
+        }
+        let aggregate_types = filter.allowed_aggregate_types();
+        let event_types = filter.allowed_event_types();
+        let mut query = sqlx::query(read_all_sql(
+            aggregate_types.is_some(),
+            event_types.is_some(),
         ))
-        .bind(to_db(after_position))
-        .bind(limit_to_db(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        .bind(to_db(after_position));
+        for list in [aggregate_types, event_types].into_iter().flatten() {
+            query = query.bind(serde_json::to_string(list).map_err(backend)?);
+        }
+        let rows = query
+            .bind(limit_to_db(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
         decode_page(&rows, decode)
     }
 
