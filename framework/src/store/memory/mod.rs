@@ -5,7 +5,7 @@
 //! check happens under it. It loses everything when the process ends.
 //!
 //! It keeps events compactly (a fixed record of 44 bytes plus the payload in a binary
-//! encoding; see `log.rs`), about 85 bytes for an event with a small payload, and rebuilds
+//! encoding; see `log/`), about 85 bytes for an event with a small payload, and rebuilds
 //! each [`EventEnvelope`] when it is read.
 
 mod codec;
