@@ -14,6 +14,7 @@ use crate::store::sql::{
 use crate::store::{EventFilter, ReplayVisitor, StoreError};
 
 impl PostgresEventStore {
+    /// `stream`'s events from `from_version` on, whole.
     pub(super) async fn select_stream(
         &self,
         stream: &str,
@@ -32,6 +33,7 @@ impl PostgresEventStore {
         rows.iter().map(decode).collect()
     }
 
+    /// `stream`'s events from `from_version` on, as the four columns a replay needs.
     pub(super) async fn select_replay(
         &self,
         stream: &str,
@@ -59,6 +61,8 @@ impl PostgresEventStore {
         Ok(())
     }
 
+    /// A page of the global log, as
+    /// [`EventStore::read_all_filtered`](crate::store::EventStore::read_all_filtered) reads it.
     pub(super) async fn select_page(
         &self,
         after_position: u64,
@@ -89,6 +93,7 @@ impl PostgresEventStore {
         decode_page(&rows, decode)
     }
 
+    /// `stream`'s last version, 0 when it holds no event.
     pub(super) async fn select_version(&self, stream: &str) -> Result<u64, StoreError> {
         let version: i64 = sqlx::query_scalar(
             "SELECT COALESCE(MAX(version), 0) FROM aggregato_events WHERE stream_id = $1",
