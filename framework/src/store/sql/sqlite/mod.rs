@@ -80,8 +80,9 @@ use crate::store::{EventFilter, EventStore, ExpectedVersion, ReplayVisitor, Stor
 /// setup; see the [module docs](self).
 pub static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
-/// An [`EventStore`] and [`SnapshotStore`] in a SQLite database. Cheap to clone: clones share
-/// the connection pool, the append queue and the position watch.
+/// An [`EventStore`] and [`SnapshotStore`](crate::store::SnapshotStore) in a SQLite
+/// database. Cheap to clone: clones share the connection pool, the append queue and the
+/// position watch.
 #[derive(Debug, Clone)]
 pub struct SqliteEventStore {
     pool: SqlitePool,
