@@ -22,7 +22,8 @@ pub enum SagaOutcome<G> {
         error: String,
     },
     /// The saga could neither finish nor be compensated: it needs attention. Once the cause
-    /// is fixed, [`SagaExecutor::retry_failed`](super::SagaExecutor::retry_failed) takes it from where it failed.
+    /// is fixed, [`SagaExecutor::retry_failed`](super::SagaExecutor::retry_failed) takes it
+    /// from where it failed.
     Failed {
         /// The final data.
         data: G,
@@ -55,8 +56,9 @@ pub struct Recovery<G> {
     /// failure. The others were recovered all the same.
     pub failed: Vec<RecoveryError>,
     /// Unfinished sagas whose last transition is younger than the takeover threshold
-    /// ([`SagaExecutor::with_takeover_after`](super::SagaExecutor::with_takeover_after)): another executor is presumably running
-    /// them, so they were left alone. A later `recover` takes them if they stay quiet.
+    /// ([`SagaExecutor::with_takeover_after`](super::SagaExecutor::with_takeover_after)):
+    /// another executor is presumably running them, so they were left alone. A later
+    /// `recover` takes them if they stay quiet.
     pub left_running: Vec<String>,
 }
 

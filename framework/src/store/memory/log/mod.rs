@@ -1,10 +1,11 @@
 //! The log behind [`super::InMemoryEventStore`]: every event as a compact record, in global
 //! order, with the indexes the store needs.
 //!
-//! An [`EventEnvelope`] with a `serde_json::Value` payload takes about a kilobyte of heap for a
-//! two-field payload (owned strings for the stream, aggregate type and event type, and a
-//! B-tree node for the object). Here an event is a fixed 44-byte record (`chunks.rs`) plus its payload
-//! in a compact binary encoding ([`codec`](super::codec)), about 20 bytes for `{"amount":100,"balance":200}`.
+//! An [`EventEnvelope`](crate::event::EventEnvelope) with a `serde_json::Value` payload takes
+//! about a kilobyte of heap for a two-field payload (owned strings for the stream, aggregate
+//! type and event type, and a B-tree node for the object). Here an event is a fixed 44-byte
+//! record (`chunks.rs`) plus its payload in a compact binary encoding
+//! ([`codec`](super::codec)), about 20 bytes for `{"amount":100,"balance":200}`.
 //! Strings repeated from event to event (stream ids, aggregate and event types) are stored
 //! once and referenced by `u32` index; metadata is referenced too, and stored only when it is
 //! not empty. Envelopes are rebuilt on read.

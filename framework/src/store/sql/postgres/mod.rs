@@ -52,9 +52,9 @@
 //! [`EventStore::position_watch`] is fed by PostgreSQL `LISTEN`/`NOTIFY`: each append notifies
 //! the schema's channel (`aggregato_` and the MD5 of the schema name, which fits PostgreSQL's
 //! 63-byte limit whatever the schema is called) with the new head position at commit, so
-//! subscribers in any process connected to the same database wake up. The listener (one extra connection from the
-//! pool) starts the first time a watch is asked for, and this process's own appends also bump
-//! the watch directly.
+//! subscribers in any process connected to the same database wake up. The listener (one
+//! extra connection from the pool) starts the first time a watch is asked for, and this
+//! process's own appends also bump the watch directly.
 //!
 //! # Example
 //!
