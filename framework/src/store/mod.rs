@@ -4,6 +4,8 @@
 //! the reference. [`memory::InMemoryEventStore`] is the non-durable backend for tests and demos;
 //! `sqlite::SqliteEventStore` (feature `sqlite`) and `postgres::PostgresEventStore` (feature
 //! `postgres`) are the durable ones, through sqlx.
+//! [`EventFilter`] narrows a read of the global log by aggregate type and event type, in the
+//! store's own query.
 //! The conformance suite (`aggregato::testing::conformance`, feature `testing`) checks any
 //! backend against the same rules.
 
