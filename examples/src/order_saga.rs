@@ -245,15 +245,17 @@ pub async fn audit(store: &SharedStore) -> Result<Audit, Box<dyn std::error::Err
     );
     let mut saga_ids = Vec::new();
     let mut after = 0;
+    // The store skips every other event in its query.
+    let starts = aggregato::EventFilter::all()
+        .aggregate_types(["PlaceOrder"])
+        .event_types(["SagaStarted"]);
     loop {
-        let page = store.read_all(after, 1_000).await?;
+        let page = store.read_all_filtered(after, 1_000, &starts).await?;
         let Some(last) = page.last() else { break };
         after = last.position;
         for envelope in &page {
-            if envelope.aggregate_type == "PlaceOrder" && envelope.event_type == "SagaStarted" {
-                let id = envelope.stream_id.trim_start_matches("PlaceOrder-");
-                saga_ids.push(id.to_owned());
-            }
+            let id = envelope.stream_id.trim_start_matches("PlaceOrder-");
+            saga_ids.push(id.to_owned());
         }
     }
     let inventory = services

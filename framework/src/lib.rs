@@ -29,8 +29,8 @@ pub use store::PostgresEventStore;
 #[cfg(feature = "sqlite")]
 pub use store::SqliteEventStore;
 pub use store::{
-    CorruptionReason, EventStore, ExpectedVersion, InMemoryEventStore, RefusalReason, ReplayEvent,
-    ReplayVisitor, Snapshot, SnapshotStore, StoreError, StoredPayload,
+    CorruptionReason, EventFilter, EventStore, ExpectedVersion, InMemoryEventStore, RefusalReason,
+    ReplayEvent, ReplayVisitor, Snapshot, SnapshotStore, StoreError, StoredPayload,
 };
 pub use subscription::Subscription;
 
@@ -51,7 +51,7 @@ pub mod prelude {
     pub use crate::retry::RetryPolicy;
     pub use crate::root::AggregateRoot;
     pub use crate::store::{
-        EventStore, ExpectedVersion, InMemoryEventStore, SnapshotStore, StoreError,
+        EventFilter, EventStore, ExpectedVersion, InMemoryEventStore, SnapshotStore, StoreError,
     };
     pub use crate::subscription::Subscription;
     pub use crate::testing::AggregateFixture;

@@ -32,7 +32,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::event::EventEnvelope;
-use crate::store::{EventStore, StoreError};
+use crate::store::{EventFilter, EventStore, StoreError};
 
 /// How many events one read fetches unless configured otherwise.
 pub const DEFAULT_BATCH_SIZE: usize = 512;
@@ -45,6 +45,8 @@ pub struct Subscription<S> {
     store: S,
     /// The position of the last event handed out (0: none yet).
     position: u64,
+    /// Which events it delivers; the store applies it in its query.
+    filter: EventFilter,
     /// Events read but not yet handed out, in order.
     buffer: VecDeque<EventEnvelope>,
     batch_size: usize,
@@ -62,11 +64,38 @@ impl<S: EventStore> Subscription<S> {
         Self {
             store,
             position: after_position,
+            filter: EventFilter::all(),
             buffer: VecDeque::new(),
             batch_size: DEFAULT_BATCH_SIZE,
             poll_interval: DEFAULT_POLL_INTERVAL,
             wake,
         }
+    }
+
+    /// Delivers only the events that pass `filter` (by aggregate type and event type); the
+    /// store skips the others in its query. [`position`](Self::position) is then the
+    /// position of the last event delivered, a checkpoint that resumes the same filtered
+    /// subscription.
+    ///
+    /// ```
+    /// # use aggregato::{EventFilter, InMemoryEventStore};
+    /// # use aggregato::subscription::Subscription;
+    /// # use std::sync::Arc;
+    /// let store = Arc::new(InMemoryEventStore::new());
+    /// let filter = EventFilter::all()
+    ///     .aggregate_types(["BankAccount"])
+    ///     .event_types(["MoneyDeposited"]);
+    /// let deposits = Subscription::new(Arc::clone(&store), 0).with_filter(filter.clone());
+    /// assert_eq!(deposits.filter(), &filter);
+    /// ```
+    pub fn with_filter(mut self, filter: EventFilter) -> Self {
+        self.filter = filter;
+        self
+    }
+
+    /// The filter the subscription reads with ([`EventFilter::all`] unless set).
+    pub fn filter(&self) -> &EventFilter {
+        &self.filter
     }
 
     /// Sets how many events one read fetches (at least 1).
@@ -151,7 +180,10 @@ impl<S: EventStore> Subscription<S> {
         if let Some(wake) = &mut self.wake {
             wake.borrow_and_update();
         }
-        let page = self.store.read_all(after, self.batch_size).await?;
+        let page = self
+            .store
+            .read_all_filtered(after, self.batch_size, &self.filter)
+            .await?;
         let got_any = !page.is_empty();
         self.buffer.extend(page);
         Ok(got_any)
@@ -179,6 +211,7 @@ impl<S: fmt::Debug> fmt::Debug for Subscription<S> {
         f.debug_struct("Subscription")
             .field("store", &self.store)
             .field("position", &self.position)
+            .field("filter", &self.filter)
             .field("buffered", &self.buffer.len())
             .field("batch_size", &self.batch_size)
             .field("poll_interval", &self.poll_interval)

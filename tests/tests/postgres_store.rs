@@ -172,6 +172,19 @@ async fn metadata_that_is_not_a_metadata_object_is_a_corrupt_event() {
 }
 
 #[tokio::test]
+async fn a_corrupt_event_ends_a_filtered_page_and_can_be_skipped() {
+    with_store!("corrupt filtered", |store| {
+        support::append_between_others(&store.store, "bad-filtered").await;
+        execute(
+            &store,
+            "UPDATE aggregato_events SET metadata = '[1, 2]' WHERE position = 3",
+        )
+        .await;
+        support::a_corrupt_event_ends_a_filtered_page(&store.store).await;
+    });
+}
+
+#[tokio::test]
 async fn an_out_of_range_column_is_a_corrupt_event() {
     with_store!("bad column", |store| {
         support::append_samples(&store, "bad-column", 1).await;

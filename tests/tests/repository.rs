@@ -229,8 +229,13 @@ impl EventStore for RivalBeforeAppend {
     async fn read_stream(&self, stream: &str, from: u64) -> Result<Vec<EventEnvelope>, StoreError> {
         self.inner.read_stream(stream, from).await
     }
-    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<EventEnvelope>, StoreError> {
-        self.inner.read_all(after, limit).await
+    async fn read_all_filtered(
+        &self,
+        after: u64,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        self.inner.read_all_filtered(after, limit, filter).await
     }
     async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
         self.inner.stream_version(stream).await
@@ -587,8 +592,13 @@ impl EventStore for LosesVersionTwo {
         events.retain(|event| event.version != 2);
         Ok(events)
     }
-    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<EventEnvelope>, StoreError> {
-        self.0.read_all(after, limit).await
+    async fn read_all_filtered(
+        &self,
+        after: u64,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        self.0.read_all_filtered(after, limit, filter).await
     }
     async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
         self.0.stream_version(stream).await

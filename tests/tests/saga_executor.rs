@@ -11,8 +11,8 @@ use aggregato::saga::{
     StepKind,
 };
 use aggregato::{
-    EventStore, ExpectedVersion, InMemoryEventStore, PostgresEventStore, RetryPolicy,
-    SqliteEventStore, StoreError,
+    EventEnvelope, EventFilter, EventStore, ExpectedVersion, InMemoryEventStore, NewEvent,
+    PostgresEventStore, ReplayVisitor, RetryPolicy, SqliteEventStore, StoreError,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -522,8 +522,10 @@ async fn a_history_naming_other_steps_is_refused() {
     assert!(agency.calls().is_empty());
 }
 
-/// Appends `events` to the saga's stream as the executor would have.
-async fn append(store: &InMemoryEventStore, id: &str, events: &[SagaEvent]) {
+/// Appends `events` to the saga's stream in the form the executor wrote before saga events
+/// were stored like other events: serde's tagged form (`{"type": name, ..fields}`) at schema
+/// version 1. Every history built with it proves that form still loads and recovers.
+async fn append<S: EventStore + ?Sized>(store: &S, id: &str, events: &[SagaEvent]) {
     let new_events = events
         .iter()
         .map(|event| aggregato::NewEvent {
@@ -1167,6 +1169,183 @@ async fn a_saga_quiet_past_the_takeover_threshold_is_recovered() {
     let recovered = eager.recover().await.expect("recover");
     assert_eq!(recovered.resumed.len(), 1);
     assert_eq!(agency.calls().len(), 5);
+}
+
+#[tokio::test]
+async fn saga_events_are_stored_like_other_events() {
+    let store = Arc::new(InMemoryEventStore::new());
+    let agency = Arc::new(Agency::default());
+    let executor = executor(&store, &agency);
+    executor.start("t", trip()).await.expect("run");
+    let stored = store.read_stream("Trip-t", 1).await.expect("stream");
+    let (_, events) = executor.history("t").await.expect("history");
+    assert_eq!(stored.len(), events.len());
+    for (envelope, event) in stored.into_iter().zip(&events) {
+        assert_eq!(
+            envelope.event_type,
+            event.event_type(),
+            "the name is the event type"
+        );
+        assert_eq!(envelope.event_version, 2);
+        assert!(
+            envelope.payload.get("type").is_none(),
+            "the payload does not repeat the name: {}",
+            envelope.payload
+        );
+        let decoded = envelope
+            .decode::<SagaEvent>()
+            .expect("decodes as an EventSet");
+        assert_eq!(&decoded.payload, event);
+    }
+}
+
+#[tokio::test]
+async fn a_saga_recorded_in_the_old_form_loads_and_recovers() {
+    old_form_loads_and_recovers(Arc::new(InMemoryEventStore::new())).await;
+    old_form_loads_and_recovers(sqlite_store().await).await;
+    match postgres_store().await {
+        Some(store) => old_form_loads_and_recovers(store).await,
+        None => eprintln!("skipped the PostgreSQL run: DATABASE_URL is not set"),
+    }
+}
+
+/// A saga that completed its first step under the old encoding, then crashed.
+async fn old_form_loads_and_recovers<S: EventStore + 'static>(store: Arc<S>) {
+    let hotel = Trip {
+        hotel: Some("hotel for ada".to_owned()),
+        ..trip()
+    };
+    let history = [
+        started("t"),
+        SagaEvent::StepStarted {
+            step: "book_hotel".to_owned(),
+            index: 0,
+            attempt: 1,
+        },
+        SagaEvent::StepCompleted {
+            step: "book_hotel".to_owned(),
+            index: 0,
+            data: Some(serde_json::to_value(&hotel).expect("json")),
+        },
+    ];
+    append(store.as_ref(), "t", &history).await;
+    let agency = Arc::new(Agency::default());
+    let executor = executor_on(Arc::clone(&store), &agency).with_takeover_after(Duration::ZERO);
+    let (_, read) = executor.history("t").await.expect("the old form reads");
+    assert_eq!(read, history);
+    let recovered = executor.recover().await.expect("recover");
+    assert!(recovered.is_clean(), "{:?}", recovered.failed);
+    assert_eq!(recovered.resumed.len(), 1);
+    assert!(matches!(
+        &recovered.resumed[0].1,
+        SagaOutcome::Completed { data } if data.hotel == hotel.hotel
+    ));
+    assert!(
+        !agency.calls().iter().any(|call| call == "book_hotel"),
+        "the step the old history records as done does not run again: {:?}",
+        agency.calls()
+    );
+    let stored = store.read_stream("Trip-t", 1).await.expect("stream");
+    let forms: Vec<u32> = stored.iter().map(|e| e.event_version).collect();
+    assert!(forms[..3].iter().all(|&v| v == 1) && forms[3..].iter().all(|&v| v == 2));
+    let (log, all) = executor.history("t").await.expect("both forms read");
+    assert_eq!(all[..3], history);
+    assert!(log.phase.is_terminal());
+}
+
+#[tokio::test]
+async fn recover_reads_only_the_sagas_events() {
+    let store = Arc::new(Recording::new(InMemoryEventStore::new()));
+    let other = || NewEvent {
+        aggregate_type: "Account".to_owned(),
+        ..aggregato::testing::conformance::sample_event(0)
+    };
+    for n in 0..50 {
+        let stream = format!("Account-{n}");
+        store
+            .append(&stream, ExpectedVersion::Any, vec![other()])
+            .await
+            .expect("append");
+    }
+    append(store.as_ref(), "t", &[started("t")]).await;
+    let agency = Arc::new(Agency::default());
+    let executor = executor_on(Arc::clone(&store), &agency).with_takeover_after(Duration::ZERO);
+    let recovered = executor.recover().await.expect("recover");
+    assert_eq!(recovered.resumed.len(), 1);
+    let reads = store.reads.lock().expect("reads").clone();
+    assert!(!reads.is_empty());
+    assert!(
+        reads
+            .iter()
+            .all(|(filter, _)| filter == &EventFilter::all().aggregate_types(["Trip"])),
+        "recover reads the log through a filter on the saga type: {reads:?}"
+    );
+    let returned: usize = reads.iter().map(|(_, count)| count).sum();
+    assert_eq!(returned, 1, "only the saga's event came back from the log");
+}
+
+/// A store that records the filter of every read of the global log made through it, and how
+/// many events each returned.
+struct Recording<S> {
+    inner: S,
+    reads: Mutex<Vec<(EventFilter, usize)>>,
+}
+
+impl<S> Recording<S> {
+    fn new(inner: S) -> Self {
+        Self {
+            inner,
+            reads: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: EventStore> EventStore for Recording<S> {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        self.inner.append(stream, expected, events).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from_version: u64,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        self.inner.read_stream(stream, from_version).await
+    }
+
+    async fn replay_stream(
+        &self,
+        stream: &str,
+        from_version: u64,
+        visit: &mut ReplayVisitor<'_>,
+    ) -> Result<(), StoreError> {
+        self.inner.replay_stream(stream, from_version, visit).await
+    }
+
+    async fn read_all_filtered(
+        &self,
+        after_position: u64,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        let page = self
+            .inner
+            .read_all_filtered(after_position, limit, filter)
+            .await?;
+        let read = (filter.clone(), page.len());
+        self.reads.lock().expect("reads").push(read);
+        Ok(page)
+    }
+
+    async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
+        self.inner.stream_version(stream).await
+    }
 }
 
 async fn sqlite_store() -> Arc<Guarded<SqliteEventStore, tempfile::TempDir>> {

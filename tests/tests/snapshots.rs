@@ -65,8 +65,13 @@ impl EventStore for Observed {
         self.inner.read_stream(stream, from_version).await
     }
 
-    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<EventEnvelope>, StoreError> {
-        self.inner.read_all(after, limit).await
+    async fn read_all_filtered(
+        &self,
+        after: u64,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        self.inner.read_all_filtered(after, limit, filter).await
     }
 
     async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {

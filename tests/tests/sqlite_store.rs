@@ -74,6 +74,18 @@ async fn a_payload_that_is_not_json_is_a_corrupt_event_named_by_stream_and_versi
 }
 
 #[tokio::test]
+async fn a_corrupt_event_ends_a_filtered_page_and_can_be_skipped() {
+    let store = fresh_store().await;
+    support::append_between_others(&store.store, "bad-filtered").await;
+    execute(
+        &store,
+        "UPDATE aggregato_events SET payload = '{\"n\": tru' WHERE position = 3",
+    )
+    .await;
+    support::a_corrupt_event_ends_a_filtered_page(&store.store).await;
+}
+
+#[tokio::test]
 async fn metadata_that_does_not_deserialize_is_a_corrupt_event() {
     let store = fresh_store().await;
     support::append_samples(&store, "bad-metadata", 2).await;

@@ -40,8 +40,13 @@ impl EventStore for CountingStore {
         self.inner.read_stream(stream, from).await
     }
 
-    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<EventEnvelope>, StoreError> {
-        self.inner.read_all(after, limit).await
+    async fn read_all_filtered(
+        &self,
+        after: u64,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        self.inner.read_all_filtered(after, limit, filter).await
     }
 
     async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {

@@ -1,17 +1,17 @@
 //! The events a saga's stream records: every transition, so a saga can be audited and
-//! rebuilt.
+//! rebuilt. How they are stored (and how the older form is still read) is `encoding.rs`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::event::{EventEnvelope, Metadata, NewEvent};
-use crate::store::{CorruptionReason, StoreError};
-
 /// One transition of a saga instance. `data` fields carry the saga's data where the
 /// transition changed it (`None`: unchanged).
 ///
-/// Stored forever: a variant's encoding never changes; new transitions are new variants,
-/// so this enum is `#[non_exhaustive]`.
+/// Stored like any aggregate's events (it is an [`EventSet`](crate::EventSet)): the variant's
+/// name in the event type, its fields as the payload. Its serde form, `{"type": variant,
+/// ..fields}`, is how sagas were stored before (schema version 1), still read back.
+/// Stored forever: a variant's fields never change; new transitions are new variants, so
+/// this enum is `#[non_exhaustive]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
@@ -153,41 +153,5 @@ impl SagaEvent {
             self,
             Self::SagaCompleted | Self::SagaCompensated | Self::SagaFailed { .. }
         )
-    }
-
-    /// The event ready to append to the stream of a saga of type `saga_type`.
-    pub(crate) fn to_new_event(&self, saga_type: &str) -> Result<NewEvent, serde_json::Error> {
-        Ok(NewEvent {
-            event_id: uuid::Uuid::now_v7(),
-            aggregate_type: saga_type.to_owned(),
-            event_type: self.event_type().to_owned(),
-            event_version: 1,
-            metadata: Metadata::default(),
-            payload: crate::event::to_payload(self)?,
-        })
-    }
-
-    /// Reads a stored saga event back; anything else is a corrupt stream.
-    pub(crate) fn from_envelope(envelope: &EventEnvelope) -> Result<Self, StoreError> {
-        let corrupt = |reason| StoreError::Corrupt {
-            stream: envelope.stream_id.clone(),
-            version: envelope.version,
-            position: Some(envelope.position),
-            reason,
-        };
-        let event: Self = serde_json::from_value(envelope.payload.clone()).map_err(|error| {
-            corrupt(CorruptionReason::Other(format!(
-                "`{}` is not a saga event: {error}",
-                envelope.event_type
-            )))
-        })?;
-        if event.event_type() != envelope.event_type {
-            return Err(corrupt(CorruptionReason::Other(format!(
-                "stored as `{}` but the payload is a `{}`",
-                envelope.event_type,
-                event.event_type()
-            ))));
-        }
-        Ok(event)
     }
 }

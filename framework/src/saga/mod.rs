@@ -56,9 +56,12 @@
 //! ended it, else [`SagaError::Contended`] with where it stands. A saga whose stream cannot
 //! be read is reported in the [`Recovery`] and does not stop the others.
 
+mod encoding;
+mod error;
 mod events;
 mod executor;
 mod log;
+mod outcome;
 
 use std::fmt;
 use std::future::Future;
@@ -67,9 +70,11 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use error::{RecoveryError, SagaError};
 pub use events::SagaEvent;
-pub use executor::{Recovery, RecoveryError, SagaError, SagaExecutor, SagaOutcome};
+pub use executor::SagaExecutor;
 pub use log::{SagaLog, SagaPhase};
+pub use outcome::{Recovery, SagaOutcome};
 
 /// A saga's data and identity. Implemented by `#[derive(Saga)]`.
 #[diagnostic::on_unimplemented(

@@ -4,10 +4,13 @@
 //! the reference. [`memory::InMemoryEventStore`] is the non-durable backend for tests and demos;
 //! `sqlite::SqliteEventStore` (feature `sqlite`) and `postgres::PostgresEventStore` (feature
 //! `postgres`) are the durable ones, through sqlx.
+//! [`EventFilter`] narrows a read of the global log by aggregate type and event type, in the
+//! store's own query.
 //! The conformance suite (`aggregato::testing::conformance`, feature `testing`) checks any
 //! backend against the same rules.
 
 mod check;
+mod filter;
 pub mod memory;
 mod replay;
 pub mod snapshot;
@@ -24,6 +27,7 @@ use crate::event::{DecodeError, EventEnvelope, NewEvent};
 pub use crate::event::StoredPayload;
 pub use check::MAX_JSON_DEPTH;
 pub(crate) use check::{check_batch, check_snapshot, wrong_stream_type};
+pub use filter::EventFilter;
 pub use memory::InMemoryEventStore;
 pub use replay::{ReplayEvent, ReplayVisitor};
 pub use snapshot::{Snapshot, SnapshotStore};
@@ -249,18 +253,34 @@ pub trait EventStore: Send + Sync {
         Ok(())
     }
 
-    /// Reads all streams in global order: at most `limit` events whose position is greater
-    /// than `after_position` (0 for the beginning).
+    /// Reads all streams in global order: at most `limit` events that pass `filter` and
+    /// whose position is greater than `after_position` (0 for the beginning). The next page
+    /// starts after the last event returned; an empty page means the reader has caught up.
     ///
-    /// A stored event that cannot be read back ends the page early: the events before it come
-    /// back, and the next read, starting after the last of them, fails with
-    /// [`StoreError::Corrupt`] naming the event's position, so a reader can report it and
-    /// move past it.
+    /// The store applies the filter where the events are (in its query), so the events it
+    /// skips are neither sent nor decoded.
+    ///
+    /// A stored event that passes the filter but cannot be read back ends the page early: the
+    /// events before it come back, and the next read, starting after the last of them, fails
+    /// with [`StoreError::Corrupt`] naming the event's position, so a reader can report it
+    /// and move past it.
+    async fn read_all_filtered(
+        &self,
+        after_position: u64,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<Vec<EventEnvelope>, StoreError>;
+
+    /// [`read_all_filtered`](Self::read_all_filtered) with the filter that lets every event
+    /// through.
     async fn read_all(
         &self,
         after_position: u64,
         limit: usize,
-    ) -> Result<Vec<EventEnvelope>, StoreError>;
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        self.read_all_filtered(after_position, limit, &EventFilter::all())
+            .await
+    }
 
     /// The last version of `stream`, 0 when it holds no event.
     async fn stream_version(&self, stream: &str) -> Result<u64, StoreError>;
@@ -300,6 +320,17 @@ impl<S: EventStore + ?Sized> EventStore for Arc<S> {
         visit: &mut ReplayVisitor<'_>,
     ) -> Result<(), StoreError> {
         (**self).replay_stream(stream, from_version, visit).await
+    }
+
+    async fn read_all_filtered(
+        &self,
+        after_position: u64,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        (**self)
+            .read_all_filtered(after_position, limit, filter)
+            .await
     }
 
     async fn read_all(

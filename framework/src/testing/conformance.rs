@@ -17,6 +17,8 @@
 //!
 //! A check panics (it is a test assertion) with a message naming the rule the store broke.
 
+mod filters;
+
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -29,6 +31,11 @@ use crate::store::{
     StoreError, StoredPayload,
 };
 use crate::subscription::Subscription;
+
+pub use filters::{
+    filtered_reads_page_by_position, filtered_subscription_catches_up_and_follows,
+    read_all_filters_by_aggregate_and_event_type,
+};
 
 /// A test event for `stream` carrying `n`, with a fresh id.
 pub fn sample_event(n: u64) -> NewEvent {
@@ -834,7 +841,10 @@ macro_rules! event_store_conformance {
             repeated_ids_come_back_as_first_recorded,
             concurrent_appenders_on_one_stream,
             read_all_in_global_order,
+            read_all_filters_by_aggregate_and_event_type,
+            filtered_reads_page_by_position,
             subscription_catches_up_and_follows,
+            filtered_subscription_catches_up_and_follows,
             a_stream_keeps_one_aggregate_type,
             what_cannot_be_read_back_is_refused,
             floats_come_back_bit_for_bit,

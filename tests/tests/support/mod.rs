@@ -36,12 +36,15 @@ impl<S: EventStore, G: Send + Sync> EventStore for Guarded<S, G> {
         self.store.read_stream(stream, from_version).await
     }
 
-    async fn read_all(
+    async fn read_all_filtered(
         &self,
         after_position: u64,
         limit: usize,
+        filter: &EventFilter,
     ) -> Result<Vec<EventEnvelope>, StoreError> {
-        self.store.read_all(after_position, limit).await
+        self.store
+            .read_all_filtered(after_position, limit, filter)
+            .await
     }
 
     async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
@@ -196,6 +199,76 @@ pub async fn a_corrupt_event_ends_the_page<S: EventStore + Clone>(
         assert_eq!(event.position, after.position);
     }
     reason
+}
+
+/// Appends the layout [`a_corrupt_event_ends_a_filtered_page`] expects: an `Other` event
+/// (position 1), three samples to `stream` (positions 2 to 4), another `Other` event
+/// (position 5). The caller then makes the sample at position 3 (version 2) unreadable.
+pub async fn append_between_others<S: EventStore + ?Sized>(store: &S, stream: &str) {
+    let other = || NewEvent {
+        aggregate_type: "Other".to_owned(),
+        ..sample_event(0)
+    };
+    store
+        .append("other-1", ExpectedVersion::Any, vec![other()])
+        .await
+        .expect("append other");
+    append_samples(store, stream, 3).await;
+    store
+        .append("other-1", ExpectedVersion::Any, vec![other()])
+        .await
+        .expect("append other");
+}
+
+/// With the layout of [`append_between_others`] and its event at position 3 corrupt: a read
+/// filtered to its aggregate type ends the page before it, the next filtered read fails naming
+/// its position, a filter that leaves it out never meets it, and a filtered subscription
+/// reports it and, moved past it with `skip_past`, delivers the passing events after it.
+pub async fn a_corrupt_event_ends_a_filtered_page<S: EventStore + Clone>(store: &S) {
+    let samples = EventFilter::all().aggregate_types(["Conformance"]);
+    let positions =
+        |events: &[EventEnvelope]| events.iter().map(|e| e.position).collect::<Vec<_>>();
+    let before = store
+        .read_all_filtered(0, 100, &samples)
+        .await
+        .expect("the events before it read");
+    assert_eq!(
+        positions(&before),
+        [2],
+        "the filtered page ends before the corrupt event"
+    );
+    let at = store.read_all_filtered(2, 100, &samples).await;
+    assert!(
+        matches!(
+            &at,
+            Err(StoreError::Corrupt {
+                position: Some(3),
+                ..
+            })
+        ),
+        "the filtered read fails naming the corrupt event's position: {at:?}"
+    );
+    let others = store
+        .read_all_filtered(0, 100, &EventFilter::all().aggregate_types(["Other"]))
+        .await
+        .expect("a filter that leaves the corrupt event out never meets it");
+    assert_eq!(positions(&others), [1, 5]);
+
+    let mut subscription = aggregato::Subscription::new(store.clone(), 0).with_filter(samples);
+    let first = subscription.next().await.expect("the event before it");
+    assert_eq!(first.position, 2);
+    match subscription.next().await {
+        Err(StoreError::Corrupt {
+            position: Some(p), ..
+        }) => assert_eq!(p, 3),
+        other => panic!("expected the filtered subscription to report position 3, got {other:?}"),
+    }
+    subscription.skip_past(3);
+    let after = subscription.next().await.expect("the event after it");
+    assert_eq!(
+        after.position, 4,
+        "past it, the next passing event is delivered"
+    );
 }
 
 /// A typed repository loading a stream that holds an event type its aggregate does not know

@@ -273,12 +273,15 @@ impl<S: EventStore> EventStore for LosesReplies<S> {
         self.0.read_stream(stream, from_version).await
     }
 
-    async fn read_all(
+    async fn read_all_filtered(
         &self,
         after_position: u64,
         limit: usize,
+        filter: &EventFilter,
     ) -> Result<Vec<EventEnvelope>, StoreError> {
-        self.0.read_all(after_position, limit).await
+        self.0
+            .read_all_filtered(after_position, limit, filter)
+            .await
     }
 
     async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {

@@ -5,7 +5,7 @@
 //! check happens under it. It loses everything when the process ends.
 //!
 //! It keeps events compactly (a fixed record of 44 bytes plus the payload in a binary
-//! encoding; see `log.rs`), about 85 bytes for an event with a small payload, and rebuilds
+//! encoding; see `log/`), about 85 bytes for an event with a small payload, and rebuilds
 //! each [`EventEnvelope`] when it is read.
 
 mod codec;
@@ -19,7 +19,8 @@ use tokio::sync::watch;
 
 use self::log::Log;
 use super::{
-    EventStore, ExpectedVersion, ReplayVisitor, Snapshot, SnapshotStore, StoreError, check_snapshot,
+    EventFilter, EventStore, ExpectedVersion, ReplayVisitor, Snapshot, SnapshotStore, StoreError,
+    check_snapshot,
 };
 use crate::event::{EventEnvelope, NewEvent};
 
@@ -98,12 +99,13 @@ impl EventStore for InMemoryEventStore {
         self.lock().replay_stream(stream, from_version, visit)
     }
 
-    async fn read_all(
+    async fn read_all_filtered(
         &self,
         after_position: u64,
         limit: usize,
+        filter: &EventFilter,
     ) -> Result<Vec<EventEnvelope>, StoreError> {
-        self.lock().read_all(after_position, limit)
+        self.lock().read_all(after_position, limit, filter)
     }
 
     async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {

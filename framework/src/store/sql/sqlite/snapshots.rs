@@ -1,0 +1,48 @@
+//! [`SqliteEventStore`] as a [`SnapshotStore`]: the newest snapshot per stream, an older one
+//! never replacing a newer.
+
+use async_trait::async_trait;
+use sqlx::sqlite::SqliteRow;
+
+use super::SqliteEventStore;
+use crate::store::sql::{backend, decode_snapshot, snapshot_columns, to_db};
+use crate::store::{Snapshot, SnapshotStore, StoreError, check_snapshot};
+
+#[async_trait]
+impl SnapshotStore for SqliteEventStore {
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        check_snapshot(&snapshot)?;
+        sqlx::query(
+            "INSERT INTO aggregato_snapshots (stream_id, aggregate_type, version, payload, taken_at) \
+             VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (stream_id) DO UPDATE SET \
+                aggregate_type = excluded.aggregate_type, version = excluded.version, \
+                payload = excluded.payload, taken_at = excluded.taken_at \
+             WHERE excluded.version > aggregato_snapshots.version",
+        )
+        .bind(&snapshot.stream_id)
+        .bind(&snapshot.aggregate_type)
+        .bind(to_db(snapshot.version))
+        .bind(snapshot.payload.to_string())
+        .bind(snapshot.taken_at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn load_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            snapshot_columns!(),
+            " FROM aggregato_snapshots WHERE stream_id = ?"
+        ))
+        .bind(stream)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref()
+            .map(decode_snapshot::<SqliteRow, String>)
+            .transpose()
+    }
+}
