@@ -6,7 +6,7 @@
 //! years, so that form is still read, and a saga started by an older build recovers.
 //!
 //! Not for checking a stream (its type, its versions) nor for folding events into where a
-//! saga stands: that is the executor's reading of a stream and `log.rs`.
+//! saga stands: that is the executor's reading of a stream and `progress.rs`.
 
 use serde::Deserialize;
 use serde::de::Error as _;

@@ -1,7 +1,7 @@
 //! Why a [`SagaExecutor`](super::SagaExecutor) could not drive a saga ([`SagaError`]), and
 //! which saga a recovery left behind and why ([`RecoveryError`]).
 
-use super::log::SagaPhase;
+use super::progress::SagaPhase;
 use crate::store::StoreError;
 
 /// Why the executor could not drive a saga.

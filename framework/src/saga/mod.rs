@@ -60,8 +60,8 @@ mod encoding;
 mod error;
 mod events;
 mod executor;
-mod log;
 mod outcome;
+mod progress;
 
 use std::fmt;
 use std::future::Future;
@@ -73,8 +73,8 @@ use serde::de::DeserializeOwned;
 pub use error::{RecoveryError, SagaError};
 pub use events::SagaEvent;
 pub use executor::SagaExecutor;
-pub use log::{SagaLog, SagaPhase};
 pub use outcome::{Recovery, SagaOutcome};
+pub use progress::{SagaPhase, SagaProgress};
 
 /// A saga's data and identity. Implemented by `#[derive(Saga)]`.
 #[diagnostic::on_unimplemented(
@@ -264,7 +264,7 @@ impl<E: fmt::Display> IntoStepResult for Result<(), E> {
     }
 }
 
-/// A step index the dispatch does not know: the stored log names a step this build lacks.
+/// A step index the dispatch does not know: the stored history names a step this build lacks.
 pub fn unknown_step(saga_type: &str, step: usize) -> StepError {
     StepError::new(format!("saga `{saga_type}` has no step number {step}"))
 }

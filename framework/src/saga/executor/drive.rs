@@ -1,4 +1,4 @@
-//! Driving one saga to its end: ask the log what comes next, record it, run the step or
+//! Driving one saga to its end: ask the progress what comes next, record it, run the step or
 //! compensation it names under its timeout, record how that ended, and again.
 
 use std::time::Duration;
@@ -8,8 +8,8 @@ use serde_json::Value;
 use super::SagaExecutor;
 use crate::saga::error::SagaError;
 use crate::saga::events::SagaEvent;
-use crate::saga::log::{NextAction, SagaLog, SagaPhase};
 use crate::saga::outcome::SagaOutcome;
+use crate::saga::progress::{NextAction, SagaPhase, SagaProgress};
 use crate::saga::{SagaSteps, StepAction, StepError, StepKey};
 use crate::store::EventStore;
 
@@ -27,10 +27,10 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
     pub(super) async fn drive(
         &self,
         saga_id: &str,
-        log: SagaLog,
+        progress: SagaProgress,
         data: G,
     ) -> Result<SagaOutcome<G>, SagaError> {
-        match self.drive_to_end(saga_id, log, data).await {
+        match self.drive_to_end(saga_id, progress, data).await {
             Err(SagaError::Contended { .. }) => self.settled_elsewhere(saga_id).await,
             other => other,
         }
@@ -42,52 +42,53 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
         &self,
         saga_id: &str,
     ) -> Result<SagaOutcome<G>, SagaError> {
-        let log = self.read(saga_id).await?;
-        if !log.phase.is_terminal() {
+        let progress = self.read(saga_id).await?;
+        if !progress.phase.is_terminal() {
             return Err(SagaError::Contended {
                 saga_id: saga_id.to_owned(),
-                phase: log.phase,
+                phase: progress.phase,
             });
         }
-        let data = self.decode(saga_id, &log.data)?;
-        self.outcome(saga_id, &log, data)
+        let data = self.decode(saga_id, &progress.data)?;
+        self.outcome(saga_id, &progress, data)
     }
 
     /// Runs the saga from `log` until it ends, recording each transition first.
     async fn drive_to_end(
         &self,
         saga_id: &str,
-        mut log: SagaLog,
+        mut progress: SagaProgress,
         mut data: G,
     ) -> Result<SagaOutcome<G>, SagaError> {
         loop {
-            let action = log.next_action(G::STEPS, &self.forward_retry, &self.compensation_retry);
+            let action =
+                progress.next_action(G::STEPS, &self.forward_retry, &self.compensation_retry);
             match action {
-                NextAction::Done => return self.outcome(saga_id, &log, data),
+                NextAction::Done => return self.outcome(saga_id, &progress, data),
                 NextAction::Record(event) => {
-                    self.append_next(saga_id, &mut log, event).await?;
+                    self.append_next(saga_id, &mut progress, event).await?;
                 }
                 NextAction::StartCompensation { index } => {
-                    let (failed_step, error) = log.failure.clone().unwrap_or_else(|| {
+                    let (failed_step, error) = progress.failure.clone().unwrap_or_else(|| {
                         (step_name::<G>(index).to_owned(), String::from("unknown"))
                     });
                     let event = SagaEvent::CompensationStarted { failed_step, error };
-                    self.append_next(saga_id, &mut log, event).await?;
+                    self.append_next(saga_id, &mut progress, event).await?;
                 }
                 NextAction::RunStep { index, attempt } => {
-                    let failed_before = log.failed_attempts_before(&action);
+                    let failed_before = progress.failed_attempts_before(&action);
                     if failed_before > 0 {
                         wait(self.forward_retry.backoff(failed_before)).await;
                     }
-                    self.run_step(saga_id, &mut log, &mut data, index, attempt)
+                    self.run_step(saga_id, &mut progress, &mut data, index, attempt)
                         .await?;
                 }
                 NextAction::Compensate { index, attempt } => {
-                    let failed_before = log.failed_attempts_before(&action);
+                    let failed_before = progress.failed_attempts_before(&action);
                     if failed_before > 0 {
                         wait(self.compensation_retry.backoff(failed_before)).await;
                     }
-                    self.compensate_step(saga_id, &mut log, &mut data, index, attempt)
+                    self.compensate_step(saga_id, &mut progress, &mut data, index, attempt)
                         .await?;
                 }
             }
@@ -98,7 +99,7 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
     async fn run_step(
         &self,
         saga_id: &str,
-        log: &mut SagaLog,
+        progress: &mut SagaProgress,
         data: &mut G,
         index: usize,
         attempt: u32,
@@ -109,7 +110,7 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
             index,
             attempt,
         };
-        self.append_next(saga_id, log, started).await?;
+        self.append_next(saga_id, progress, started).await?;
         let key = StepKey::new(G::SAGA_TYPE, saga_id, step, StepAction::Run);
         let (result, changed) = self.run(saga_id, data, index, StepAction::Run, key).await?;
         let step = step.to_owned();
@@ -134,7 +135,7 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
                 data: changed,
             },
         };
-        self.append_next(saga_id, log, event).await
+        self.append_next(saga_id, progress, event).await
     }
 
     /// Runs the compensation of step `index` and records how it ended. (A compensation is not
@@ -143,7 +144,7 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
     async fn compensate_step(
         &self,
         saga_id: &str,
-        log: &mut SagaLog,
+        progress: &mut SagaProgress,
         data: &mut G,
         index: usize,
         attempt: u32,
@@ -173,7 +174,7 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
                 data: changed,
             },
         };
-        self.append_next(saga_id, log, event).await
+        self.append_next(saga_id, progress, event).await
     }
 
     /// Runs a step or compensation under its timeout; returns how it ended and the data if
@@ -209,11 +210,16 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
         Ok((result, (after != before).then_some(after)))
     }
 
-    fn outcome(&self, saga_id: &str, log: &SagaLog, data: G) -> Result<SagaOutcome<G>, SagaError> {
-        Ok(match &log.phase {
+    fn outcome(
+        &self,
+        saga_id: &str,
+        progress: &SagaProgress,
+        data: G,
+    ) -> Result<SagaOutcome<G>, SagaError> {
+        Ok(match &progress.phase {
             SagaPhase::Completed => SagaOutcome::Completed { data },
             SagaPhase::Compensated => {
-                let (failed_step, error) = log.failure.clone().unwrap_or_default();
+                let (failed_step, error) = progress.failure.clone().unwrap_or_default();
                 SagaOutcome::Compensated {
                     data,
                     failed_step,
@@ -223,7 +229,7 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
             SagaPhase::Failed { reason } => SagaOutcome::Failed {
                 data,
                 reason: reason.clone(),
-                failed_compensations: log.failed_compensations(),
+                failed_compensations: progress.failed_compensations(),
             },
             // `drive` only stops at an end.
             SagaPhase::NotStarted | SagaPhase::Running { .. } | SagaPhase::Compensating => {
@@ -235,7 +241,7 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
     }
 }
 
-/// The declared name of step `index`. The log only yields indexes that `check_step` matched
+/// The declared name of step `index`. The progress only yields indexes that `check_step` matched
 /// against the declared steps, so the fallback is never recorded in practice.
 fn step_name<G: SagaSteps>(index: usize) -> &'static str {
     G::STEPS.get(index).map_or("?", |info| info.name)

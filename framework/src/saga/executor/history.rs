@@ -1,24 +1,27 @@
 //! Reading a saga's stream back: through the store's replay path (as the repository rebuilds
 //! an aggregate), each event checked to be of the saga's type and the next version, decoded as
-//! a [`SagaEvent`], checked against the declared steps, and folded into a [`SagaLog`].
+//! a [`SagaEvent`], checked against the declared steps, and folded into a [`SagaProgress`].
 
 use super::SagaExecutor;
 use crate::saga::SagaSteps;
 use crate::saga::error::SagaError;
 use crate::saga::events::SagaEvent;
-use crate::saga::log::SagaLog;
+use crate::saga::progress::SagaProgress;
 use crate::store::{CorruptionReason, EventStore, ReplayEvent, StoreError};
 
 impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
     /// The recorded history of `saga_id`, folded and as events.
-    pub async fn history(&self, saga_id: &str) -> Result<(SagaLog, Vec<SagaEvent>), SagaError> {
+    pub async fn history(
+        &self,
+        saga_id: &str,
+    ) -> Result<(SagaProgress, Vec<SagaEvent>), SagaError> {
         let events = self.replay(saga_id).await?;
-        let log = self.fold(saga_id, &events)?;
-        Ok((log, events))
+        let progress = self.fold(saga_id, &events)?;
+        Ok((progress, events))
     }
 
     /// The folded history of `saga_id`.
-    pub(super) async fn read(&self, saga_id: &str) -> Result<SagaLog, SagaError> {
+    pub(super) async fn read(&self, saga_id: &str) -> Result<SagaProgress, SagaError> {
         let events = self.replay(saga_id).await?;
         self.fold(saga_id, &events)
     }
@@ -37,14 +40,14 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
         Ok(events)
     }
 
-    /// Folds a saga's events into its log, refusing a history that names other steps.
-    fn fold(&self, saga_id: &str, events: &[SagaEvent]) -> Result<SagaLog, SagaError> {
-        let mut log = SagaLog::empty();
+    /// Folds a saga's events into its progress, refusing a history that names other steps.
+    fn fold(&self, saga_id: &str, events: &[SagaEvent]) -> Result<SagaProgress, SagaError> {
+        let mut progress = SagaProgress::empty();
         for event in events {
             self.check_step(saga_id, event)?;
-            log.record(event);
+            progress.record(event);
         }
-        Ok(log)
+        Ok(progress)
     }
 
     /// The saga id of one of this type's streams.

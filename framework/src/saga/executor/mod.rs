@@ -17,8 +17,8 @@ use serde_json::Value;
 use super::SagaSteps;
 use super::error::SagaError;
 use super::events::SagaEvent;
-use super::log::{SagaLog, SagaPhase};
 use super::outcome::SagaOutcome;
+use super::progress::{SagaPhase, SagaProgress};
 use crate::event::{Metadata, NewEvent};
 use crate::retry::RetryPolicy;
 use crate::store::{EventStore, ExpectedVersion, StoreError};
@@ -146,16 +146,16 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
             saga_id: saga_id.to_owned(),
             data: self.encode(saga_id, &data)?,
         };
-        let mut log = SagaLog::empty();
+        let mut progress = SagaProgress::empty();
         match self
-            .append(saga_id, &mut log, ExpectedVersion::NoStream, started)
+            .append(saga_id, &mut progress, ExpectedVersion::NoStream, started)
             .await
         {
             Err(SagaError::Contended { .. }) => Err(SagaError::AlreadyStarted {
                 saga_id: saga_id.to_owned(),
             }),
             Err(other) => Err(other),
-            Ok(()) => self.drive(saga_id, log, data).await,
+            Ok(()) => self.drive(saga_id, progress, data).await,
         }
     }
 
@@ -167,8 +167,8 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
     /// caller who knows. If another executor does record a transition first, this one stops
     /// and reports the saga's outcome once ended, [`SagaError::Contended`] if not.
     pub async fn resume(&self, saga_id: &str) -> Result<SagaOutcome<G>, SagaError> {
-        let log = self.read(saga_id).await?;
-        self.resume_from(saga_id, log).await
+        let progress = self.read(saga_id).await?;
+        self.resume_from(saga_id, progress).await
     }
 
     /// Retries a saga that ended failed, once an operator has fixed the cause: the saga goes
@@ -179,44 +179,48 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
     /// step runs again with its key. A saga that has not failed is resumed as by
     /// [`resume`](Self::resume).
     pub async fn retry_failed(&self, saga_id: &str) -> Result<SagaOutcome<G>, SagaError> {
-        let mut log = self.read(saga_id).await?;
-        if matches!(log.phase, SagaPhase::Failed { .. }) {
+        let mut progress = self.read(saga_id).await?;
+        if matches!(progress.phase, SagaPhase::Failed { .. }) {
             tracing::info!(saga = G::SAGA_TYPE, %saga_id, "retrying failed saga");
             match self
-                .append_next(saga_id, &mut log, SagaEvent::SagaRetried)
+                .append_next(saga_id, &mut progress, SagaEvent::SagaRetried)
                 .await
             {
                 Err(SagaError::Contended { .. }) => return self.settled_elsewhere(saga_id).await,
                 other => other?,
             }
         }
-        self.resume_from(saga_id, log).await
+        self.resume_from(saga_id, progress).await
     }
 
-    async fn resume_from(&self, saga_id: &str, log: SagaLog) -> Result<SagaOutcome<G>, SagaError> {
-        if log.phase == SagaPhase::NotStarted {
+    async fn resume_from(
+        &self,
+        saga_id: &str,
+        progress: SagaProgress,
+    ) -> Result<SagaOutcome<G>, SagaError> {
+        if progress.phase == SagaPhase::NotStarted {
             return Err(SagaError::NotFound {
                 saga_id: saga_id.to_owned(),
             });
         }
-        let data = self.decode(saga_id, &log.data)?;
-        self.drive(saga_id, log, data).await
+        let data = self.decode(saga_id, &progress.data)?;
+        self.drive(saga_id, progress, data).await
     }
 
     async fn append_next(
         &self,
         saga_id: &str,
-        log: &mut SagaLog,
+        progress: &mut SagaProgress,
         event: SagaEvent,
     ) -> Result<(), SagaError> {
-        let expected = ExpectedVersion::Exact(log.version);
-        self.append(saga_id, log, expected, event).await
+        let expected = ExpectedVersion::Exact(progress.version);
+        self.append(saga_id, progress, expected, event).await
     }
 
     async fn append(
         &self,
         saga_id: &str,
-        log: &mut SagaLog,
+        progress: &mut SagaProgress,
         expected: ExpectedVersion,
         event: SagaEvent,
     ) -> Result<(), SagaError> {
@@ -236,13 +240,13 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
             Err(StoreError::ConcurrencyConflict { .. }) => {
                 return Err(SagaError::Contended {
                     saga_id: saga_id.to_owned(),
-                    phase: log.phase.clone(),
+                    phase: progress.phase.clone(),
                 });
             }
             Err(other) => return Err(other.into()),
         }
         tracing::debug!(saga = G::SAGA_TYPE, %saga_id, event = event.event_type(), "saga transition recorded");
-        log.record(&event);
+        progress.record(&event);
         if let Some(observer) = &self.observer {
             observer(saga_id, &event);
         }

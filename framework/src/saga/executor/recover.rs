@@ -13,10 +13,10 @@ use crate::saga::events::SagaEvent;
 use crate::saga::outcome::{Recovery, SagaOutcome};
 use crate::store::{EventFilter, EventStore, ReplayEvent, StoreError};
 
-/// How many saga events one read of the log fetches while scanning.
+/// How many saga events one read of the global log fetches while scanning.
 const SCAN_PAGE: usize = 1_000;
 
-/// What the log says of one saga stream.
+/// What the global log says of one saga stream.
 struct Scanned {
     state: StreamState,
     /// The version of its last event seen.
@@ -123,19 +123,19 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
         scanned_version: u64,
         last_recorded: Option<OffsetDateTime>,
     ) -> Result<Option<SagaOutcome<G>>, SagaError> {
-        let log = self.read(saga_id).await?;
+        let progress = self.read(saga_id).await?;
         // The scan saw the stream up to `scanned_version`: one that grew since moved just now.
-        let last_recorded = if log.version == scanned_version {
+        let last_recorded = if progress.version == scanned_version {
             last_recorded
         } else {
             Some(OffsetDateTime::now_utc())
         };
-        if !log.phase.is_terminal() && self.presumed_running(last_recorded) {
+        if !progress.phase.is_terminal() && self.presumed_running(last_recorded) {
             tracing::info!(saga = G::SAGA_TYPE, %saga_id, "unfinished saga left to the executor running it");
             return Ok(None);
         }
         tracing::info!(saga = G::SAGA_TYPE, %saga_id, "recovering unfinished saga");
-        self.resume_from(saga_id, log).await.map(Some)
+        self.resume_from(saga_id, progress).await.map(Some)
     }
 
     /// A step may be quiet for as long as its timeout: a shorter threshold lets `recover`

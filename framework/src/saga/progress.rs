@@ -45,12 +45,12 @@ impl SagaPhase {
 
 /// A saga's history folded into its current state.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SagaLog {
+pub struct SagaProgress {
     /// The saga instance's id.
     pub saga_id: String,
     /// The saga's data as last recorded.
     pub data: Value,
-    /// The stream version the log includes.
+    /// The stream version the progress includes.
     pub version: u64,
     /// Where it stands.
     pub phase: SagaPhase,
@@ -108,8 +108,8 @@ pub(crate) enum NextAction {
     Done,
 }
 
-impl SagaLog {
-    /// A log of no events.
+impl SagaProgress {
+    /// The progress of a saga with no events yet.
     pub fn empty() -> Self {
         Self {
             saga_id: String::new(),
@@ -142,7 +142,7 @@ impl SagaLog {
         &self.timed_out
     }
 
-    /// Folds one more event (the stream's next version) into the log.
+    /// Folds one more event (the stream's next version) into the progress.
     pub fn record(&mut self, event: &SagaEvent) {
         self.version += 1;
         match event {
