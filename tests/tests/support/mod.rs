@@ -208,7 +208,7 @@ where
 {
     use aggregato_examples::bank::*;
     let repository: Repository<BankAccount, _> =
-        Repository::with_services(store, BankServices::default());
+        Repository::new_with_services(store, BankServices::default());
     let id = AccountId("acc-corrupt".to_owned());
     let open = OpenAccount {
         account_id: id.clone(),
