@@ -28,10 +28,7 @@ pub use root::AggregateRoot;
 pub use store::PostgresEventStore;
 #[cfg(feature = "sqlite")]
 pub use store::SqliteEventStore;
-pub use store::{
-    CorruptionReason, EventStore, ExpectedVersion, InMemoryEventStore, RefusalReason, ReplayEvent,
-    ReplayPayload, ReplayVisitor, Snapshot, SnapshotStore, StoreError,
-};
+pub use store::{EventStore, ExpectedVersion, InMemoryEventStore, StoreError};
 pub use subscription::Subscription;
 
 /// The derive macros. See the crate docs for a tour.

@@ -164,7 +164,7 @@ async fn metadata_that_is_not_a_metadata_object_is_a_corrupt_event() {
             2,
         );
         assert!(
-            matches!(reason, aggregato::CorruptionReason::Metadata(_)),
+            matches!(reason, aggregato::store::CorruptionReason::Metadata(_)),
             "{reason:?}"
         );
         support::a_corrupt_event_ends_the_page(&store.store, "bad-metadata", 2, 2).await;
@@ -178,7 +178,7 @@ async fn an_out_of_range_column_is_a_corrupt_event() {
         execute(&store, "UPDATE aggregato_events SET event_version = -1").await;
         let reason = support::expect_corrupt(store.read_all(0, 10).await, "bad-column", 1);
         assert!(
-            matches!(reason, aggregato::CorruptionReason::Other(_)),
+            matches!(reason, aggregato::store::CorruptionReason::Other(_)),
             "{reason:?}"
         );
     });
@@ -322,7 +322,7 @@ async fn a_planted_event_of_another_aggregate_type_is_a_corrupt_event() {
                 loaded,
                 Err(aggregato::RepositoryError::Store(
                     aggregato::StoreError::Corrupt {
-                        reason: aggregato::CorruptionReason::AggregateType { .. },
+                        reason: aggregato::store::CorruptionReason::AggregateType { .. },
                         ..
                     }
                 ))

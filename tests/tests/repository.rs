@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aggregato::prelude::*;
-use aggregato::{CorruptionReason, DecodeError, NewEvent};
+use aggregato::store::CorruptionReason;
+use aggregato::{DecodeError, NewEvent};
 use aggregato_examples::bank::*;
 use async_trait::async_trait;
 use serde_json::json;

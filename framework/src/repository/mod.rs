@@ -135,6 +135,10 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// snapshot that fails to store or no longer deserializes is logged with `tracing` and
     /// only costs a full replay. Changing the state's serialized shape is therefore safe: old
     /// snapshots are ignored until new ones are taken.
+    ///
+    /// Every built-in store is a [`SnapshotStore`]; what it keeps is a
+    /// [`Snapshot`](crate::store::Snapshot), which
+    /// [`SnapshotStore::load_snapshot`] reads back for inspection.
     pub fn with_snapshots_every(mut self, every: u64) -> Self
     where
         A: Serialize + DeserializeOwned,

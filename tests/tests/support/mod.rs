@@ -6,9 +6,10 @@
 pub mod global_order;
 pub mod stored_data;
 
+use aggregato::NewEvent;
 use aggregato::prelude::*;
+use aggregato::store::{Snapshot, SnapshotStore};
 use aggregato::testing::conformance::sample_event;
-use aggregato::{NewEvent, Snapshot, SnapshotStore};
 use async_trait::async_trait;
 
 /// A store together with the resource it lives in, released when the store is dropped.
@@ -124,7 +125,7 @@ pub fn expect_corrupt<T: std::fmt::Debug>(
     result: Result<T, StoreError>,
     stream: &str,
     version: u64,
-) -> aggregato::CorruptionReason {
+) -> aggregato::store::CorruptionReason {
     match result {
         Err(StoreError::Corrupt {
             stream: actual_stream,
@@ -152,7 +153,7 @@ pub async fn a_corrupt_event_ends_the_page<S: EventStore + Clone>(
     stream: &str,
     version: u64,
     position: u64,
-) -> aggregato::CorruptionReason {
+) -> aggregato::store::CorruptionReason {
     let before = store
         .read_all(0, 100)
         .await
@@ -226,7 +227,7 @@ where
             stream: named,
             version,
             reason:
-                aggregato::CorruptionReason::Decode(aggregato::DecodeError::UnknownEventType {
+                aggregato::store::CorruptionReason::Decode(aggregato::DecodeError::UnknownEventType {
                     event_type,
                 }),
             ..
