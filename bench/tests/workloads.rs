@@ -1,6 +1,7 @@
 //! Every benchmark workload at a tiny size, for both frameworks and the raw variants, checking
 //! the final balances: `cargo test` proves the benchmark code correct without timing anything.
-//! The PostgreSQL ones run only with `DATABASE_URL` set (otherwise they say they were skipped).
+//! The PostgreSQL ones run only with `DATABASE_URL` set; without it they are ignored (and fail
+//! when `CI` is set): see DEVELOPERS.md.
 
 #[path = "../benches/common/mod.rs"]
 mod common;
@@ -13,6 +14,31 @@ use common::{cqrs, handwritten, ours, pg};
 use cqrs_es::mem_store::MemStore;
 
 const TINY: Workload = Workload::new(10, 200);
+
+/// Whether this is a CI run: `CI` is set, and is not empty, `false` or `0`.
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|ci| !ci.is_empty() && ci != "false" && ci != "0")
+}
+
+/// Says that `test` was skipped for lack of `DATABASE_URL`; in CI, where a skipped test would
+/// pass for a tested one, fails it instead.
+fn skipped(test: &str) {
+    assert!(
+        !in_ci(),
+        "{test}: DATABASE_URL is not set, and CI is: the PostgreSQL tests must run in CI"
+    );
+    eprintln!("skipped {test}: DATABASE_URL is not set");
+}
+
+/// Fails in CI without `DATABASE_URL`. Elsewhere the PostgreSQL tests of this file are counted
+/// as ignored (built without `DATABASE_URL`) or say they were skipped (run without it).
+#[test]
+fn postgres_tests_are_not_skipped_in_ci() {
+    assert!(
+        !in_ci() || pg::database_url().is_some(),
+        "CI is set but DATABASE_URL is not: the PostgreSQL tests would be skipped"
+    );
+}
 
 #[test]
 fn the_expected_balances_follow_the_round_robin() {
@@ -122,9 +148,10 @@ async fn dispatch_derived_and_hand_written_agree() {
 /// The PostgreSQL workloads: one client and several, all three contenders, plus the bulk
 /// append and the rehydration readers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
 async fn postgres_workloads() {
     let Some(url) = pg::database_url() else {
-        eprintln!("skipped postgres_workloads: DATABASE_URL is not set");
+        skipped("postgres_workloads");
         return;
     };
     let ids = TINY.account_ids();

@@ -13,7 +13,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use aggregato::{EventStore, PostgresEventStore, SnapshotStore, SqliteEventStore, StoreError};
+use aggregato::store::SnapshotStore;
+use aggregato::{EventStore, PostgresEventStore, SqliteEventStore, StoreError};
 use tempfile::TempDir;
 
 /// The environment variable that selects a database when no option does.

@@ -4,6 +4,31 @@
 
 use std::process::{Command, Output};
 
+/// Whether this is a CI run: `CI` is set, and is not empty, `false` or `0`.
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|ci| !ci.is_empty() && ci != "false" && ci != "0")
+}
+
+/// Says that `test` was skipped for lack of `DATABASE_URL`; in CI, where a skipped test would
+/// pass for a tested one, fails it instead.
+fn skipped(test: &str) {
+    assert!(
+        !in_ci(),
+        "{test}: DATABASE_URL is not set, and CI is: the PostgreSQL tests must run in CI"
+    );
+    eprintln!("skipped {test}: DATABASE_URL is not set");
+}
+
+/// Fails in CI without `DATABASE_URL`. Elsewhere the PostgreSQL tests of this file are counted
+/// as ignored (built without `DATABASE_URL`) or say they were skipped (run without it).
+#[test]
+fn postgres_tests_are_not_skipped_in_ci() {
+    assert!(
+        !in_ci() || std::env::var_os("DATABASE_URL").is_some_and(|url| !url.is_empty()),
+        "CI is set but DATABASE_URL is not: the PostgreSQL tests would be skipped"
+    );
+}
+
 const STORY: &[&str] = &[
     "+ v1 #1 AccountOpened",
     "+ v3 #3 MoneyWithdrawn",
@@ -69,12 +94,13 @@ fn a_kept_sqlite_file_carries_the_story_into_the_next_run() {
 }
 
 #[tokio::test]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
 async fn the_bank_example_runs_on_postgres() {
     let Some(url) = std::env::var("DATABASE_URL")
         .ok()
         .filter(|url| !url.is_empty())
     else {
-        eprintln!("skipped the_bank_example_runs_on_postgres: DATABASE_URL is not set");
+        skipped("the_bank_example_runs_on_postgres");
         return;
     };
     let schema = format!("aggregato_test_bank_{}", uuid::Uuid::now_v7().simple());

@@ -7,6 +7,31 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
+/// Whether this is a CI run: `CI` is set, and is not empty, `false` or `0`.
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|ci| !ci.is_empty() && ci != "false" && ci != "0")
+}
+
+/// Says that `test` was skipped for lack of `DATABASE_URL`; in CI, where a skipped test would
+/// pass for a tested one, fails it instead.
+fn skipped(test: &str) {
+    assert!(
+        !in_ci(),
+        "{test}: DATABASE_URL is not set, and CI is: the PostgreSQL tests must run in CI"
+    );
+    eprintln!("skipped {test}: DATABASE_URL is not set");
+}
+
+/// Fails in CI without `DATABASE_URL`. Elsewhere the PostgreSQL tests of this file are counted
+/// as ignored (built without `DATABASE_URL`) or say they were skipped (run without it).
+#[test]
+fn postgres_tests_are_not_skipped_in_ci() {
+    assert!(
+        !in_ci() || std::env::var_os("DATABASE_URL").is_some_and(|url| !url.is_empty()),
+        "CI is set but DATABASE_URL is not: the PostgreSQL tests would be skipped"
+    );
+}
+
 use aggregato::SqliteEventStore;
 use aggregato_examples::order_saga::{Audit, SharedStore, audit};
 
@@ -130,12 +155,13 @@ fn the_default_run_prints_steps_and_compensations_in_reverse_order() {
 }
 
 #[test]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
 fn the_order_saga_runs_on_postgres() {
     let Some(url) = std::env::var("DATABASE_URL")
         .ok()
         .filter(|url| !url.is_empty())
     else {
-        eprintln!("skipped the_order_saga_runs_on_postgres: DATABASE_URL is not set");
+        skipped("the_order_saga_runs_on_postgres");
         return;
     };
     let schema = format!("aggregato_test_orders_{}", uuid::Uuid::now_v7().simple());

@@ -23,7 +23,7 @@ fn funded(balance: u64) -> [BankAccountEvent; 2] {
 }
 
 fn fixture() -> AggregateFixture<BankAccount> {
-    AggregateFixture::with_services(BankServices::default())
+    AggregateFixture::new_with_services(BankServices::default())
 }
 
 #[tokio::test]
@@ -114,7 +114,7 @@ async fn withdrawal_within_balance_and_risk_limit_succeeds() {
 async fn the_risk_engine_blocks_a_flagged_owner() {
     let mut services = BankServices::default();
     services.risk.blocked_owners.insert("alice".to_owned());
-    AggregateFixture::<BankAccount>::with_services(services)
+    AggregateFixture::<BankAccount>::new_with_services(services)
         .given(funded(400))
         .when(WithdrawMoney { amount: 1 })
         .then_error(BankError::RiskRejected("owner alice is blocked".to_owned()))

@@ -1,7 +1,9 @@
 //! `PostgresEventStore` against the shared conformance suites and the checks only SQL stores
 //! need, on the live server named by `DATABASE_URL`. Each test gets a schema of its own
 //! (`aggregato_test_<uuid>`), dropped when its store is dropped. Without `DATABASE_URL` every
-//! test here says it was skipped and passes; with it, a server that cannot be reached fails.
+//! test here is built `#[ignore]`d (the build script sets `cfg(no_database_url)`), so
+//! `cargo test` counts them as ignored, and `postgres_tests_are_not_skipped_in_ci` fails when
+//! `CI` is set; with it, a server that cannot be reached fails.
 
 mod support;
 
@@ -53,6 +55,31 @@ fn database_url() -> Option<String> {
         .filter(|url| !url.is_empty())
 }
 
+/// Whether this is a CI run: `CI` is set, and is not empty, `false` or `0`.
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|ci| !ci.is_empty() && ci != "false" && ci != "0")
+}
+
+/// Says that `test` was skipped for lack of `DATABASE_URL`; in CI, where a skipped test would
+/// pass for a tested one, fails it instead.
+fn skipped(test: &str) {
+    assert!(
+        !in_ci(),
+        "{test}: DATABASE_URL is not set, and CI is: the PostgreSQL tests must run in CI"
+    );
+    eprintln!("skipped {test}: DATABASE_URL is not set");
+}
+
+/// Fails in CI without `DATABASE_URL`. Elsewhere the PostgreSQL tests of this file are counted
+/// as ignored (built without `DATABASE_URL`) or say they were skipped (run without it).
+#[test]
+fn postgres_tests_are_not_skipped_in_ci() {
+    assert!(
+        !in_ci() || database_url().is_some(),
+        "CI is set but DATABASE_URL is not: the PostgreSQL tests would be skipped"
+    );
+}
+
 /// A store in a fresh schema, or `None` (the test is skipped) without `DATABASE_URL`.
 async fn fresh_store() -> Option<TestStore> {
     let url = database_url()?;
@@ -72,10 +99,16 @@ async fn fresh_store() -> Option<TestStore> {
     })
 }
 
-aggregato::event_store_conformance!(optional: fresh_store());
+aggregato::event_store_conformance!(
+    #[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
+    optional: fresh_store()
+);
 
 mod snapshots {
-    aggregato::snapshot_store_conformance!(optional: super::fresh_store());
+    aggregato::snapshot_store_conformance!(
+        #[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
+        optional: super::fresh_store()
+    );
 }
 
 /// Runs `check` on a fresh store, or reports that it was skipped.
@@ -83,7 +116,7 @@ macro_rules! with_store {
     ($name:literal, |$store:ident| $check:expr) => {
         match fresh_store().await {
             Some($store) => $check,
-            None => eprintln!("skipped {}: DATABASE_URL is not set", $name),
+            None => skipped($name),
         }
     };
 }
@@ -96,6 +129,7 @@ async fn execute(store: &TestStore, sql: &'static str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
 async fn concurrent_appenders_and_a_tailing_reader_agree_on_the_global_order() {
     with_store!("global order", |store| {
         support::global_order::tailing_reader_sees_every_event_once_in_order(store).await
@@ -103,6 +137,7 @@ async fn concurrent_appenders_and_a_tailing_reader_agree_on_the_global_order() {
 }
 
 #[tokio::test]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
 async fn recorded_events_read_back_equal() {
     with_store!("round trip", |store| {
         support::recorded_events_read_back_equal(&store).await
@@ -110,6 +145,7 @@ async fn recorded_events_read_back_equal() {
 }
 
 #[tokio::test]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
 async fn appends_move_the_position_watch() {
     with_store!("own appends", |store| {
         support::own_appends_move_the_position_watch(&store).await
@@ -119,6 +155,7 @@ async fn appends_move_the_position_watch() {
 /// Another process appending to the same schema (here: a second store with a pool of its
 /// own) moves this store's watch, through LISTEN/NOTIFY.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
 async fn appends_by_another_process_move_the_position_watch_through_notify() {
     with_store!("notify", |store| {
         let url = database_url().expect("set");
@@ -150,6 +187,7 @@ async fn appends_by_another_process_move_the_position_watch_through_notify() {
 }
 
 #[tokio::test]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
 async fn metadata_that_is_not_a_metadata_object_is_a_corrupt_event() {
     with_store!("bad metadata", |store| {
         support::append_samples(&store, "bad-metadata", 3).await;
@@ -164,7 +202,7 @@ async fn metadata_that_is_not_a_metadata_object_is_a_corrupt_event() {
             2,
         );
         assert!(
-            matches!(reason, aggregato::CorruptionReason::Metadata(_)),
+            matches!(reason, aggregato::store::CorruptionReason::Metadata(_)),
             "{reason:?}"
         );
         support::a_corrupt_event_ends_the_page(&store.store, "bad-metadata", 2, 2).await;
@@ -172,6 +210,7 @@ async fn metadata_that_is_not_a_metadata_object_is_a_corrupt_event() {
 }
 
 #[tokio::test]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
 async fn a_corrupt_event_ends_a_filtered_page_and_can_be_skipped() {
     with_store!("corrupt filtered", |store| {
         support::append_between_others(&store.store, "bad-filtered").await;
@@ -185,19 +224,21 @@ async fn a_corrupt_event_ends_a_filtered_page_and_can_be_skipped() {
 }
 
 #[tokio::test]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
 async fn an_out_of_range_column_is_a_corrupt_event() {
     with_store!("bad column", |store| {
         support::append_samples(&store, "bad-column", 1).await;
         execute(&store, "UPDATE aggregato_events SET event_version = -1").await;
         let reason = support::expect_corrupt(store.read_all(0, 10).await, "bad-column", 1);
         assert!(
-            matches!(reason, aggregato::CorruptionReason::Other(_)),
+            matches!(reason, aggregato::store::CorruptionReason::Other(_)),
             "{reason:?}"
         );
     });
 }
 
 #[tokio::test]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
 async fn an_unknown_event_type_is_a_decode_error_when_a_repository_loads() {
     with_store!("unknown event type", |store| {
         let pool = store.store.pool().clone();
@@ -214,6 +255,7 @@ async fn an_unknown_event_type_is_a_decode_error_when_a_repository_loads() {
 }
 
 #[tokio::test]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
 async fn the_database_itself_refuses_a_second_event_at_a_stream_version() {
     with_store!("constraint", |store| {
         support::append_samples(&store, "constrained", 1).await;
@@ -232,6 +274,7 @@ async fn the_database_itself_refuses_a_second_event_at_a_stream_version() {
 }
 
 #[tokio::test]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
 async fn a_failed_expectation_stores_nothing_and_keeps_the_head() {
     with_store!("conflict", |store| {
         support::append_samples(&store, "c", 2).await;
@@ -256,6 +299,7 @@ async fn a_failed_expectation_stores_nothing_and_keeps_the_head() {
 }
 
 #[tokio::test]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
 async fn batch_edge_cases() {
     with_store!("batch edge cases", |store| support::batch_edge_cases(
         &store
@@ -264,6 +308,7 @@ async fn batch_edge_cases() {
 }
 
 #[test]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
 fn snapshot_plus_tail_equals_full_replay() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -275,11 +320,12 @@ fn snapshot_plus_tail_equals_full_replay() {
             let store = std::sync::Arc::new(store);
             aggregato_tests::ledger::snapshot_property_holds(&runtime, store, 32);
         }
-        None => eprintln!("skipped snapshot_plus_tail_equals_full_replay: DATABASE_URL is not set"),
+        None => skipped("snapshot_plus_tail_equals_full_replay"),
     }
 }
 
 #[tokio::test]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
 async fn typed_floats_come_back_bit_for_bit() {
     with_store!("typed floats", |store| {
         support::stored_data::floats_come_back_bit_for_bit(store.store.clone()).await
@@ -287,6 +333,7 @@ async fn typed_floats_come_back_bit_for_bit() {
 }
 
 #[tokio::test]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
 async fn typed_non_finite_floats_are_refused() {
     with_store!("non-finite floats", |store| {
         support::stored_data::non_finite_floats_are_refused(store.store.clone()).await
@@ -294,6 +341,7 @@ async fn typed_non_finite_floats_are_refused() {
 }
 
 #[tokio::test]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
 async fn typed_an_event_of_another_aggregate_type_is_never_applied() {
     with_store!("aggregate type", |store| {
         support::stored_data::an_event_of_another_aggregate_type_is_never_applied(
@@ -304,6 +352,7 @@ async fn typed_an_event_of_another_aggregate_type_is_never_applied() {
 }
 
 #[tokio::test]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
 async fn typed_a_save_retried_after_a_lost_reply_returns_the_stored_events() {
     with_store!("lost reply", |store| {
         support::stored_data::a_save_retried_after_a_lost_reply_returns_the_stored_events(
@@ -316,6 +365,7 @@ async fn typed_a_save_retried_after_a_lost_reply_returns_the_stored_events() {
 /// A row written around the store (raw SQL) that gives a stream's event another aggregate
 /// type is caught when the stream is loaded.
 #[tokio::test]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
 async fn a_planted_event_of_another_aggregate_type_is_a_corrupt_event() {
     with_store!("planted type", |store| {
         support::stored_data::an_event_of_another_aggregate_type_is_never_applied(
@@ -335,7 +385,7 @@ async fn a_planted_event_of_another_aggregate_type_is_a_corrupt_event() {
                 loaded,
                 Err(aggregato::RepositoryError::Store(
                     aggregato::StoreError::Corrupt {
-                        reason: aggregato::CorruptionReason::AggregateType { .. },
+                        reason: aggregato::store::CorruptionReason::AggregateType { .. },
                         ..
                     }
                 ))
@@ -347,9 +397,10 @@ async fn a_planted_event_of_another_aggregate_type_is_a_corrupt_event() {
 
 /// Instances of one service starting together on a new schema: every open succeeds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
 async fn concurrent_opens_of_a_new_schema_all_succeed() {
     let Some(url) = database_url() else {
-        eprintln!("skipped concurrent opens: DATABASE_URL is not set");
+        skipped("concurrent opens");
         return;
     };
     for _ in 0..3 {
@@ -391,6 +442,7 @@ async fn concurrent_opens_of_a_new_schema_all_succeed() {
 /// A store over a pool whose sessions default to REPEATABLE READ or SERIALIZABLE still appends
 /// correctly under contention: every `Any` append succeeds, none is lost or doubled.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
 async fn appends_work_whatever_the_default_isolation_level() {
     for level in ["repeatable read", "serializable"] {
         with_store!("isolation", |store| {
@@ -453,9 +505,10 @@ async fn appends_work_whatever_the_default_isolation_level() {
 /// Names PostgreSQL would misread in a `search_path`, or truncate, are refused before
 /// anything is created.
 #[tokio::test]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
 async fn schema_names_postgres_would_misread_are_refused() {
     let Some(url) = database_url() else {
-        eprintln!("skipped schema names: DATABASE_URL is not set");
+        skipped("schema names");
         return;
     };
     let too_long = "a".repeat(64);

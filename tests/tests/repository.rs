@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aggregato::prelude::*;
-use aggregato::{CorruptionReason, DecodeError, NewEvent};
+use aggregato::store::CorruptionReason;
+use aggregato::{DecodeError, NewEvent};
 use aggregato_examples::bank::*;
 use async_trait::async_trait;
 use serde_json::json;
@@ -23,7 +24,7 @@ fn open(id: &AccountId) -> OpenAccount {
 }
 
 fn bank(store: Arc<InMemoryEventStore>) -> Repository<BankAccount, Arc<InMemoryEventStore>> {
-    Repository::with_services(store, BankServices::default())
+    Repository::new_with_services(store, BankServices::default())
 }
 
 #[tokio::test]
@@ -95,7 +96,7 @@ async fn the_injected_risk_engine_can_refuse_a_withdrawal() {
     let mut services = BankServices::default();
     services.risk.max_withdrawal = 100;
     let repo: Repository<BankAccount, _> =
-        Repository::with_services(InMemoryEventStore::new(), services);
+        Repository::new_with_services(InMemoryEventStore::new(), services);
     let id = account("a3");
     repo.execute(&id, open(&id)).await.expect("open");
     repo.execute(&id, DepositMoney { amount: 1_000 })
@@ -126,10 +127,10 @@ async fn metadata_lands_on_every_event_of_the_command() {
         .with_causation_id(causation)
         .with_actor("teller-7")
         .with_extra("channel", json!("branch"));
-    repo.execute_with(&id, open(&id), metadata.clone())
+    repo.execute_with_metadata(&id, open(&id), metadata.clone())
         .await
         .expect("open");
-    repo.execute_with(&id, DepositMoney { amount: 5 }, metadata.clone())
+    repo.execute_with_metadata(&id, DepositMoney { amount: 5 }, metadata.clone())
         .await
         .expect("deposit");
     let stored = store.read_stream("BankAccount-a4", 1).await.expect("read");
@@ -258,7 +259,7 @@ async fn opened_rival_store(id: &AccountId, rivals: usize) -> Arc<RivalBeforeApp
 }
 
 fn bank_on(store: Arc<RivalBeforeAppend>) -> Repository<BankAccount, Arc<RivalBeforeAppend>> {
-    Repository::with_services(store, BankServices::default())
+    Repository::new_with_services(store, BankServices::default())
 }
 
 #[tokio::test]
@@ -289,7 +290,7 @@ async fn a_conflict_beyond_the_policy_is_an_error_and_stores_nothing_of_ours() {
     let repo = bank_on(store.clone()).with_retry_policy(RetryPolicy::immediate(2));
     let ours = Metadata::new().with_actor("ours");
     let error = repo
-        .execute_with(&id, DepositMoney { amount: 5 }, ours)
+        .execute_with_metadata(&id, DepositMoney { amount: 5 }, ours)
         .await
         .expect_err("conflict");
     assert!(error.is_conflict(), "{error}");
@@ -452,7 +453,7 @@ async fn the_event_enum_round_trips_through_serde_with_stable_tags() {
 async fn a_shared_dyn_store_works_with_the_repository() {
     let store: Arc<dyn EventStore> = Arc::new(InMemoryEventStore::new());
     let repo: Repository<BankAccount, Arc<dyn EventStore>> =
-        Repository::with_services(store.clone(), BankServices::default());
+        Repository::new_with_services(store.clone(), BankServices::default());
     let id = account("dyn");
     repo.execute(&id, open(&id)).await.expect("open");
     assert_eq!(
@@ -620,7 +621,7 @@ async fn a_gap_in_a_stream_is_a_typed_error_not_a_wrong_state() {
         .await
         .expect("v3");
     let reader: Repository<BankAccount, _> =
-        Repository::with_services(LosesVersionTwo(store), BankServices::default());
+        Repository::new_with_services(LosesVersionTwo(store), BankServices::default());
     let error = reader.load(&id).await.expect_err("gap");
     assert!(
         matches!(

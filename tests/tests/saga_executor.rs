@@ -10,9 +10,10 @@ use aggregato::saga::{
     Saga, SagaError, SagaEvent, SagaExecutor, SagaOutcome, SagaSteps, StepError, StepInfo, StepKey,
     StepKind,
 };
+use aggregato::store::ReplayVisitor;
 use aggregato::{
     EventEnvelope, EventFilter, EventStore, ExpectedVersion, InMemoryEventStore, NewEvent,
-    PostgresEventStore, ReplayVisitor, RetryPolicy, SqliteEventStore, StoreError,
+    PostgresEventStore, RetryPolicy, SqliteEventStore, StoreError,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

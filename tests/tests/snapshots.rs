@@ -5,7 +5,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use aggregato::prelude::*;
-use aggregato::{CorruptionReason, EventEnvelope, NewEvent, Snapshot};
+use aggregato::store::{CorruptionReason, Snapshot};
+use aggregato::{EventEnvelope, NewEvent};
 use aggregato_tests::ledger::*;
 use async_trait::async_trait;
 use proptest::prelude::*;

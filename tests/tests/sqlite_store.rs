@@ -3,7 +3,8 @@
 
 mod support;
 
-use aggregato::{SnapshotStore, SqliteEventStore, StoreError};
+use aggregato::store::SnapshotStore;
+use aggregato::{SqliteEventStore, StoreError};
 use support::Guarded;
 use tempfile::TempDir;
 
@@ -59,7 +60,7 @@ async fn a_payload_that_is_not_json_is_a_corrupt_event_named_by_stream_and_versi
     let reason =
         support::expect_corrupt(store.read_stream("bad-payload", 1).await, "bad-payload", 2);
     assert!(
-        matches!(reason, aggregato::CorruptionReason::Json(_)),
+        matches!(reason, aggregato::store::CorruptionReason::Json(_)),
         "{reason:?}"
     );
     support::a_corrupt_event_ends_the_page(&store.store, "bad-payload", 2, 2).await;
@@ -101,7 +102,7 @@ async fn metadata_that_does_not_deserialize_is_a_corrupt_event() {
         1,
     );
     assert!(
-        matches!(reason, aggregato::CorruptionReason::Metadata(_)),
+        matches!(reason, aggregato::store::CorruptionReason::Metadata(_)),
         "{reason:?}"
     );
     let reason = support::expect_corrupt(
@@ -110,7 +111,7 @@ async fn metadata_that_does_not_deserialize_is_a_corrupt_event() {
         2,
     );
     assert!(
-        matches!(reason, aggregato::CorruptionReason::Metadata(_)),
+        matches!(reason, aggregato::store::CorruptionReason::Metadata(_)),
         "{reason:?}"
     );
 }
@@ -126,7 +127,7 @@ async fn a_value_of_the_wrong_type_is_a_corrupt_event() {
     .await;
     let reason = support::expect_corrupt(store.read_all(0, 10).await, "bad-column", 1);
     assert!(
-        matches!(reason, aggregato::CorruptionReason::Other(_)),
+        matches!(reason, aggregato::store::CorruptionReason::Other(_)),
         "{reason:?}"
     );
 }
@@ -149,7 +150,7 @@ async fn an_unknown_event_type_is_a_decode_error_when_a_repository_loads() {
 #[tokio::test]
 async fn a_snapshot_that_is_not_json_is_corrupt() {
     let store = fresh_store().await;
-    let snapshot = aggregato::Snapshot {
+    let snapshot = aggregato::store::Snapshot {
         stream_id: "snap".to_owned(),
         aggregate_type: "Sample".to_owned(),
         version: 4,
@@ -164,7 +165,7 @@ async fn a_snapshot_that_is_not_json_is_corrupt() {
     .await;
     let reason = support::expect_corrupt(store.load_snapshot("snap").await, "snap", 4);
     assert!(
-        matches!(reason, aggregato::CorruptionReason::Json(_)),
+        matches!(reason, aggregato::store::CorruptionReason::Json(_)),
         "{reason:?}"
     );
 }
@@ -279,7 +280,7 @@ async fn a_repository_replaying_a_corrupt_payload_gets_a_typed_error_naming_it()
             RepositoryError::Store(StoreError::Corrupt {
                 stream,
                 version: 2,
-                reason: aggregato::CorruptionReason::Decode(aggregato::DecodeError::Payload { event_type, .. }),
+                reason: aggregato::store::CorruptionReason::Decode(aggregato::DecodeError::Payload { event_type, .. }),
                 ..
             }) if stream == "Ledger-replayed" && event_type == "Posted"
         ),
@@ -296,7 +297,9 @@ async fn a_repository_replaying_a_corrupt_payload_gets_a_typed_error_naming_it()
             &error,
             RepositoryError::Store(StoreError::Corrupt {
                 version: 2,
-                reason: aggregato::CorruptionReason::Decode(aggregato::DecodeError::Payload { .. }),
+                reason: aggregato::store::CorruptionReason::Decode(
+                    aggregato::DecodeError::Payload { .. }
+                ),
                 ..
             })
         ),

@@ -1,7 +1,8 @@
 //! Events stored under an older schema load through the `upcast_from` chain.
 
 use aggregato::prelude::*;
-use aggregato::{CorruptionReason, DecodeError, NewEvent};
+use aggregato::store::CorruptionReason;
+use aggregato::{DecodeError, NewEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;

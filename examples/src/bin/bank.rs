@@ -26,7 +26,7 @@ async fn main() {
     };
     risk.blocked_owners.insert("mallory".to_owned());
     let repository: Repository<BankAccount, _> =
-        Repository::with_services(opened.store.clone(), BankServices { risk });
+        Repository::new_with_services(opened.store.clone(), BankServices { risk });
 
     let alice = AccountId("acc-alice".to_owned());
     let mallory = AccountId("acc-mallory".to_owned());
@@ -72,7 +72,10 @@ async fn main() {
     let metadata = Metadata::new().with_actor("bank-example");
     for (id, command) in script {
         println!("> {id}: {command:?}");
-        match repository.execute_with(id, command, metadata.clone()).await {
+        match repository
+            .execute_with_metadata(id, command, metadata.clone())
+            .await
+        {
             Ok(committed) => {
                 for envelope in committed {
                     println!(

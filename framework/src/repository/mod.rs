@@ -72,6 +72,13 @@ pub type RepositoryResult<T, A> = Result<T, RepositoryError<<A as Aggregate>::Er
 
 /// Loads and saves aggregates of type `A` in the store `S`.
 ///
+/// Made with [`new`](Repository::new) (an aggregate without services) or
+/// [`new_with_services`](Repository::new_with_services), then configured with the `with_*`
+/// setters, each taking and returning the repository:
+/// [`with_retry_policy`](Repository::with_retry_policy),
+/// [`with_snapshots_every`](Repository::with_snapshots_every),
+/// [`with_state_cache`](Repository::with_state_cache).
+///
 /// Cheap to clone: the store and the services are shared.
 pub struct Repository<A: Aggregate, S> {
     store: S,
@@ -111,13 +118,13 @@ impl<A: Aggregate, S: std::fmt::Debug> std::fmt::Debug for Repository<A, S> {
 impl<A: Aggregate<Services = ()>, S: EventStore> Repository<A, S> {
     /// A repository for an aggregate that needs no services.
     pub fn new(store: S) -> Self {
-        Self::with_services(store, ())
+        Self::new_with_services(store, ())
     }
 }
 
 impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// A repository whose command handlers receive `services`.
-    pub fn with_services(store: S, services: A::Services) -> Self {
+    pub fn new_with_services(store: S, services: A::Services) -> Self {
         Self {
             store,
             services: Arc::new(services),
@@ -141,6 +148,10 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// snapshot that fails to store or no longer deserializes is logged with `tracing` and
     /// only costs a full replay. Changing the state's serialized shape is therefore safe: old
     /// snapshots are ignored until new ones are taken.
+    ///
+    /// Every built-in store is a [`SnapshotStore`]; what it keeps is a
+    /// [`Snapshot`](crate::store::Snapshot), which
+    /// [`SnapshotStore::load_snapshot`] reads back for inspection.
     pub fn with_snapshots_every(mut self, every: u64) -> Self
     where
         A: Serialize + DeserializeOwned,
@@ -214,13 +225,14 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     }
 
     /// Executes `command` on the instance `id` with empty metadata.
-    /// See [`Repository::execute_with`].
+    /// See [`Repository::execute_with_metadata`].
     pub async fn execute(
         &self,
         id: &A::Id,
         command: impl Into<A::Command>,
     ) -> RepositoryResult<Vec<EventEnvelope<A::Event>>, A> {
-        self.execute_with(id, command, Metadata::default()).await
+        self.execute_with_metadata(id, command, Metadata::default())
+            .await
     }
 
     /// Loads `id`, lets it handle `command`, and appends the events it produced expecting the
@@ -230,7 +242,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     ///
     /// With a state cache ([`Repository::with_state_cache`]) the load is skipped when the
     /// aggregate is cached.
-    pub async fn execute_with(
+    pub async fn execute_with_metadata(
         &self,
         id: &A::Id,
         command: impl Into<A::Command>,

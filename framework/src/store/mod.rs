@@ -1,7 +1,7 @@
 //! Event stores: append-only logs of streams with optimistic concurrency.
 //!
 //! [`EventStore`] is the one interface every backend implements; EventStoreDB's semantics are
-//! the reference. [`memory::InMemoryEventStore`] is the non-durable backend for tests and demos;
+//! the reference. [`InMemoryEventStore`] is the non-durable backend for tests and demos;
 //! `sqlite::SqliteEventStore` (feature `sqlite`) and `postgres::PostgresEventStore` (feature
 //! `postgres`) are the durable ones, through sqlx.
 //! [`EventFilter`] narrows a read of the global log by aggregate type and event type, in the
@@ -11,7 +11,7 @@
 
 mod check;
 mod filter;
-pub mod memory;
+mod memory;
 mod replay;
 pub mod snapshot;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -28,6 +28,25 @@ pub use crate::event::StoredPayload;
 pub use check::MAX_JSON_DEPTH;
 pub(crate) use check::{check_batch, check_snapshot, wrong_stream_type};
 pub use filter::EventFilter;
+/// An event and snapshot store in process memory: a real store, just not a durable one.
+///
+/// It keeps every promise of [`EventStore`] that the SQL stores keep, and passes the same
+/// conformance suite:
+///
+/// - an append checks its [`ExpectedVersion`], and stores its batch whole or not at all;
+/// - it is safe under concurrency: share it between tasks and threads (through an `Arc`, which
+///   is a store too), and of appenders racing on one stream exactly one wins each version, the
+///   others get [`StoreError::ConcurrencyConflict`];
+/// - events get global positions in the order they commit, so a
+///   [`Subscription`](crate::subscription::Subscription) reading the global log never skips
+///   one, and is woken as soon as one is appended;
+/// - re-appending an event id it holds returns the original record, and it refuses what it
+///   could not give back as given ([`StoreError::Refused`]), as every store does;
+/// - it keeps the newest [`Snapshot`] of each stream.
+///
+/// It is not durable: everything is gone when the store is dropped, and nothing is shared with
+/// another process. For tests, demos and benchmarks; `SqliteEventStore`
+/// (feature `sqlite`) is the embedded durable store.
 pub use memory::InMemoryEventStore;
 pub use replay::{ReplayEvent, ReplayVisitor};
 pub use snapshot::{Snapshot, SnapshotStore};

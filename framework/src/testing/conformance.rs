@@ -13,7 +13,21 @@
 //!
 //! For a backend that needs a server, `event_store_conformance!(optional: make)` takes a
 //! future of `Option<store>`; `None` (say, no `DATABASE_URL`) prints that the check was
-//! skipped instead of running it.
+//! skipped instead of running it, and fails it when the `CI` environment variable is set, where
+//! a skipped check would pass for a checked one. Attributes written before `optional:` go on
+//! every generated test, so a crate can report the checks as ignored, with the reason, when it
+//! knows at build time that the backend is missing (`cfg_attr(no_database_url, ignore = "...")`,
+//! with a `cfg` its build script sets):
+//!
+//! ```
+//! # #![allow(unexpected_cfgs)]
+//! # async fn connect_from_env() -> Option<aggregato::InMemoryEventStore> { None }
+//! aggregato::event_store_conformance!(
+//!     #[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
+//!     optional: connect_from_env()
+//! );
+//! # fn main() {}
+//! ```
 //!
 //! A check panics (it is a test assertion) with a message naming the rule the store broke.
 
@@ -821,16 +835,21 @@ fn panic_with(message: &str) -> ! {
 /// `$make` is an expression evaluating to a future of a fresh, empty store; it runs once per
 /// test, so each check gets its own store (for SQL backends: its own schema or file).
 /// The calling crate needs `tokio` with the `macros` and `rt-multi-thread` features.
+///
+/// `optional: $make` takes a future of `Option<store>`: `None` skips the check with a line on
+/// stderr, or fails it when the `CI` environment variable is set (and is not `false` or `0`).
+/// Attributes before `optional:` are put on every generated test (see the
+/// [module docs](crate::testing::conformance) for reporting skipped checks as ignored).
 #[macro_export]
 macro_rules! event_store_conformance {
-    (optional: $make:expr) => {
-        $crate::event_store_conformance!(@all optional $make);
+    ($(#[$attr:meta])* optional: $make:expr) => {
+        $crate::event_store_conformance!(@all [$(#[$attr])*] optional $make);
     };
     ($make:expr) => {
-        $crate::event_store_conformance!(@all required $make);
+        $crate::event_store_conformance!(@all [] required $make);
     };
-    (@all $mode:ident $make:expr) => {
-        $crate::event_store_conformance!(@tests $mode $make;
+    (@all $attrs:tt $mode:ident $make:expr) => {
+        $crate::event_store_conformance!(@tests $attrs $mode $make;
             appends_and_reads_back_in_order,
             expected_no_stream,
             expected_stream_exists,
@@ -850,13 +869,17 @@ macro_rules! event_store_conformance {
             floats_come_back_bit_for_bit,
         );
     };
-    (@tests $mode:ident $make:expr; $($check:ident),* $(,)?) => {
+    (@tests $attrs:tt $mode:ident $make:expr; $($check:ident),* $(,)?) => {
         $(
-            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $check() {
-                $crate::event_store_conformance!(@run $mode $make, $check);
-            }
+            $crate::event_store_conformance!(@test $attrs $mode $make, $check);
         )*
+    };
+    (@test [$(#[$attr:meta])*] $mode:ident $make:expr, $check:ident) => {
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        $(#[$attr])*
+        async fn $check() {
+            $crate::event_store_conformance!(@run $mode $make, $check);
+        }
     };
     (@run required $make:expr, $check:ident) => {
         let store = $make.await;
@@ -865,25 +888,41 @@ macro_rules! event_store_conformance {
     (@run optional $make:expr, $check:ident) => {
         match $make.await {
             ::core::option::Option::Some(store) => $crate::testing::conformance::$check(store).await,
-            ::core::option::Option::None => ::std::eprintln!(
-                "skipped {}: the backend is not configured", ::core::stringify!($check)
-            ),
+            ::core::option::Option::None => {
+                $crate::testing::conformance::skipped(::core::stringify!($check))
+            }
         }
     };
 }
 
+/// Reports a check of an `optional:` conformance run whose backend is not configured: a line
+/// on stderr, or a failure when the `CI` environment variable is set (and is not `false` or
+/// `0`), since there a skipped check would pass for a checked one.
+#[doc(hidden)]
+#[track_caller]
+pub fn skipped(check: &str) {
+    let in_ci = std::env::var("CI").is_ok_and(|ci| !ci.is_empty() && ci != "false" && ci != "0");
+    if in_ci {
+        panic_with(&format!(
+            "{check}: the backend is not configured, and CI is set: a skipped check fails in CI"
+        ));
+    }
+    eprintln!("skipped {check}: the backend is not configured");
+}
+
 /// Stamps out one `#[tokio::test]` per snapshot-store check, like
-/// [`event_store_conformance!`](crate::event_store_conformance) (same `optional:` form).
+/// [`event_store_conformance!`](crate::event_store_conformance) (same `optional:` form, with
+/// the same attributes).
 #[macro_export]
 macro_rules! snapshot_store_conformance {
-    (optional: $make:expr) => {
-        $crate::snapshot_store_conformance!(@all optional $make);
+    ($(#[$attr:meta])* optional: $make:expr) => {
+        $crate::snapshot_store_conformance!(@all [$(#[$attr])*] optional $make);
     };
     ($make:expr) => {
-        $crate::snapshot_store_conformance!(@all required $make);
+        $crate::snapshot_store_conformance!(@all [] required $make);
     };
-    (@all $mode:ident $make:expr) => {
-        $crate::event_store_conformance!(@tests $mode $make;
+    (@all $attrs:tt $mode:ident $make:expr) => {
+        $crate::event_store_conformance!(@tests $attrs $mode $make;
             snapshot_round_trip,
             newest_snapshot_wins,
             snapshots_are_per_stream,

@@ -49,7 +49,7 @@ where
 {
     /// A fixture with default services and no past events.
     pub fn new() -> Self {
-        Self::with_services(A::Services::default())
+        Self::new_with_services(A::Services::default())
     }
 }
 
@@ -64,7 +64,7 @@ where
 
 impl<A: Aggregate> AggregateFixture<A> {
     /// A fixture whose handlers receive `services`.
-    pub fn with_services(services: A::Services) -> Self {
+    pub fn new_with_services(services: A::Services) -> Self {
         Self {
             services,
             state: A::default(),

@@ -6,9 +6,10 @@
 pub mod global_order;
 pub mod stored_data;
 
+use aggregato::NewEvent;
 use aggregato::prelude::*;
+use aggregato::store::{Snapshot, SnapshotStore};
 use aggregato::testing::conformance::sample_event;
-use aggregato::{NewEvent, Snapshot, SnapshotStore};
 use async_trait::async_trait;
 
 /// A store together with the resource it lives in, released when the store is dropped.
@@ -127,7 +128,7 @@ pub fn expect_corrupt<T: std::fmt::Debug>(
     result: Result<T, StoreError>,
     stream: &str,
     version: u64,
-) -> aggregato::CorruptionReason {
+) -> aggregato::store::CorruptionReason {
     match result {
         Err(StoreError::Corrupt {
             stream: actual_stream,
@@ -155,7 +156,7 @@ pub async fn a_corrupt_event_ends_the_page<S: EventStore + Clone>(
     stream: &str,
     version: u64,
     position: u64,
-) -> aggregato::CorruptionReason {
+) -> aggregato::store::CorruptionReason {
     let before = store
         .read_all(0, 100)
         .await
@@ -281,7 +282,7 @@ where
 {
     use aggregato_examples::bank::*;
     let repository: Repository<BankAccount, _> =
-        Repository::with_services(store, BankServices::default());
+        Repository::new_with_services(store, BankServices::default());
     let id = AccountId("acc-corrupt".to_owned());
     let open = OpenAccount {
         account_id: id.clone(),
@@ -299,7 +300,7 @@ where
             stream: named,
             version,
             reason:
-                aggregato::CorruptionReason::Decode(aggregato::DecodeError::UnknownEventType {
+                aggregato::store::CorruptionReason::Decode(aggregato::DecodeError::UnknownEventType {
                     event_type,
                 }),
             ..

@@ -3,8 +3,9 @@
 //! stored, an event of another aggregate type never applied, and a save retried after a lost
 //! reply that finds its events stored instead of reporting a conflict.
 
+use aggregato::NewEvent;
 use aggregato::prelude::*;
-use aggregato::{CorruptionReason, NewEvent, SnapshotStore};
+use aggregato::store::{CorruptionReason, SnapshotStore};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 

@@ -159,7 +159,7 @@ impl Apply<MoneyWithdrawn> for BankAccount {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let repository: Repository<BankAccount, _> =
-        Repository::with_services(InMemoryEventStore::new(), RiskServices { limit: 50 });
+        Repository::new_with_services(InMemoryEventStore::new(), RiskServices { limit: 50 });
     let id: AccountId = "acc-1".to_owned();
     repository
         .execute(
