@@ -154,7 +154,7 @@ impl Apply<Ticked> for Paired {
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let clock: Arc<dyn Clock + Send + Sync> = Arc::new(FixedClock(5));
-    let repository = Repository::<Timer, _>::with_services(InMemoryEventStore::new(), clock);
+    let repository = Repository::<Timer, _>::new_with_services(InMemoryEventStore::new(), clock);
     let id: Arc<str> = Arc::from("t1");
     let ticked = repository.execute(&id, Tick).await;
     assert_eq!(ticked.map(|events| events.len()).ok(), Some(1));
@@ -167,14 +167,14 @@ async fn main() {
         value: 3,
     };
     assert_eq!(services.label, "l");
-    AggregateFixture::<Labeled>::with_services(services)
+    AggregateFixture::<Labeled>::new_with_services(services)
         .when(Label)
         .then_events([Ticked { at: 3 }])
         .await;
     assert_eq!(Labeled::stream_id(&Box::new(9)), "Labeled-9");
 
     let services: (Arc<dyn Clock + Send + Sync>, Vec<u8>) = (Arc::new(FixedClock(1)), vec![7]);
-    AggregateFixture::<Paired>::with_services(services)
+    AggregateFixture::<Paired>::new_with_services(services)
         .when(Pair)
         .then_error(Rejected(vec![7]))
         .await;

@@ -85,7 +85,7 @@ async fn main() {
     let prices: HashMap<String, u64> = [("MUG-1".to_owned(), 900)].into();
     let pricing: Arc<dyn Pricing + Send + Sync> = Arc::new(prices);
     let repository =
-        Repository::<EntityState<Product>, _>::with_services(InMemoryEventStore::new(), pricing);
+        Repository::<EntityState<Product>, _>::new_with_services(InMemoryEventStore::new(), pricing);
     let created = repository
         .execute(
             &1,
