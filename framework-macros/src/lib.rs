@@ -16,16 +16,13 @@
 use proc_macro::TokenStream;
 
 mod aggregate;
-mod attribute;
-mod bounds;
 mod command;
 mod entity;
 mod event;
-mod paths;
 mod saga;
+mod shared;
 #[cfg(test)]
 mod snapshot;
-mod validate;
 
 /// Derives `aggregato::Aggregate` for the struct holding an aggregate's state, and generates
 /// its event and command enums.

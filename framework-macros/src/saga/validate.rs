@@ -10,92 +10,74 @@ use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{
-    Attribute, Data, DataStruct, DeriveInput, Fields, FnArg, Generics, Ident, ItemImpl, Meta,
-    PathSegment, ReceiverKind, ReturnType, Signature, Type,
+    Attribute, Data, DeriveInput, FnArg, Ident, ItemImpl, Meta, PathSegment, ReceiverKind,
+    ReturnType, Signature, Type,
 };
 
 use super::model::{
     Method, Saga, SagaOptions, Step, StepKind, StepOptions, Steps, StepsArgs, StepsBlock,
 };
-use crate::paths::{runtime_crate, unit_type};
-use crate::validate::{display_path, error_at, finish, stored_name, stream_prefix};
+use crate::shared::diagnostics::{did_you_mean, display_path, error_at, finish};
+use crate::shared::dummy::local_crate;
+use crate::shared::paths::{runtime_crate, stand_in_type, unit_type};
+use crate::shared::rules::{Shape, not_generic, stored_name, stream_prefix, struct_fields};
 
 /// How every step and compensation is declared, for messages.
 const SIGNATURE: &str = "(&mut self, services: &Services, key: StepKey)";
 
-/// Checks `#[derive(Saga)]`, reporting every mistake at once.
-pub(super) fn saga(input: &DeriveInput) -> darling::Result<Saga> {
-    let mut errors = darling::Error::accumulator();
-    errors.handle(check_shape(input));
-    not_generic(&mut errors, &input.ident, &input.generics);
-    let parsed = errors.handle(SagaOptions::parse(input));
-    let model = parsed.map(|parsed| {
-        if let Some(name) = &parsed.name {
-            errors.handle(stored_name(name, "saga", "PlaceOrder"));
-            errors.handle(stream_prefix(name, "saga"));
-        }
-        Saga {
-            krate: runtime_crate(parsed.krate),
-            type_name: parsed
-                .name
-                .map_or_else(|| input.ident.to_string(), SpannedValue::into_inner),
-            services: parsed.services.unwrap_or_else(unit_type),
-            ident: input.ident.clone(),
-        }
-    });
-    finish(errors, model)
-}
-
-/// A saga's data is a struct with named fields, or a unit struct when it needs none.
-fn check_shape(input: &DeriveInput) -> darling::Result<()> {
+/// Checks `#[derive(Saga)]`, reporting every mistake to `errors`, and builds the model.
+pub(super) fn saga(input: &DeriveInput, errors: &mut Accumulator) -> Saga {
     let ident = &input.ident;
-    let (span, found) = match &input.data {
-        Data::Struct(DataStruct {
-            fields: Fields::Named(_) | Fields::Unit,
-            ..
-        }) => return Ok(()),
-        Data::Struct(DataStruct {
-            fields: Fields::Unnamed(fields),
-            ..
-        }) => (fields.paren_token.span.join(), "a tuple struct"),
-        Data::Enum(data) => (data.enum_token.span, "an enum"),
-        Data::Union(data) => (data.union_token.span, "a union"),
-    };
-    Err(error_at(
-        span,
-        format!(
-            "`#[derive(Saga)]` needs a struct with named fields, but `{ident}` is {found}: hold \
-             the saga's data in named fields, such as `struct {ident} {{ order_id: String }}`"
+    errors.handle(struct_fields(
+        input,
+        Shape::NamedOrUnit,
+        "Saga",
+        &format!(
+            "hold the saga's data in named fields, such as `struct {ident} {{ order_id: String }}`"
         ),
-    ))
-}
-
-/// A saga is stored under one name, so one type: no type or lifetime parameters.
-fn not_generic(errors: &mut Accumulator, ident: &Ident, generics: &Generics) {
-    if let Some(param) = generics.params.first() {
-        errors.push(error_at(
-            param.span(),
-            format!(
-                "sagas cannot be generic: every instance is stored under the one name of \
-                 `{ident}`; make `{ident}` a concrete type, with concrete types in its fields"
-            ),
-        ));
-    } else if let Some(where_clause) = &generics.where_clause {
-        errors.push(error_at(
-            where_clause.where_token.span,
-            format!("sagas cannot be generic: remove the `where` clause of `{ident}`"),
-        ));
+    ));
+    not_generic(errors, ident, &input.generics, &generic_saga(ident));
+    let read = SagaOptions::parse(input, errors);
+    let services_broken = read.is_broken("services");
+    let options = read.options;
+    if let Some(name) = &options.name {
+        errors.handle(stored_name(name, "saga", "PlaceOrder"));
+        errors.handle(stream_prefix(name, "saga"));
+    }
+    let krate = local_crate();
+    let generics = &input.generics;
+    Saga {
+        runtime: runtime_crate(options.krate),
+        type_name: options
+            .name
+            .map_or_else(|| ident.to_string(), SpannedValue::into_inner),
+        services: match options.services {
+            Some(services) => services,
+            None if services_broken => stand_in_type(&krate),
+            None => unit_type(),
+        },
+        krate,
+        ident: ident.clone(),
+        stands_in: generics.params.is_empty()
+            && generics.where_clause.is_none()
+            && !matches!(input.data, Data::Union(_)),
     }
 }
 
+/// Why a saga cannot be generic, to start the message.
+fn generic_saga(ident: &Ident) -> String {
+    format!(
+        "sagas cannot be generic, since every instance is stored under the one name of `{ident}`"
+    )
+}
+
 /// Checks `#[saga_steps(args)]` on `block`, reporting every mistake at once.
-pub(super) fn steps(args: TokenStream, block: &StepsBlock) -> darling::Result<Steps> {
+pub(super) fn steps(args: &StepsArgs, block: &StepsBlock) -> darling::Result<Steps> {
     if let Some((trait_path, _)) = &block.item.trait_ {
         // The trait decides its methods' signatures: checking them as steps only adds noise.
         return Err(on_trait_impl(&block.item, trait_path));
     }
     let mut errors = darling::Error::accumulator();
-    let args = errors.handle(parse_args(args)).unwrap_or_default();
     let saga = saga_of(&mut errors, block);
     for attr in &block.misplaced {
         errors.push(error_at(
@@ -128,7 +110,8 @@ pub(super) fn steps(args: TokenStream, block: &StepsBlock) -> darling::Result<St
     }
     let model = match (saga, step_enum) {
         (Some(saga), Some(step_enum)) => Some(Steps {
-            krate: runtime_crate(args.krate),
+            runtime: runtime_crate(args.krate.clone()),
+            krate: local_crate(),
             self_ty: (*block.item.self_ty).clone(),
             saga,
             step_enum,
@@ -139,11 +122,22 @@ pub(super) fn steps(args: TokenStream, block: &StepsBlock) -> darling::Result<St
     finish(errors, model)
 }
 
-pub(super) fn parse_args(args: TokenStream) -> darling::Result<StepsArgs> {
+/// The arguments of `#[saga_steps(...)]`, read once for the expansion and the stand-ins:
+/// what could be read, the mistakes pushed to `errors`.
+pub(super) fn parse_args(args: TokenStream, errors: &mut Accumulator) -> StepsArgs {
     if args.is_empty() {
-        return Ok(StepsArgs::default());
+        return StepsArgs::default();
     }
-    StepsArgs::from_list(&NestedMeta::parse_meta_list(args)?)
+    let items = match NestedMeta::parse_meta_list(args) {
+        Ok(items) => items,
+        Err(error) => {
+            errors.push(error.into());
+            return StepsArgs::default();
+        }
+    };
+    errors
+        .handle(StepsArgs::from_list(&items))
+        .unwrap_or_default()
 }
 
 /// `#[saga_steps]` on `impl Trait for Type`.
@@ -176,7 +170,7 @@ fn saga_of(errors: &mut Accumulator, block: &StepsBlock) -> Option<Ident> {
         return None;
     };
     let saga = &segment.ident;
-    not_generic(errors, saga, &item.generics);
+    not_generic(errors, saga, &item.generics, &generic_saga(saga));
     if item.generics.params.is_empty() && !segment.arguments.is_none() {
         errors.push(error_at(
             segment.arguments.span(),
@@ -357,7 +351,14 @@ fn compensation(
     undo: &Ident,
 ) -> Option<StepKind> {
     let Some(method) = block.method(undo) else {
-        let hint = closest(undo, block.methods.iter().filter(|m| !m.is_step()))
+        let undo_name = undo.to_string();
+        let names: Vec<String> = block
+            .methods
+            .iter()
+            .filter(|method| !method.is_step())
+            .map(|method| method.sig.ident.to_string())
+            .collect();
+        let hint = did_you_mean(&undo_name, names.iter().map(String::as_str))
             .map(|near| format!(" (did you mean `{near}`?)"))
             .unwrap_or_default();
         errors.push(error_at(
@@ -547,36 +548,6 @@ fn distinct_variants(errors: &mut Accumulator, steps: &[Step]) {
     }
 }
 
-/// The method name nearest to a misspelled `name`, if one is near enough to be a typo.
-fn closest<'a>(name: &Ident, methods: impl Iterator<Item = &'a Method>) -> Option<Ident> {
-    let name = name.to_string();
-    methods
-        .map(|method| {
-            let candidate = method.sig.ident.to_string();
-            (edit_distance(&name, &candidate), method.sig.ident.clone())
-        })
-        .filter(|(distance, _)| *distance <= 1 + name.len() / 4)
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, ident)| ident)
-}
-
-/// Levenshtein distance, in characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = previous[j] + usize::from(ca != *cb);
-            let delete = previous[j + 1] + 1;
-            let insert = current[j] + 1;
-            current.push(substitute.min(delete).min(insert));
-        }
-        previous = current;
-    }
-    previous[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -611,13 +582,5 @@ mod tests {
             assert_eq!(written_receiver(&tokens), written);
         }
         Ok(())
-    }
-
-    #[test]
-    fn edit_distance_counts_edits() {
-        assert_eq!(edit_distance("refund", "refund"), 0);
-        assert_eq!(edit_distance("refnd", "refund"), 1);
-        assert_eq!(edit_distance("release_stck", "release_stock"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
     }
 }

@@ -41,3 +41,14 @@ fn absolute(segments: &[&str]) -> Path {
             .collect(),
     }
 }
+
+/// The type that stands in for a type the user left out or got wrong, in the stand-ins a
+/// derive emits beside its errors: `Unreachable`, which implements what such a type must.
+pub(crate) fn stand_in_type(krate: &Path) -> Type {
+    syn::parse_quote!(#krate::__private::Unreachable)
+}
+
+/// The name of a generated item: the user's `custom` one, or `{ident}{suffix}`.
+pub(crate) fn enum_name(custom: Option<Ident>, ident: &Ident, suffix: &str) -> Ident {
+    custom.unwrap_or_else(|| Ident::new(&format!("{ident}{suffix}"), ident.span()))
+}

@@ -6,7 +6,9 @@
 //! `Services<'static, u8>` ends the value early. So the items of the attribute are read here:
 //! the value of a key listed as a [`TypeKey`] as a [`syn::Type`], every other item as darling
 //! reads it. darling's derived `FromMeta::from_list` then does the rest (unknown keys with a
-//! "did you mean", duplicates, the values of the other keys), as it would have.
+//! "did you mean", duplicates, the values of the other keys), as it would have; and when it
+//! finds a mistake, the options are still built from the rest, so that the derive can emit its
+//! stand-ins from the one model.
 
 use darling::FromMeta;
 use darling::ast::NestedMeta;
@@ -16,33 +18,90 @@ use syn::ext::IdentExt;
 use syn::parse::ParseStream;
 use syn::{Attribute, Expr, Ident, LitStr, Meta, MetaNameValue, Path, Token, Type};
 
+use super::diagnostics::display_path;
+
 /// A key whose value is a type, and an example of one for messages.
 pub(crate) struct TypeKey {
     pub(crate) key: &'static str,
     pub(crate) example: &'static str,
 }
 
-/// Reads every `#[name(...)]` of `attrs` into `T`, reporting every mistake: where an
-/// attribute stops being readable, and what darling finds in the items before that.
-pub(crate) fn options<T: FromMeta>(
+/// What an attribute says, read totally: every key that could be read, and the keys that were
+/// written but could not be.
+pub(crate) struct Read<T> {
+    pub(crate) options: T,
+    broken: Vec<String>,
+    clean: bool,
+}
+
+impl<T> Read<T> {
+    /// Whether the attribute was read without a mistake. When it was not, a required key that
+    /// seems absent may be the misspelled one, so its absence is not reported as well.
+    pub(crate) fn is_clean(&self) -> bool {
+        self.clean
+    }
+
+    /// Whether `key` was written with a value that could not be read: the model then uses a
+    /// stand-in value instead of the key's default, which the user did not ask for.
+    pub(crate) fn is_broken(&self, key: &str) -> bool {
+        self.broken.iter().any(|broken| broken == key)
+    }
+}
+
+/// Reads every `#[name(...)]` of `attrs` into `T`, as serde reads its attributes: totally.
+/// Every mistake (where an attribute stops being readable, an unknown or repeated key, a value
+/// of the wrong kind) is pushed to `errors`, and `T` is still built from the items darling
+/// accepts on their own, the first of each key, as if the others were not written.
+pub(crate) fn options<T: FromMeta + Default>(
+    errors: &mut Accumulator,
     attrs: &[Attribute],
     name: &str,
     type_keys: &[TypeKey],
-) -> darling::Result<T> {
-    let mut errors = darling::Error::accumulator();
-    let items = readable_items(&mut errors, attrs, name, type_keys);
-    let options = errors.handle(T::from_list(&items));
-    crate::validate::finish(errors, options)
+) -> Read<T> {
+    let mut unreadable = darling::Error::accumulator();
+    let items = readable_items(&mut unreadable, attrs, name, type_keys);
+    let clean = match unreadable.finish() {
+        Ok(()) => true,
+        Err(error) => {
+            errors.push(error);
+            false
+        }
+    };
+    match T::from_list(&items) {
+        Ok(options) => Read {
+            options,
+            broken: Vec::new(),
+            clean,
+        },
+        Err(error) => {
+            errors.push(error);
+            best_effort(items)
+        }
+    }
 }
 
-/// The items of every `#[name(...)]` of `attrs` that can be read, in order: each attribute's
-/// items up to its first unreadable one. For the stand-ins, which build on what they can.
-pub(crate) fn items(attrs: &[Attribute], name: &str, type_keys: &[TypeKey]) -> Vec<NestedMeta> {
-    let mut errors = darling::Error::accumulator();
-    let items = readable_items(&mut errors, attrs, name, type_keys);
-    // Reported by `options`, which the derive calls first; only the items are wanted here.
-    let _ = errors.finish();
-    items
+/// `T` from the items that darling accepts on their own, the first of each key.
+fn best_effort<T: FromMeta + Default>(items: Vec<NestedMeta>) -> Read<T> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut broken = Vec::new();
+    let mut kept = Vec::new();
+    for item in items {
+        let key = item_key(&item).map(display_path).unwrap_or_default();
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key.clone());
+        if T::from_list(std::slice::from_ref(&item)).is_ok() {
+            kept.push(item);
+        } else {
+            broken.push(key);
+        }
+    }
+    Read {
+        options: T::from_list(&kept).unwrap_or_default(),
+        broken,
+        clean: false,
+    }
 }
 
 /// The items that can be read; an error where an attribute stops being readable.
@@ -80,7 +139,7 @@ fn readable_items(
 }
 
 /// The key an item names: `id` of `id = u64`, `events` of `events(A, B)`; `None` for a literal.
-pub(crate) fn item_key(item: &NestedMeta) -> Option<&Path> {
+fn item_key(item: &NestedMeta) -> Option<&Path> {
     match item {
         NestedMeta::Meta(meta) => Some(meta.path()),
         NestedMeta::NameValueInvalidExpr(invalid) => Some(&invalid.path),
@@ -171,7 +230,20 @@ mod tests {
 
     use super::{TypeKey, options};
 
-    #[derive(FromMeta)]
+    #[test]
+    fn the_rest_is_read_beside_a_mistake() {
+        let mut errors = darling::Error::accumulator();
+        let attr: Attribute =
+            parse_quote!(#[demo(servics = u8, name = "x", name = "y", error = "not a type")]);
+        let read = options::<Options>(&mut errors, &[attr], "demo", KEYS);
+        assert!(errors.finish().is_err());
+        assert_eq!(read.options.name.as_deref(), Some("x"));
+        assert!(read.options.services.is_none());
+        assert!(read.is_broken("error"));
+        assert!(!read.is_broken("name"));
+    }
+
+    #[derive(FromMeta, Default)]
     struct Options {
         services: Option<Type>,
         error: Option<Type>,
@@ -193,7 +265,13 @@ mod tests {
     ];
 
     fn read(attr: Attribute) -> darling::Result<Options> {
-        options(&[attr], "demo", KEYS)
+        read_all(&[attr])
+    }
+
+    fn read_all(attrs: &[Attribute]) -> darling::Result<Options> {
+        let mut errors = darling::Error::accumulator();
+        let read = options(&mut errors, attrs, "demo", KEYS);
+        errors.finish_with(read.options)
     }
 
     fn written(ty: Option<Type>) -> String {
@@ -255,7 +333,7 @@ mod tests {
             parse_quote!(#[demo(services = Arc<Clock>)]),
             parse_quote!(#[demo(error = Rejected<u8>)]),
         ];
-        let options = options::<Options>(&attrs, "demo", KEYS);
+        let options = read_all(&attrs);
         let options = options.unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(written(options.services), "Arc < Clock >");
         assert_eq!(written(options.error), "Rejected < u8 >");
