@@ -92,8 +92,14 @@ fn enum_names_as_the_aggregate_derive_takes_them() {
     }));
     assert!(!expansion.contains("compile_error"), "{expansion}");
     assert!(expansion.contains("pub enum CatalogEvent {"), "{expansion}");
-    assert!(expansion.contains("pub enum CatalogCommand {"), "{expansion}");
-    assert!(expansion.contains("type Event = CatalogEvent;"), "{expansion}");
+    assert!(
+        expansion.contains("pub enum CatalogCommand {"),
+        "{expansion}"
+    );
+    assert!(
+        expansion.contains("type Event = CatalogEvent;"),
+        "{expansion}"
+    );
 }
 
 #[test]
