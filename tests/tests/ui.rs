@@ -13,7 +13,9 @@ const DERIVES: &[&str] = &["aggregate", "command", "entity", "event", "saga"];
 fn ui() {
     let cases = trybuild::TestCases::new();
     for derive in DERIVES {
-        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui").join(derive);
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("ui")
+            .join(derive);
         if folder.join("pass").is_dir() {
             cases.pass(format!("ui/{derive}/pass/*.rs"));
         }

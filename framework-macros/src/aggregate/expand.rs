@@ -46,14 +46,7 @@ pub(super) fn aggregate(model: &Aggregate) -> TokenStream {
 
 fn aggregate_impl(model: &Aggregate) -> TokenStream {
     let Aggregate {
-        krate,
-        ident,
-        type_name,
-        id,
-        error,
-        services,
-        sets,
-        ..
+        krate, ident, sets, ..
     } = model;
     let MessageSets {
         event_enum,
@@ -74,15 +67,11 @@ fn aggregate_impl(model: &Aggregate) -> TokenStream {
         let apply = quote_spanned!(ty.span()=> <Self as #krate::Apply<#ty>>::apply);
         quote!(#event_enum::#variant(__event) => #apply(self, __event))
     });
+    let associated = associated_items(model, &quote!(#event_enum), &quote!(#command_enum));
     quote! {
         #[automatically_derived]
         impl #krate::Aggregate for #ident {
-            const AGGREGATE_TYPE: &'static str = #type_name;
-            type Id = #id;
-            type Event = #event_enum;
-            type Command = #command_enum;
-            type Error = #error;
-            type Services = #services;
+            #associated
 
             fn handle(
                 &self,
@@ -104,5 +93,29 @@ fn aggregate_impl(model: &Aggregate) -> TokenStream {
                 }
             }
         }
+    }
+}
+
+/// The constant and types of `impl Aggregate`, with the event and command types given: the
+/// generated enums, or what stands in for them.
+pub(super) fn associated_items(
+    model: &Aggregate,
+    event_type: &TokenStream,
+    command_type: &TokenStream,
+) -> TokenStream {
+    let Aggregate {
+        type_name,
+        id,
+        error,
+        services,
+        ..
+    } = model;
+    quote! {
+        const AGGREGATE_TYPE: &'static str = #type_name;
+        type Id = #id;
+        type Event = #event_type;
+        type Command = #command_type;
+        type Error = #error;
+        type Services = #services;
     }
 }

@@ -11,6 +11,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Ident, Path, Visibility};
 
+use super::expand::associated_items;
 use super::model::Aggregate;
 use crate::shared::dummy::wrap_in_const;
 use crate::shared::message_sets::MessageSets;
@@ -24,14 +25,7 @@ pub(super) fn stand_ins(model: &Aggregate) -> TokenStream {
         return TokenStream::new();
     }
     let Aggregate {
-        krate,
-        ident,
-        type_name,
-        id,
-        error,
-        services,
-        sets,
-        ..
+        krate, ident, sets, ..
     } = model;
     let MessageSets {
         vis,
@@ -68,17 +62,13 @@ pub(super) fn stand_ins(model: &Aggregate) -> TokenStream {
             none,
         )
     };
+    let associated = associated_items(model, &event_type, &command_type);
     let impls = quote! {
         #enum_impls
 
         #[automatically_derived]
         impl #krate::Aggregate for #ident {
-            const AGGREGATE_TYPE: &'static str = #type_name;
-            type Id = #id;
-            type Event = #event_type;
-            type Command = #command_type;
-            type Error = #error;
-            type Services = #services;
+            #associated
 
             fn handle(
                 &self,

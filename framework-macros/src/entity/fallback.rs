@@ -12,6 +12,7 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 
 use super::expand::{public_items, sets};
+use super::handler::associated_items;
 use super::messages;
 use super::model::Entity;
 use crate::shared::message_sets;
@@ -34,29 +35,16 @@ pub(super) fn stand_ins(model: &Entity) -> TokenStream {
 
 /// An `Entity` impl that decides nothing.
 fn entity_impl(model: &Entity) -> TokenStream {
-    let Entity {
-        krate,
-        ident,
-        type_name,
-        error,
-        services,
-        names,
-        ..
-    } = model;
+    let Entity { krate, ident, .. } = model;
     let id = model.id().map_or_else(
         || stand_in_type(krate).to_token_stream(),
         |id| id.ty.to_token_stream(),
     );
-    let (event_enum, command_enum) = (&names.event_enum, &names.command_enum);
+    let associated = associated_items(model, &id);
     quote! {
         #[automatically_derived]
         impl #krate::entity::Entity for #ident {
-            const ENTITY_TYPE: &'static str = #type_name;
-            type Id = #id;
-            type Event = #event_enum;
-            type Command = #command_enum;
-            type Error = #error;
-            type Services = #services;
+            #associated
 
             fn handle(
                 _: &#krate::entity::EntityState<Self>,

@@ -20,9 +20,7 @@ pub(super) fn entity_impl(model: &Entity) -> TokenStream {
     let Entity {
         krate,
         ident,
-        type_name,
         services,
-        error,
         names,
         ..
     } = model;
@@ -48,6 +46,7 @@ pub(super) fn entity_impl(model: &Entity) -> TokenStream {
         let apply = quote_spanned!(ty.span()=> <#state as #krate::Apply<#ty>>::apply);
         quote!(#event_enum::#variant(__event) => #apply(__state, __event))
     });
+    let associated = associated_items(model, &quote!(#id));
     let helpers = [
         create_fn(model),
         update_fn(model),
@@ -58,12 +57,7 @@ pub(super) fn entity_impl(model: &Entity) -> TokenStream {
     quote! {
         #[automatically_derived]
         impl #krate::entity::Entity for #ident {
-            const ENTITY_TYPE: &'static str = #type_name;
-            type Id = #id;
-            type Event = #event_enum;
-            type Command = #command_enum;
-            type Error = #error;
-            type Services = #services;
+            #associated
 
             fn handle(
                 __state: &#state,
@@ -106,6 +100,27 @@ pub(super) fn entity_impl(model: &Entity) -> TokenStream {
         }
 
         #(#helpers)*
+    }
+}
+
+/// The constant and types of `impl Entity`, with the id type given: the id field's type, or
+/// what stands in for it.
+pub(super) fn associated_items(model: &Entity, id: &TokenStream) -> TokenStream {
+    let Entity {
+        type_name,
+        error,
+        services,
+        names,
+        ..
+    } = model;
+    let (event_enum, command_enum) = (&names.event_enum, &names.command_enum);
+    quote! {
+        const ENTITY_TYPE: &'static str = #type_name;
+        type Id = #id;
+        type Event = #event_enum;
+        type Command = #command_enum;
+        type Error = #error;
+        type Services = #services;
     }
 }
 

@@ -217,6 +217,7 @@ pub(super) fn step_enum(
         }
     };
     let inherent = quote! {
+        #[automatically_derived]
         #[allow(dead_code)]
         impl #step_enum {
             /// Every step, in the order the saga runs them.

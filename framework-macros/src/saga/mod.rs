@@ -12,22 +12,16 @@ mod tests;
 
 use proc_macro2::TokenStream;
 use quote::ToTokens;
-use syn::{DeriveInput, Item};
+use syn::Item;
 
 use model::StepsBlock;
 
-use crate::shared::diagnostics::expansion_or_stand_ins;
+use crate::shared::derive::{self, expansion_or_stand_ins};
 
 /// Expands `#[derive(Saga)]` on `input`: the impl, or every error found in the input together
 /// with a stand-in impl that keeps `#[saga_steps]` and the user's other items from failing too.
 pub(crate) fn expand_derive(input: TokenStream) -> TokenStream {
-    let input: DeriveInput = match syn::parse2(input) {
-        Ok(input) => input,
-        Err(error) => return error.into_compile_error(),
-    };
-    let mut errors = darling::Error::accumulator();
-    let saga = validate::saga(&input, &mut errors);
-    expansion_or_stand_ins(errors, || expand::saga(&saga), || fallback::saga(&saga))
+    derive::run(input, validate::saga, expand::saga, fallback::saga)
 }
 
 /// Expands `#[saga_steps(args)]` on `item`: the impl block without its `#[step(...)]`

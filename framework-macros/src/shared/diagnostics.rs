@@ -3,28 +3,11 @@
 
 use std::fmt::Display;
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::Span;
 
 /// An error pointing at `span`.
 pub(crate) fn error_at(span: Span, message: impl Display) -> darling::Error {
     syn::Error::new(span, message).into()
-}
-
-/// The derive's output: the expansion when no mistake was found; else every mistake, each at
-/// its span, and the stand-ins that keep the user's other items compiling beside them.
-pub(crate) fn expansion_or_stand_ins(
-    errors: darling::error::Accumulator,
-    expansion: impl FnOnce() -> TokenStream,
-    stand_ins: impl FnOnce() -> TokenStream,
-) -> TokenStream {
-    match errors.finish() {
-        Ok(()) => expansion(),
-        Err(errors) => {
-            let mut tokens = errors.write_errors();
-            tokens.extend(stand_ins());
-            tokens
-        }
-    }
 }
 
 /// Ends a check that builds its model only when each required piece was found: every
@@ -47,7 +30,8 @@ pub(crate) fn display_path(path: &syn::Path) -> String {
     display_tokens(path)
 }
 
-/// A path or type as the user would write it: `legacy::Credited<u32>`.
+/// A path, type or receiver as the user would write it: `legacy::Credited<u32>`, `&'a self`,
+/// `self: Box<Self>`.
 pub(crate) fn display_tokens(tokens: &impl quote::ToTokens) -> String {
     let written = tokens.to_token_stream().to_string();
     [
@@ -57,6 +41,8 @@ pub(crate) fn display_tokens(tokens: &impl quote::ToTokens) -> String {
         ("< ", "<"),
         (" >", ">"),
         (" ,", ","),
+        ("& ", "&"),
+        (" : ", ": "),
     ]
     .iter()
     .fold(written, |text, (spaced, tight)| text.replace(spaced, tight))
@@ -79,7 +65,30 @@ pub(crate) fn did_you_mean<'a>(
 
 #[cfg(test)]
 mod tests {
-    use super::did_you_mean;
+    use super::{did_you_mean, display_tokens};
+
+    #[test]
+    fn tokens_read_as_written() -> syn::Result<()> {
+        for written in [
+            "&self",
+            "&'a self",
+            "mut self",
+            "self: Box<Self>",
+            "&mut self",
+        ] {
+            let receiver: syn::Receiver = syn::parse_str(written)?;
+            assert_eq!(display_tokens(&receiver), written);
+        }
+        for written in [
+            "legacy::Credited<u32>",
+            "::aggregato",
+            "HashMap<String, Vec<u8>>",
+        ] {
+            let ty: syn::Type = syn::parse_str(written)?;
+            assert_eq!(display_tokens(&ty), written);
+        }
+        Ok(())
+    }
 
     #[test]
     fn a_typo_finds_the_nearest_candidate() {

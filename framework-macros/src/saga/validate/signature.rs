@@ -3,12 +3,11 @@
 
 use darling::error::Accumulator;
 use proc_macro2::Span;
-use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{FnArg, Ident, ReceiverKind, ReturnType, Signature};
 
 use super::SIGNATURE;
-use crate::shared::diagnostics::error_at;
+use crate::shared::diagnostics::{display_tokens, error_at};
 
 /// Whether a method is a step or the compensation of one, for messages.
 pub(super) enum Role<'a> {
@@ -51,7 +50,7 @@ pub(super) fn check_signature(errors: &mut Accumulator, sig: &Signature, role: &
                     format!(
                         "{what} must take `&mut self`, not `{}`: the saga lends its data to \
                          each step to read and change",
-                        written_receiver(&receiver.to_token_stream().to_string())
+                        display_tokens(receiver)
                     ),
                 ));
             }
@@ -83,49 +82,11 @@ pub(super) fn check_signature(errors: &mut Accumulator, sig: &Signature, role: &
     }
 }
 
-/// A receiver as the user wrote it: `&self`, `mut self`, `self: Box<Self>`.
-fn written_receiver(tokens: &str) -> String {
-    [
-        ("& ", "&"),
-        (" : ", ": "),
-        (" <", "<"),
-        ("< ", "<"),
-        (" >", ">"),
-    ]
-    .iter()
-    .fold(tokens.to_owned(), |text, (spaced, tight)| {
-        text.replace(spaced, tight)
-    })
-}
-
 /// Where errors about what a method returns point: its return type, or its name when it
 /// returns `()`.
 pub(super) fn output_span(sig: &Signature) -> Span {
     match &sig.output {
         ReturnType::Type(_, ty) => ty.span(),
         ReturnType::Default => sig.ident.span(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use quote::ToTokens;
-
-    use super::written_receiver;
-
-    #[test]
-    fn receivers_read_as_written() -> syn::Result<()> {
-        for written in [
-            "&self",
-            "&'a self",
-            "mut self",
-            "self: Box<Self>",
-            "&mut self",
-        ] {
-            let receiver: syn::Receiver = syn::parse_str(written)?;
-            let tokens = receiver.to_token_stream().to_string();
-            assert_eq!(written_receiver(&tokens), written);
-        }
-        Ok(())
     }
 }
