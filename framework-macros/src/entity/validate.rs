@@ -11,7 +11,7 @@ use super::model::{Entity, EntityInput, Field, FieldInput, FieldOptions, Names, 
 use crate::shared::diagnostics::{display_path, error_at};
 use crate::shared::dummy::local_crate;
 use crate::shared::paths::{infallible, runtime_crate, stand_in_type, unit_type};
-use crate::shared::rules::{not_generic, stored_name, stream_prefix};
+use crate::shared::rules::{not_generic, stored_name, stream_prefix, version};
 use crate::shared::type_list::{Member, TypeList};
 
 /// Checks every rule, reporting every mistake to `errors`, and builds the model, with a
@@ -101,20 +101,6 @@ fn distinct_names(errors: &mut Accumulator, ident: &Ident, names: &Names) {
                  `command_enum` another name"
             ),
         ));
-    }
-}
-
-fn version(errors: &mut Accumulator, version: Option<&SpannedValue<u32>>) -> u32 {
-    match version {
-        None => 1,
-        Some(version) if **version == 0 => {
-            errors.push(error_at(
-                version.span(),
-                "versions start at 1: write `version = 1`, or remove `version`",
-            ));
-            1
-        }
-        Some(version) => **version,
     }
 }
 

@@ -9,6 +9,7 @@ use super::model::{DomainEvent, EventInput, EventOptions};
 use crate::shared::diagnostics::error_at;
 use crate::shared::dummy::local_crate;
 use crate::shared::paths::runtime_crate;
+use crate::shared::rules::version;
 
 /// Checks the stored name and the version, reporting every mistake at once.
 pub(super) fn validate(input: EventInput, errors: &mut Accumulator) -> DomainEvent {
@@ -24,9 +25,7 @@ pub(super) fn validate(input: EventInput, errors: &mut Accumulator) -> DomainEve
             "MoneyDeposited",
         ));
     }
-    if let Some(version) = &options.version {
-        errors.handle(version_is_positive(*version));
-    }
+    let version = version(errors, options.version.as_ref());
     if let Some(older) = &options.upcast_from {
         errors.handle(upcast_is_possible(&ident, &generics, &options, older));
     }
@@ -36,21 +35,11 @@ pub(super) fn validate(input: EventInput, errors: &mut Accumulator) -> DomainEve
         name: options
             .name
             .map_or_else(|| ident.to_string(), SpannedValue::into_inner),
-        version: options.version.map_or(1, SpannedValue::into_inner),
+        version,
         upcast_from: options.upcast_from,
         ident,
         generics,
     }
-}
-
-fn version_is_positive(version: SpannedValue<u32>) -> darling::Result<()> {
-    if *version == 0 {
-        return Err(error_at(
-            version.span(),
-            "event versions start at 1: use `version = 1` for the first schema of an event",
-        ));
-    }
-    Ok(())
 }
 
 /// `upcast_from` needs a version above the first, and a concrete event type.

@@ -1,5 +1,5 @@
-//! Rules several derives share: a usable stored name, no generics where one name is stored
-//! for the type, and the shape of the struct a derive goes on.
+//! Rules several derives share: a usable stored name, a version from 1, no generics where one
+//! name is stored for the type, and the shape of the struct a derive goes on.
 
 use darling::error::Accumulator;
 use darling::util::SpannedValue;
@@ -41,6 +41,23 @@ pub(crate) fn stream_prefix(name: &SpannedValue<String>, what: &str) -> darling:
         ));
     }
     Ok(())
+}
+
+/// The schema version of a stored payload (`version = N`): 1 when absent, and never 0, which
+/// is reported and read as 1.
+pub(crate) fn version(errors: &mut Accumulator, version: Option<&SpannedValue<u32>>) -> u32 {
+    match version {
+        None => 1,
+        Some(version) if **version == 0 => {
+            errors.push(error_at(
+                version.span(),
+                "versions start at 1: write `version = 1` for the first schema, or remove \
+                 `version`, which is 1 by default",
+            ));
+            1
+        }
+        Some(version) => **version,
+    }
 }
 
 /// A type stored under one name cannot be generic. `reason` starts the message, such as
