@@ -67,6 +67,17 @@ pub(crate) fn options<T: FromMeta + Default>(
             false
         }
     };
+    from_items(errors, items, clean)
+}
+
+/// `T` from items already read (such as the arguments of an attribute macro), totally: a
+/// mistake is pushed to `errors` and `T` is built from the items darling accepts on their own.
+/// `clean` says whether the items were read whole.
+pub(crate) fn from_items<T: FromMeta + Default>(
+    errors: &mut Accumulator,
+    items: Vec<NestedMeta>,
+    clean: bool,
+) -> Read<T> {
     match T::from_list(&items) {
         Ok(options) => Read {
             options,

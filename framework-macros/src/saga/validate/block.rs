@@ -1,7 +1,6 @@
 //! The rules of the block under `#[saga_steps]`: an inherent, non-generic impl of a named
 //! saga, with at least one step and a step enum named apart from the saga; and its arguments.
 
-use darling::FromMeta;
 use darling::ast::NestedMeta;
 use darling::error::Accumulator;
 use proc_macro2::TokenStream;
@@ -12,6 +11,7 @@ use syn::{Ident, ItemImpl, PathSegment, Type};
 use super::derive::generic_saga;
 use super::steps::read_steps;
 use crate::saga::model::{Steps, StepsArgs, StepsBlock};
+use crate::shared::attribute;
 use crate::shared::diagnostics::{display_path, error_at, finish};
 use crate::shared::dummy::local_crate;
 use crate::shared::paths::runtime_crate;
@@ -81,9 +81,7 @@ pub(in crate::saga) fn parse_args(args: TokenStream, errors: &mut Accumulator) -
             return StepsArgs::default();
         }
     };
-    errors
-        .handle(StepsArgs::from_list(&items))
-        .unwrap_or_default()
+    attribute::from_items(errors, items, true).options
 }
 
 /// `#[saga_steps]` on `impl Trait for Type`.
