@@ -195,6 +195,9 @@ pub mod store;
 pub mod subscription;
 pub mod testing;
 
+#[cfg(feature = "derive")]
+pub mod _derive;
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
@@ -213,7 +216,7 @@ pub use store::SqliteEventStore;
 pub use store::{EventFilter, EventStore, ExpectedVersion, InMemoryEventStore, StoreError};
 pub use subscription::Subscription;
 
-/// The derive macros. See the crate docs for a tour.
+/// The derive macros. See [`_derive`] for their reference, and the crate docs for a tour.
 #[cfg(feature = "derive")]
 pub use aggregato_macros::{Aggregate, Command, DomainEvent, Entity, Saga, saga_steps};
 

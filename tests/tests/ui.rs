@@ -1,11 +1,24 @@
 //! Compile-time behaviour of the derives: what compiles, and what each mistake reports.
 //!
-//! Regenerate the `.stderr` files with `TRYBUILD=overwrite cargo test -p aggregato-tests --test ui`
-//! and read every diff before committing.
+//! The cases are grouped by derive, `ui/{derive}/pass/` and `ui/{derive}/fail/`, one mistake per
+//! fail file, named after the mistake (`ui/aggregate/fail/duplicate-event.rs`), its `.stderr`
+//! beside it. Regenerate the `.stderr` files with
+//! `TRYBUILD=overwrite cargo test -p aggregato-tests --test ui` and read every diff before
+//! committing.
+
+/// The derives with ui cases, each a folder of `ui/`.
+const DERIVES: &[&str] = &["aggregate", "command", "entity", "event", "saga"];
 
 #[test]
 fn ui() {
     let cases = trybuild::TestCases::new();
-    cases.pass("ui/pass/*.rs");
-    cases.compile_fail("ui/fail/*.rs");
+    for derive in DERIVES {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("ui")
+            .join(derive);
+        if folder.join("pass").is_dir() {
+            cases.pass(format!("ui/{derive}/pass/*.rs"));
+        }
+        cases.compile_fail(format!("ui/{derive}/fail/*.rs"));
+    }
 }

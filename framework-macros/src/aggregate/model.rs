@@ -1,27 +1,25 @@
-//! What `#[aggregate(...)]` may contain, and the validated model of one aggregate.
+//! What `#[aggregate(...)]` may contain, and the model of one aggregate.
 
 use darling::FromMeta;
+use darling::error::Accumulator;
 use darling::util::SpannedValue;
-use syn::parse::{Parse, ParseStream};
-use syn::punctuated::Punctuated;
-use syn::{
-    Data, DataStruct, DeriveInput, Fields, Generics, Ident, LitStr, Meta, MetaList, Path, Token,
-    Type, Visibility,
-};
+use syn::{DeriveInput, Generics, Ident, Path, Type, Visibility};
 
-use crate::attribute::{self, TypeKey};
-use crate::validate::{display_path, error_at};
+use crate::shared::attribute::{self, Read, TypeKey};
+use crate::shared::message_sets::MessageSets;
+use crate::shared::rules::{Shape, struct_fields};
+use crate::shared::type_list::TypeList;
 
 /// The derive input: the struct, and what its `#[aggregate(...)]` says.
 ///
-/// The shape (a struct with named fields or a unit struct) is checked by [`check_shape`]
-/// rather than darling's `supports(...)`, whose error points at the derive and does not say
-/// what to write instead.
-pub(crate) struct AggregateInput {
+/// The shape (a struct with named fields or a unit struct) is checked by
+/// [`struct_fields`] rather than darling's `supports(...)`, whose error points at the derive
+/// and does not say what to write instead.
+pub(super) struct AggregateInput {
     pub(super) ident: Ident,
     pub(super) vis: Visibility,
     pub(super) generics: Generics,
-    pub(super) options: AggregateOptions,
+    pub(super) options: Read<AggregateOptions>,
     /// Whether the struct carries `#[aggregate(...)]` at all.
     pub(super) has_attribute: bool,
 }
@@ -29,8 +27,8 @@ pub(crate) struct AggregateInput {
 /// What `#[aggregate(...)]` may contain.
 ///
 /// Required keys are `Option`s so that their absence is reported in our words, with the fix.
-#[derive(FromMeta)]
-pub(crate) struct AggregateOptions {
+#[derive(FromMeta, Default)]
+pub(super) struct AggregateOptions {
     /// The identity type of one instance. Required.
     pub(super) id: Option<Type>,
     /// The domain error; `Infallible` when absent.
@@ -54,7 +52,7 @@ pub(crate) struct AggregateOptions {
 
 /// The keys of `#[aggregate(...)]` whose values are types, read as types whatever they are
 /// (`services = Arc<dyn Clock + Send + Sync>`).
-pub(crate) const TYPE_KEYS: &[TypeKey] = &[
+const TYPE_KEYS: &[TypeKey] = &[
     TypeKey {
         key: "id",
         example: "AccountId",
@@ -70,126 +68,46 @@ pub(crate) const TYPE_KEYS: &[TypeKey] = &[
 ];
 
 impl AggregateInput {
-    /// Reads the input, reporting a wrong shape together with any mistake in the attribute.
-    pub(super) fn parse(input: &DeriveInput) -> darling::Result<Self> {
-        let mut errors = darling::Error::accumulator();
-        errors.handle(check_shape(input));
-        let options = errors.handle(attribute::options(&input.attrs, "aggregate", TYPE_KEYS));
-        let options = crate::validate::finish(errors, options)?;
-        Ok(Self {
+    /// Reads the input totally: a wrong shape and every mistake in the attribute go to
+    /// `errors`, and what could be read is kept.
+    pub(super) fn parse(input: &DeriveInput, errors: &mut Accumulator) -> Self {
+        errors.handle(struct_fields(
+            input,
+            Shape::NamedOrUnit,
+            "Aggregate",
+            &format!(
+                "hold the aggregate's state in named fields, such as `struct {} {{ balance: u64 }}`",
+                input.ident
+            ),
+        ));
+        Self {
             ident: input.ident.clone(),
             vis: input.vis.clone(),
             generics: input.generics.clone(),
-            options,
+            options: attribute::options(errors, &input.attrs, "aggregate", TYPE_KEYS),
             has_attribute: input
                 .attrs
                 .iter()
                 .any(|attr| attr.path().is_ident("aggregate")),
-        })
-    }
-}
-
-/// The aggregate's state must be a struct with named fields, or a unit struct.
-fn check_shape(input: &DeriveInput) -> darling::Result<()> {
-    let ident = &input.ident;
-    let (span, found) = match &input.data {
-        Data::Struct(DataStruct {
-            fields: Fields::Named(_) | Fields::Unit,
-            ..
-        }) => return Ok(()),
-        Data::Struct(DataStruct {
-            fields: Fields::Unnamed(fields),
-            ..
-        }) => (fields.paren_token.span.join(), "a tuple struct"),
-        Data::Enum(data) => (data.enum_token.span, "an enum"),
-        Data::Union(data) => (data.union_token.span, "a union"),
-    };
-    Err(error_at(
-        span,
-        format!(
-            "`#[derive(Aggregate)]` needs a struct with named fields, or a unit struct, but \
-             `{ident}` is {found}: hold the aggregate's state in named fields, such as \
-             `struct {ident} {{ balance: u64 }}`"
-        ),
-    ))
-}
-
-/// A list of types, such as `events(AccountOpened, MoneyDeposited)`: the list as written (for
-/// error spans) and its entries.
-pub(crate) struct TypeList {
-    pub(crate) list: MetaList,
-    pub(crate) entries: Vec<Path>,
-}
-
-impl FromMeta for TypeList {
-    fn from_meta(item: &Meta) -> darling::Result<Self> {
-        let Meta::List(list) = item else {
-            let key = display_path(item.path());
-            return Err(darling::Error::custom(format!(
-                "write `{key}` as a list of types: `{key}(FirstType, SecondType)`"
-            ))
-            .with_span(item));
-        };
-        let parsed = list.parse_args_with(Punctuated::<Entry, Token![,]>::parse_terminated)?;
-        let mut errors = darling::Error::accumulator();
-        let mut entries = Vec::new();
-        for entry in parsed {
-            match entry {
-                Entry::Type(path) => entries.push(path),
-                Entry::Quoted(text) => errors.push(error_at(
-                    text.span(),
-                    format!(
-                        "`{}(...)` lists types, not strings: remove the quotes, `{}`",
-                        display_path(&list.path),
-                        text.value()
-                    ),
-                )),
-            }
-        }
-        errors.finish_with(TypeList {
-            list: list.clone(),
-            entries,
-        })
-    }
-}
-
-/// One entry of a type list: a type path (`MoneyDeposited`, `bank::Opened`, `Recorded<u8>`),
-/// or the common mistake of a quoted one, read so that it can be reported with the fix.
-pub(crate) enum Entry {
-    Type(Path),
-    Quoted(LitStr),
-}
-
-impl Parse for Entry {
-    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        if input.peek(LitStr) {
-            input.parse().map(Self::Quoted)
-        } else {
-            input.parse().map(Self::Type)
         }
     }
 }
 
-/// One aggregate, validated: everything the generated code needs.
-pub(crate) struct Aggregate {
-    pub(crate) krate: Path,
-    pub(crate) vis: Visibility,
-    pub(crate) ident: Ident,
+/// One aggregate: everything the generated code needs. Built whatever the mistakes, with
+/// stand-in values for what is missing or wrong; valid when no error was reported.
+pub(super) struct Aggregate {
+    /// The runtime crate as the user's code reaches it: `::aggregato`, or `crate = ...`.
+    pub(super) runtime: Path,
+    /// The runtime crate as the generated impls name it, inside their `const _`.
+    pub(super) krate: Path,
+    pub(super) ident: Ident,
+    /// Whether the struct has generics, which aggregates cannot have yet.
+    pub(super) generic: bool,
     /// `Aggregate::AGGREGATE_TYPE`.
-    pub(crate) type_name: String,
-    pub(crate) id: Type,
-    pub(crate) error: Type,
-    pub(crate) services: Type,
-    pub(crate) event_enum: Ident,
-    pub(crate) command_enum: Ident,
-    pub(crate) events: Vec<Member>,
-    pub(crate) commands: Vec<Member>,
-}
-
-/// One type listed in `events(...)` or `commands(...)`, and the enum variant that wraps it.
-pub(crate) struct Member {
-    /// The type as the user wrote it; its span is where errors about it point.
-    pub(crate) ty: Path,
-    /// The variant: the last segment of `ty`.
-    pub(crate) variant: Ident,
+    pub(super) type_name: String,
+    pub(super) id: Type,
+    pub(super) error: Type,
+    pub(super) services: Type,
+    /// The event and command enums.
+    pub(super) sets: MessageSets,
 }

@@ -1,27 +1,32 @@
 //! The rules of `#[aggregate(...)]` that darling cannot express: required keys, non-empty
-//! and duplicate-free lists, no generics, distinct enum names.
+//! and duplicate-free lists, no generics, distinct enum names; and the model they leave.
 
 use darling::error::Accumulator;
 use darling::util::SpannedValue;
 use syn::spanned::Spanned;
-use syn::{Generics, Ident, Path, Type};
+use syn::{Ident, Type};
 
-use super::model::{Aggregate, AggregateInput, Member, TypeList};
-use crate::paths::{infallible, runtime_crate, unit_type};
-use crate::validate::{display_path, error_at, finish, stored_name, stream_prefix};
+use super::model::{Aggregate, AggregateInput};
+use crate::shared::diagnostics::{display_path, error_at};
+use crate::shared::dummy::local_crate;
+use crate::shared::message_sets::MessageSets;
+use crate::shared::paths::{enum_name, infallible, runtime_crate, stand_in_type, unit_type};
+use crate::shared::rules::{not_generic, stored_name, stream_prefix};
+use crate::shared::type_list::{Member, TypeList};
 
-/// Checks every rule, reporting every mistake at once.
-pub(super) fn validate(input: AggregateInput) -> darling::Result<Aggregate> {
+/// Checks every rule, reporting every mistake to `errors`, and builds the model, with a
+/// stand-in value for each piece that is missing or wrong.
+pub(super) fn validate(input: AggregateInput, errors: &mut Accumulator) -> Aggregate {
     let AggregateInput {
         ident,
         vis,
         generics,
-        options,
+        options: read,
         has_attribute,
     } = input;
     let ident = &ident;
     if !has_attribute {
-        return Err(error_at(
+        errors.push(error_at(
             ident.span(),
             format!(
                 "`#[derive(Aggregate)]` needs `#[aggregate(...)]` on `{ident}`: \
@@ -29,59 +34,65 @@ pub(super) fn validate(input: AggregateInput) -> darling::Result<Aggregate> {
             ),
         ));
     }
-    let mut errors = darling::Error::accumulator();
-    not_generic(&mut errors, ident, &generics);
+    // Without the attribute its one error says it all, and with a mistake in it a required key
+    // that seems absent may be the misspelled one.
+    let report_missing = has_attribute && read.is_clean();
+    let broken = |key| read.is_broken(key);
+    let (error_broken, services_broken) = (broken("error"), broken("services"));
+    let options = read.options;
+    let runtime = runtime_crate(options.krate);
+    let krate = local_crate();
+    not_generic(errors, ident, &generics, "aggregates cannot be generic yet");
     if let Some(name) = &options.name {
         errors.handle(stored_name(name, "aggregate", "BankAccount"));
         errors.handle(stream_prefix(name, "aggregate"));
     }
-    let id = required_id(&mut errors, ident, options.id);
-    let events = members(&mut errors, ident, options.events, Kind::Events);
-    let commands = members(&mut errors, ident, options.commands, Kind::Commands);
+    let id = required_id(errors, report_missing, ident, options.id);
+    let events = members(errors, report_missing, ident, options.events, Kind::Events);
+    let commands = members(
+        errors,
+        report_missing,
+        ident,
+        options.commands,
+        Kind::Commands,
+    );
     let event_enum = enum_name(options.event_enum, ident, "Event");
     let command_enum = enum_name(options.command_enum, ident, "Command");
-    distinct_names(&mut errors, ident, &event_enum, &command_enum);
-
-    let model = match (id, events, commands) {
-        (Some(id), Some(events), Some(commands)) => Some(Aggregate {
-            krate: runtime_crate(options.krate),
+    distinct_names(errors, ident, &event_enum, &command_enum);
+    let type_or = |ty: Option<Type>, broken: bool, default: fn() -> Type| match ty {
+        Some(ty) => ty,
+        None if broken => stand_in_type(&krate),
+        None => default(),
+    };
+    Aggregate {
+        id: id.unwrap_or_else(|| stand_in_type(&krate)),
+        error: type_or(options.error, error_broken, infallible),
+        services: type_or(options.services, services_broken, unit_type),
+        type_name: options
+            .name
+            .map_or_else(|| ident.to_string(), SpannedValue::into_inner),
+        generic: !generics.params.is_empty() || generics.where_clause.is_some(),
+        sets: MessageSets {
+            krate: krate.clone(),
             vis,
-            type_name: options
-                .name
-                .map_or_else(|| ident.to_string(), SpannedValue::into_inner),
-            id,
-            error: options.error.unwrap_or_else(infallible),
-            services: options.services.unwrap_or_else(unit_type),
             event_enum,
             command_enum,
             events,
             commands,
-            ident: ident.clone(),
-        }),
-        _ => None,
-    };
-    finish(errors, model)
-}
-
-fn not_generic(errors: &mut Accumulator, ident: &Ident, generics: &Generics) {
-    if let Some(param) = generics.params.first() {
-        errors.push(error_at(
-            param.span(),
-            format!(
-                "aggregates cannot be generic yet: make `{ident}` a concrete type, \
-                 with concrete types in its fields"
-            ),
-        ));
-    } else if let Some(where_clause) = &generics.where_clause {
-        errors.push(error_at(
-            where_clause.where_token.span,
-            format!("aggregates cannot be generic yet: remove the `where` clause of `{ident}`"),
-        ));
+        },
+        krate,
+        runtime,
+        ident: ident.clone(),
     }
 }
 
-fn required_id(errors: &mut Accumulator, ident: &Ident, id: Option<Type>) -> Option<Type> {
-    if id.is_none() {
+fn required_id(
+    errors: &mut Accumulator,
+    report_missing: bool,
+    ident: &Ident,
+    id: Option<Type>,
+) -> Option<Type> {
+    if id.is_none() && report_missing {
         errors.push(error_at(
             ident.span(),
             format!(
@@ -123,15 +134,20 @@ impl Kind {
     }
 }
 
-/// The members of a required, non-empty, duplicate-free list.
+/// The members of a required, non-empty, duplicate-free list; each distinct listed type,
+/// whatever the mistakes.
 fn members(
     errors: &mut Accumulator,
+    report_missing: bool,
     ident: &Ident,
     list: Option<TypeList>,
     kind: Kind,
-) -> Option<Vec<Member>> {
+) -> Vec<Member> {
     let key = kind.key();
     let Some(list) = list else {
+        if !report_missing {
+            return Vec::new();
+        }
         errors.push(error_at(
             ident.span(),
             format!(
@@ -140,9 +156,9 @@ fn members(
                 kind.what()
             ),
         ));
-        return None;
+        return Vec::new();
     };
-    if list.entries.is_empty() {
+    if list.is_empty() {
         errors.push(error_at(
             list.list.path.span(),
             format!(
@@ -151,18 +167,10 @@ fn members(
                 kind.example()
             ),
         ));
-        return None;
     }
-    let members: Vec<Member> = list.entries.into_iter().filter_map(member).collect();
+    let members = list.members(errors);
     no_duplicates(errors, &members, kind);
-    Some(members)
-}
-
-/// The member for a listed type; its variant is named after the last segment. `None` only for
-/// a path without segments, which syn's parser never produces.
-fn member(ty: Path) -> Option<Member> {
-    let variant = ty.segments.last()?.ident.clone();
-    Some(Member { ty, variant })
+    Member::distinct(members)
 }
 
 /// Each type at most once, and no two types that would become the same variant.
@@ -188,10 +196,6 @@ fn no_duplicates(errors: &mut Accumulator, members: &[Member], kind: Kind) {
         };
         errors.push(error_at(later.variant.span(), message));
     }
-}
-
-fn enum_name(custom: Option<Ident>, ident: &Ident, suffix: &str) -> Ident {
-    custom.unwrap_or_else(|| Ident::new(&format!("{ident}{suffix}"), ident.span()))
 }
 
 fn distinct_names(errors: &mut Accumulator, ident: &Ident, events: &Ident, commands: &Ident) {

@@ -9,13 +9,16 @@ mod tests;
 
 use proc_macro2::TokenStream;
 
-/// Expands `#[derive(Command)]` on `input`: the impl, or the errors found in the input.
-pub(crate) fn expand(input: TokenStream) -> TokenStream {
-    derive(input).unwrap_or_else(darling::Error::write_errors)
-}
+use crate::shared::derive;
 
-fn derive(input: TokenStream) -> darling::Result<TokenStream> {
-    let input = syn::parse2(input)?;
-    let command = validate::validate(model::CommandInput::parse(&input)?)?;
-    Ok(expand::command(&command))
+/// Expands `#[derive(Command)]` on `input`: the impl, or the errors found in the input with
+/// the impl as a stand-in when its target is known, so that the aggregate listing the
+/// command does not fail as well.
+pub(crate) fn expand(input: TokenStream) -> TokenStream {
+    derive::run(
+        input,
+        |input, errors| validate::validate(model::CommandInput::parse(input, errors), errors),
+        expand::command,
+        expand::command,
+    )
 }

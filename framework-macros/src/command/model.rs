@@ -1,20 +1,21 @@
-//! What `#[command(...)]` may contain, and the validated model of one command type.
+//! What `#[command(...)]` may contain, and the model of one command type.
 
 use darling::FromMeta;
+use darling::error::Accumulator;
 use darling::util::SpannedValue;
 use syn::{DeriveInput, Generics, Ident, Path, Type};
 
-use crate::attribute::{self, TypeKey};
+use crate::shared::attribute::{self, Read, TypeKey};
 
 /// The derive input: the type, and what its `#[command(...)]` says.
 pub(super) struct CommandInput {
     pub(super) ident: Ident,
     pub(super) generics: Generics,
-    pub(super) options: CommandOptions,
+    pub(super) options: Read<CommandOptions>,
 }
 
 /// What `#[command(...)]` may contain.
-#[derive(FromMeta)]
+#[derive(FromMeta, Default)]
 pub(super) struct CommandOptions {
     /// The aggregate the command targets. Required; optional here so that its absence is
     /// reported in our words.
@@ -44,20 +45,25 @@ const TYPE_KEYS: &[TypeKey] = &[
 ];
 
 impl CommandInput {
-    pub(super) fn parse(input: &DeriveInput) -> darling::Result<Self> {
-        Ok(Self {
+    /// Reads the input totally: every mistake goes to `errors`, what could be read is kept.
+    pub(super) fn parse(input: &DeriveInput, errors: &mut Accumulator) -> Self {
+        Self {
             ident: input.ident.clone(),
             generics: input.generics.clone(),
-            options: attribute::options(&input.attrs, "command", TYPE_KEYS)?,
-        })
+            options: attribute::options(errors, &input.attrs, "command", TYPE_KEYS),
+        }
     }
 }
 
 /// One command type, validated: everything the impl needs.
 pub(super) struct Command {
+    /// The runtime crate as the user's code reaches it.
+    pub(super) runtime: Path,
+    /// The runtime crate as the impl names it, inside its `const _`.
     pub(super) krate: Path,
     pub(super) ident: Ident,
     pub(super) generics: Generics,
-    pub(super) aggregate: Type,
+    /// The target, or `None` when it is missing or named twice (an error was reported).
+    pub(super) aggregate: Option<Type>,
     pub(super) name: String,
 }

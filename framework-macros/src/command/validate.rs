@@ -1,26 +1,32 @@
 //! The rules of `#[command(...)]` that darling cannot express.
 
+use darling::error::Accumulator;
 use darling::util::SpannedValue;
 use syn::parse_quote;
 use syn::spanned::Spanned;
 
 use super::model::{Command, CommandInput};
-use crate::paths::runtime_crate;
-use crate::validate::{error_at, finish, stored_name};
+use crate::shared::diagnostics::error_at;
+use crate::shared::dummy::local_crate;
+use crate::shared::paths::runtime_crate;
+use crate::shared::rules::stored_name;
 
-/// Checks that the target aggregate (or entity) is named once and the name is usable, reporting every mistake
-/// at once.
-pub(super) fn validate(input: CommandInput) -> darling::Result<Command> {
+/// Checks that the target aggregate (or entity) is named once and the name is usable,
+/// reporting every mistake at once, and builds the model.
+pub(super) fn validate(input: CommandInput, errors: &mut Accumulator) -> Command {
     let CommandInput {
         ident,
         generics,
-        options,
+        options: read,
     } = input;
-    let mut errors = darling::Error::accumulator();
+    // With a mistake in the attribute, the target that seems absent may be the misspelled key.
+    let report_missing = read.is_clean();
+    let options = read.options;
     if let Some(name) = &options.name {
         errors.handle(stored_name(name, "command", "DepositMoney"));
     }
-    let krate = runtime_crate(options.krate);
+    let runtime = runtime_crate(options.krate);
+    let krate = local_crate();
     let aggregate = match (options.aggregate, options.entity) {
         (Some(aggregate), None) => Some(aggregate),
         (None, Some(entity)) => Some(parse_quote!(#krate::entity::EntityState<#entity>)),
@@ -32,6 +38,7 @@ pub(super) fn validate(input: CommandInput) -> darling::Result<Command> {
             ));
             None
         }
+        (None, None) if !report_missing => None,
         (None, None) => {
             errors.push(error_at(
                 ident.span(),
@@ -45,7 +52,8 @@ pub(super) fn validate(input: CommandInput) -> darling::Result<Command> {
             None
         }
     };
-    let model = aggregate.map(|aggregate| Command {
+    Command {
+        runtime,
         krate,
         name: options
             .name
@@ -53,6 +61,5 @@ pub(super) fn validate(input: CommandInput) -> darling::Result<Command> {
         ident,
         generics,
         aggregate,
-    });
-    finish(errors, model)
+    }
 }

@@ -4,6 +4,8 @@
 
 mod expand;
 mod fallback;
+mod handler;
+mod messages;
 mod model;
 mod validate;
 
@@ -11,23 +13,17 @@ mod validate;
 mod tests;
 
 use proc_macro2::TokenStream;
-use syn::DeriveInput;
+
+use crate::shared::derive;
 
 /// Expands `#[derive(Entity)]` on `input`: the generated items, or every error found in the
-/// input together with stand-ins that keep the user's other items from failing as well.
+/// input together with stand-ins, from the same model, that keep the user's other items from
+/// failing as well.
 pub(crate) fn expand(input: TokenStream) -> TokenStream {
-    let input: DeriveInput = match syn::parse2(input) {
-        Ok(input) => input,
-        Err(error) => return error.into_compile_error(),
-    };
-    derive(&input).unwrap_or_else(|errors| {
-        let mut tokens = errors.write_errors();
-        tokens.extend(fallback::stand_ins(&input));
-        tokens
-    })
-}
-
-fn derive(input: &DeriveInput) -> darling::Result<TokenStream> {
-    let entity = validate::validate(model::EntityInput::parse(input)?)?;
-    Ok(expand::entity(&entity))
+    derive::run(
+        input,
+        |input, errors| validate::validate(model::EntityInput::parse(input, errors), errors),
+        expand::entity,
+        fallback::stand_ins,
+    )
 }

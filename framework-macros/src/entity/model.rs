@@ -1,32 +1,35 @@
-//! What `#[entity(...)]` may contain on the struct and on its fields, and the validated model
-//! of one entity.
+//! What `#[entity(...)]` may contain on the struct and on its fields, and the model of one
+//! entity.
 
+use darling::FromMeta;
+use darling::error::Accumulator;
 use darling::util::{Flag, SpannedValue};
-use darling::{FromField, FromMeta};
-use syn::{Data, DataStruct, DeriveInput, Fields, Generics, Ident, Path, Type, Visibility};
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::{DeriveInput, Generics, Ident, Path, Type, Visibility};
 
-use crate::aggregate::model::{Member, TypeList};
-use crate::attribute::{self, TypeKey};
-use crate::validate::error_at;
+use crate::shared::attribute::{self, Read, TypeKey};
+use crate::shared::paths::enum_name;
+use crate::shared::rules::{Shape, struct_fields};
+use crate::shared::type_list::{Member, TypeList};
 
 /// The derive input: the struct, what its `#[entity(...)]` says, and its fields.
 ///
-/// The shape is checked by [`named_fields`] rather than darling's `supports(...)`, whose error
+/// The shape is checked by [`struct_fields`] rather than darling's `supports(...)`, whose error
 /// points at the derive and does not say what to write instead.
 pub(super) struct EntityInput {
     pub(super) ident: Ident,
     pub(super) vis: Visibility,
     pub(super) generics: Generics,
-    pub(super) options: EntityOptions,
+    pub(super) options: Read<EntityOptions>,
     /// The struct's fields with their `#[entity(...)]`.
     pub(super) fields: Vec<FieldInput>,
-    /// The mistakes in the fields' `#[entity(...)]`, reported together with those that
-    /// validation finds in the fields that could be read.
-    pub(super) field_errors: Vec<darling::Error>,
+    /// Whether the struct has named fields: else it has no fields to check.
+    pub(super) has_fields: bool,
 }
 
 /// What `#[entity(...)]` on the struct may contain.
-#[derive(FromMeta)]
+#[derive(FromMeta, Default)]
 pub(super) struct EntityOptions {
     /// The stored entity type, and the prefix of the generated event names; the struct's
     /// ident when absent.
@@ -43,6 +46,10 @@ pub(super) struct EntityOptions {
     pub(super) events: Option<TypeList>,
     /// Command types the user adds beside the generated ones.
     pub(super) commands: Option<TypeList>,
+    /// The generated event enum's name; `{Struct}Event` when absent.
+    pub(super) event_enum: Option<Ident>,
+    /// The generated command enum's name; `{Struct}Command` when absent.
+    pub(super) command_enum: Option<Ident>,
     /// The runtime crate's path.
     #[darling(rename = "crate")]
     pub(super) krate: Option<Path>,
@@ -61,12 +68,18 @@ pub(super) const TYPE_KEYS: &[TypeKey] = &[
     },
 ];
 
-/// One field as darling reads it, with `#[entity(...)]`.
-#[derive(FromField)]
-#[darling(attributes(entity))]
+/// One field, with what its `#[entity(...)]` says.
 pub(super) struct FieldInput {
-    pub(super) ident: Option<Ident>,
+    pub(super) ident: Ident,
     pub(super) ty: Type,
+    pub(super) options: FieldOptions,
+    /// Whether its `#[entity(...)]` was read without a mistake.
+    pub(super) clean: bool,
+}
+
+/// What `#[entity(...)]` on a field may contain.
+#[derive(FromMeta, Default)]
+pub(super) struct FieldOptions {
     /// The entity's identity.
     pub(super) id: Flag,
     /// Set at creation, absent from the update patch.
@@ -78,66 +91,54 @@ pub(super) struct FieldInput {
 }
 
 impl EntityInput {
-    /// Reads the input. A wrong shape or a mistake in the struct's attribute ends the
-    /// derive here, with every such mistake; a mistake in a field's attribute is kept for
-    /// validation to report beside its own.
-    pub(super) fn parse(input: &DeriveInput) -> darling::Result<Self> {
-        let mut errors = darling::Error::accumulator();
-        let named = errors.handle(named_fields(input));
-        let options = errors.handle(attribute::options(&input.attrs, "entity", TYPE_KEYS));
-        let options = crate::validate::finish(errors, options)?;
-        let mut fields = Vec::new();
-        let mut field_errors = Vec::new();
-        for field in named.iter().flat_map(|named| named.named.iter()) {
-            match FieldInput::from_field(field) {
-                Ok(field) => fields.push(field),
-                Err(error) => field_errors.push(error),
-            }
-        }
-        Ok(Self {
-            ident: input.ident.clone(),
+    /// Reads the input totally: a wrong shape and every mistake in the struct's and the fields'
+    /// attributes go to `errors`, and what could be read is kept.
+    pub(super) fn parse(input: &DeriveInput, errors: &mut Accumulator) -> Self {
+        let ident = &input.ident;
+        let named = errors.handle(struct_fields(
+            input,
+            Shape::Named,
+            "Entity",
+            &format!(
+                "write the entity's fields by name, such as \
+                 `struct {ident} {{ #[entity(id)] id: String, name: String }}`"
+            ),
+        ));
+        let options = attribute::options(errors, &input.attrs, "entity", TYPE_KEYS);
+        let named = named.flatten();
+        let fields = named
+            .into_iter()
+            .flat_map(|named| named.named.iter())
+            .filter_map(|field| {
+                let read = attribute::options::<FieldOptions>(errors, &field.attrs, "entity", &[]);
+                Some(FieldInput {
+                    ident: field.ident.clone()?,
+                    ty: field.ty.clone(),
+                    clean: read.is_clean(),
+                    options: read.options,
+                })
+            })
+            .collect();
+        Self {
+            ident: ident.clone(),
             vis: input.vis.clone(),
             generics: input.generics.clone(),
             options,
             fields,
-            field_errors,
-        })
+            has_fields: named.is_some(),
+        }
     }
 }
 
-/// An entity is a struct with named fields: they become the fields of its events.
-fn named_fields(input: &DeriveInput) -> darling::Result<&syn::FieldsNamed> {
-    let ident = &input.ident;
-    let (span, found) = match &input.data {
-        Data::Struct(DataStruct {
-            fields: Fields::Named(fields),
-            ..
-        }) => return Ok(fields),
-        Data::Struct(DataStruct {
-            fields: Fields::Unnamed(fields),
-            ..
-        }) => (fields.paren_token.span.join(), "a tuple struct"),
-        Data::Struct(DataStruct {
-            struct_token,
-            fields: Fields::Unit,
-            ..
-        }) => (struct_token.span, "a unit struct"),
-        Data::Enum(data) => (data.enum_token.span, "an enum"),
-        Data::Union(data) => (data.union_token.span, "a union"),
-    };
-    Err(error_at(
-        span,
-        format!(
-            "`#[derive(Entity)]` needs a struct with named fields, but `{ident}` is {found}: \
-             write the entity's fields by name, such as \
-             `struct {ident} {{ #[entity(id)] id: String, name: String }}`"
-        ),
-    ))
-}
-
-/// One entity, validated: everything the generated code needs.
+/// One entity: everything the generated code needs. Built whatever the mistakes, with
+/// stand-in values for what is missing or wrong; valid when no error was reported.
 pub(super) struct Entity {
+    /// The runtime crate as the user's code reaches it: `::aggregato`, or `crate = ...`.
+    pub(super) runtime: Path,
+    /// The runtime crate as the generated impls name it, inside their `const _`.
     pub(super) krate: Path,
+    /// Whether the struct has generics, which entities cannot have yet.
+    pub(super) generic: bool,
     pub(super) vis: Visibility,
     pub(super) ident: Ident,
     /// `Entity::ENTITY_TYPE`, and the prefix of the generated event names.
@@ -159,6 +160,12 @@ pub(super) struct Entity {
 }
 
 impl Entity {
+    /// `EntityState<Struct>`, the aggregate, as the impls name it.
+    pub(super) fn state_type(&self) -> TokenStream {
+        let Self { krate, ident, .. } = self;
+        quote!(#krate::entity::EntityState<#ident>)
+    }
+
     /// The identity field; validation guarantees there is exactly one.
     pub(super) fn id(&self) -> Option<&Field> {
         self.fields.iter().find(|field| field.role == Role::Id)
@@ -216,7 +223,12 @@ pub(super) struct Names {
 }
 
 impl Names {
-    pub(super) fn of(ident: &Ident) -> Self {
+    /// The names from the struct's name, with the user's enum names if given.
+    pub(super) fn of(
+        ident: &Ident,
+        event_enum: Option<Ident>,
+        command_enum: Option<Ident>,
+    ) -> Self {
         let name = |text: String| Ident::new(&text, ident.span());
         Self {
             created: name(format!("{ident}Created")),
@@ -225,8 +237,8 @@ impl Names {
             create: name(format!("Create{ident}")),
             update: name(format!("Update{ident}")),
             delete: name(format!("Delete{ident}")),
-            event_enum: name(format!("{ident}Event")),
-            command_enum: name(format!("{ident}Command")),
+            event_enum: enum_name(event_enum, ident, "Event"),
+            command_enum: enum_name(command_enum, ident, "Command"),
         }
     }
 

@@ -79,3 +79,41 @@ fn generic_types_in_every_type_key() {
     assert!(!pretty.contains("compile_error"), "{pretty}");
     insta::assert_snapshot!(pretty);
 }
+
+#[test]
+fn enum_names_as_the_aggregate_derive_takes_them() {
+    let expansion = pretty(super::expand(quote! {
+        #[derive(Debug, Clone, Entity)]
+        #[entity(event_enum = CatalogEvent, command_enum = CatalogCommand)]
+        pub struct Product {
+            #[entity(id)]
+            id: u64,
+        }
+    }));
+    assert!(!expansion.contains("compile_error"), "{expansion}");
+    assert!(expansion.contains("pub enum CatalogEvent {"), "{expansion}");
+    assert!(
+        expansion.contains("pub enum CatalogCommand {"),
+        "{expansion}"
+    );
+    assert!(
+        expansion.contains("type Event = CatalogEvent;"),
+        "{expansion}"
+    );
+}
+
+#[test]
+fn an_enum_named_like_a_generated_message_is_refused() {
+    let expansion = pretty(super::expand(quote! {
+        #[derive(Debug, Clone, Entity)]
+        #[entity(event_enum = ProductCreated)]
+        pub struct Product {
+            #[entity(id)]
+            id: u64,
+        }
+    }));
+    assert!(
+        expansion.contains("the generated enum cannot be named `ProductCreated`"),
+        "{expansion}"
+    );
+}

@@ -5,110 +5,116 @@
 use darling::error::Accumulator;
 use darling::util::SpannedValue;
 use syn::spanned::Spanned;
-use syn::{Generics, Ident, Path};
+use syn::{Ident, Path, Type};
 
-use super::model::{Entity, EntityInput, Field, FieldInput, Names, Role};
-use crate::aggregate::model::{Member, TypeList};
-use crate::paths::{infallible, runtime_crate, unit_type};
-use crate::validate::{display_path, error_at, finish, stored_name, stream_prefix};
+use super::model::{Entity, EntityInput, Field, FieldInput, FieldOptions, Names, Role};
+use crate::shared::diagnostics::{display_path, error_at};
+use crate::shared::dummy::local_crate;
+use crate::shared::paths::{infallible, runtime_crate, stand_in_type, unit_type};
+use crate::shared::rules::{not_generic, stored_name, stream_prefix, version};
+use crate::shared::type_list::{Member, TypeList};
 
-/// Checks every rule, reporting every mistake at once.
-pub(super) fn validate(input: EntityInput) -> darling::Result<Entity> {
+/// Checks every rule, reporting every mistake to `errors`, and builds the model, with a
+/// stand-in value for each piece that is missing or wrong.
+pub(super) fn validate(input: EntityInput, errors: &mut Accumulator) -> Entity {
     let EntityInput {
         ident,
         vis,
         generics,
-        options,
+        options: read,
         fields,
-        field_errors,
+        has_fields,
     } = input;
     let ident = &ident;
-    let mut errors = darling::Error::accumulator();
-    // A field whose attribute has a mistake is missing from `fields`: it may be the id.
-    let every_field_read = field_errors.is_empty();
-    for error in field_errors {
-        errors.push(error);
-    }
-    not_generic(&mut errors, ident, &generics);
+    // A field whose attribute has a mistake may be the id, misspelled; a struct of another
+    // shape has no fields to look for one in.
+    let every_field_read = has_fields && fields.iter().all(|field| field.clean);
+    let (error_broken, services_broken) = (read.is_broken("error"), read.is_broken("services"));
+    let options = read.options;
+    let runtime = runtime_crate(options.krate);
+    let krate = local_crate();
+    not_generic(errors, ident, &generics, "entities cannot be generic yet");
     if let Some(name) = &options.name {
         errors.handle(stored_name(name, "entity", "Catalog.Product"));
         errors.handle(stream_prefix(name, "entity"));
     }
-    let version = version(&mut errors, options.version.as_ref());
+    let version = version(errors, options.version.as_ref());
     let fields: Vec<Field> = fields
         .into_iter()
-        .filter_map(|field| self::field(&mut errors, field))
+        .map(|field| self::field(errors, field))
         .collect();
     if every_field_read || fields.iter().any(|field| field.role == Role::Id) {
-        one_id(&mut errors, ident, &fields);
+        one_id(errors, ident, &fields);
     }
-    if options.error.is_none() {
-        validators_need_an_error(&mut errors, options.validate.as_ref(), &fields);
+    if options.error.is_none() && !error_broken {
+        validators_need_an_error(errors, options.validate.as_ref(), &fields);
     }
-    let names = Names::of(ident);
-    let extra_events = added(&mut errors, options.events, &names.events(), "events");
-    let extra_commands = added(&mut errors, options.commands, &names.commands(), "commands");
-    let model = Entity {
-        krate: runtime_crate(options.krate),
+    let names = Names::of(ident, options.event_enum, options.command_enum);
+    distinct_names(errors, ident, &names);
+    let extra_events = added(errors, options.events, &names.events(), "events");
+    let extra_commands = added(errors, options.commands, &names.commands(), "commands");
+    let type_or = |ty: Option<Type>, broken: bool, default: fn() -> Type| match ty {
+        Some(ty) => ty,
+        None if broken => stand_in_type(&krate),
+        None => default(),
+    };
+    Entity {
+        runtime,
+        generic: !generics.params.is_empty() || generics.where_clause.is_some(),
         vis,
         type_name: options
             .name
             .map_or_else(|| ident.to_string(), SpannedValue::into_inner),
         version,
-        error: options.error.unwrap_or_else(infallible),
-        services: options.services.unwrap_or_else(unit_type),
+        error: type_or(options.error, error_broken, infallible),
+        services: type_or(options.services, services_broken, unit_type),
         validate: options.validate,
         fields,
         names,
         extra_events,
         extra_commands,
+        krate,
         ident: ident.clone(),
-    };
-    finish(errors, Some(model))
+    }
 }
 
-fn not_generic(errors: &mut Accumulator, ident: &Ident, generics: &Generics) {
-    if let Some(param) = generics.params.first() {
+/// The generated enums need names of their own.
+fn distinct_names(errors: &mut Accumulator, ident: &Ident, names: &Names) {
+    let (events, commands) = (&names.event_enum, &names.command_enum);
+    let generated = || names.events().into_iter().chain(names.commands());
+    for name in [events, commands] {
+        if name == ident || generated().any(|message| message == name) {
+            errors.push(error_at(
+                name.span(),
+                format!(
+                    "the generated enum cannot be named `{name}` like the entity or one of its \
+                     generated messages: choose another name"
+                ),
+            ));
+        }
+    }
+    if events == commands {
         errors.push(error_at(
-            param.span(),
+            commands.span(),
             format!(
-                "entities cannot be generic yet: make `{ident}` a concrete type, \
-                 with concrete types in its fields"
+                "the event and command enums are both named `{commands}`: give \
+                 `command_enum` another name"
             ),
         ));
-    } else if let Some(where_clause) = &generics.where_clause {
-        errors.push(error_at(
-            where_clause.where_token.span,
-            format!("entities cannot be generic yet: remove the `where` clause of `{ident}`"),
-        ));
     }
 }
 
-fn version(errors: &mut Accumulator, version: Option<&SpannedValue<u32>>) -> u32 {
-    match version {
-        None => 1,
-        Some(version) if **version == 0 => {
-            errors.push(error_at(
-                version.span(),
-                "versions start at 1: write `version = 1`, or remove `version`",
-            ));
-            1
-        }
-        Some(version) => **version,
-    }
-}
-
-/// A field's role, from the attributes that fit together; `None` after reporting those that
-/// do not.
-fn field(errors: &mut Accumulator, input: FieldInput) -> Option<Field> {
-    let ident = input.ident?;
+/// A field's role, from its flags, after reporting those that do not fit together.
+fn field(errors: &mut Accumulator, input: FieldInput) -> Field {
     let FieldInput {
+        ident, ty, options, ..
+    } = input;
+    let FieldOptions {
         id,
         readonly,
         skip,
         validate,
-        ..
-    } = input;
+    } = options;
     let mut conflict = |span, message: String| errors.push(error_at(span, message));
     if id.is_present() && readonly.is_present() {
         conflict(
@@ -152,12 +158,12 @@ fn field(errors: &mut Accumulator, input: FieldInput) -> Option<Field> {
     } else {
         Role::Updatable
     };
-    Some(Field {
+    Field {
         ident,
-        ty: input.ty,
+        ty,
         role,
         validate,
-    })
+    }
 }
 
 fn one_id(errors: &mut Accumulator, ident: &Ident, fields: &[Field]) {
@@ -214,10 +220,7 @@ fn added(
         return Vec::new();
     };
     let mut members: Vec<Member> = Vec::new();
-    for ty in list.entries {
-        let Some(variant) = ty.segments.last().map(|segment| segment.ident.clone()) else {
-            continue;
-        };
+    for Member { ty, variant } in list.members(errors) {
         let written = display_path(&ty);
         if generated.contains(&&variant) {
             errors.push(error_at(

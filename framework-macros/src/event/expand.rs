@@ -5,14 +5,16 @@ use quote::{quote, quote_spanned};
 use syn::Type;
 use syn::spanned::Spanned;
 
-use crate::bounds::{message_supertraits, with_supertraits};
-use crate::validate::display_tokens;
+use crate::shared::bounds::{message_supertraits, with_supertraits};
+use crate::shared::diagnostics::display_tokens;
+use crate::shared::dummy::wrap_in_const;
 
 use super::model::DomainEvent;
 
 /// `impl DomainEvent for T`.
 pub(super) fn domain_event(event: &DomainEvent) -> TokenStream {
     let DomainEvent {
+        runtime,
         krate,
         ident,
         generics,
@@ -34,15 +36,18 @@ pub(super) fn domain_event(event: &DomainEvent) -> TokenStream {
     let upcast_checks = upcast_from
         .as_ref()
         .map(|older| upcast_checks(event, older));
-    quote! {
-        #[automatically_derived]
-        impl #impl_generics #krate::DomainEvent for #ident #type_generics #where_clause {
-            const EVENT_TYPE: &'static str = #name;
-            const EVENT_VERSION: u32 = #version;
-            #upcasting
-        }
-        #upcast_checks
-    }
+    let impls = wrap_in_const(
+        runtime,
+        quote! {
+            #[automatically_derived]
+            impl #impl_generics #krate::DomainEvent for #ident #type_generics #where_clause {
+                const EVENT_TYPE: &'static str = #name;
+                const EVENT_VERSION: u32 = #version;
+                #upcasting
+            }
+        },
+    );
+    quote!(#impls #upcast_checks)
 }
 
 /// `decode_stored` through the older schema, spanned at it so that a missing
@@ -62,9 +67,15 @@ fn decode_upcasting(event: &DomainEvent, older: &Type) -> TokenStream {
     }
 }
 
-/// The older schema must be an older version stored under the same name.
+/// The older schema must be an older version stored under the same name: a `const _` beside
+/// the impl's, naming the runtime by the user's path, so that a failure is reported as the
+/// evaluation of `_`.
 fn upcast_checks(event: &DomainEvent, older: &Type) -> TokenStream {
-    let DomainEvent { krate, ident, .. } = event;
+    let DomainEvent {
+        runtime: krate,
+        ident,
+        ..
+    } = event;
     let older_name = display_tokens(older);
     let older_version = format!(
         "`{older_name}` (the `upcast_from` of `{ident}`) must have a lower version than `{ident}`: \

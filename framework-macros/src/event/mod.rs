@@ -9,13 +9,16 @@ mod tests;
 
 use proc_macro2::TokenStream;
 
-/// Expands `#[derive(DomainEvent)]` on `input`: the impl, or the errors found in the input.
-pub(crate) fn expand(input: TokenStream) -> TokenStream {
-    derive(input).unwrap_or_else(darling::Error::write_errors)
-}
+use crate::shared::derive;
 
-fn derive(input: TokenStream) -> darling::Result<TokenStream> {
-    let input = syn::parse2(input)?;
-    let event = validate::validate(model::EventInput::parse(&input)?)?;
-    Ok(expand::domain_event(&event))
+/// Expands `#[derive(DomainEvent)]` on `input`: the impl, or the errors found in the input.
+/// No stand-in: the type itself is the user's, and without the impl only the places that
+/// need it as an event fail.
+pub(crate) fn expand(input: TokenStream) -> TokenStream {
+    derive::run(
+        input,
+        |input, errors| validate::validate(model::EventInput::parse(input, errors), errors),
+        expand::domain_event,
+        |_| TokenStream::new(),
+    )
 }

@@ -1,10 +1,11 @@
-//! What `#[event(...)]` may contain, and the validated model of one event type.
+//! What `#[event(...)]` may contain, and the model of one event type.
 
 use darling::FromMeta;
+use darling::error::Accumulator;
 use darling::util::SpannedValue;
 use syn::{DeriveInput, Generics, Ident, Path, Type};
 
-use crate::attribute::{self, TypeKey};
+use crate::shared::attribute::{self, TypeKey};
 
 /// The derive input: any struct or enum, and what its `#[event(...)]` says.
 pub(super) struct EventInput {
@@ -14,7 +15,7 @@ pub(super) struct EventInput {
 }
 
 /// What `#[event(...)]` may contain.
-#[derive(FromMeta)]
+#[derive(FromMeta, Default)]
 pub(super) struct EventOptions {
     /// The stored name; the type's ident when absent.
     pub(super) name: Option<SpannedValue<String>>,
@@ -36,17 +37,21 @@ const TYPE_KEYS: &[TypeKey] = &[TypeKey {
 }];
 
 impl EventInput {
-    pub(super) fn parse(input: &DeriveInput) -> darling::Result<Self> {
-        Ok(Self {
+    /// Reads the input totally: every mistake goes to `errors`, what could be read is kept.
+    pub(super) fn parse(input: &DeriveInput, errors: &mut Accumulator) -> Self {
+        Self {
             ident: input.ident.clone(),
             generics: input.generics.clone(),
-            options: attribute::options(&input.attrs, "event", TYPE_KEYS)?,
-        })
+            options: attribute::options(errors, &input.attrs, "event", TYPE_KEYS).options,
+        }
     }
 }
 
 /// One event type, validated: everything the impl needs.
 pub(super) struct DomainEvent {
+    /// The runtime crate as the user's code reaches it.
+    pub(super) runtime: Path,
+    /// The runtime crate as the impl names it, inside its `const _`.
     pub(super) krate: Path,
     pub(super) ident: Ident,
     pub(super) generics: Generics,

@@ -1,54 +1,45 @@
 //! The rules of `#[event(...)]` that darling cannot express.
 
+use darling::error::Accumulator;
 use darling::util::SpannedValue;
 use syn::spanned::Spanned;
 use syn::{Generics, Ident, Type};
 
 use super::model::{DomainEvent, EventInput, EventOptions};
-use crate::paths::runtime_crate;
-use crate::validate::error_at;
+use crate::shared::diagnostics::error_at;
+use crate::shared::dummy::local_crate;
+use crate::shared::paths::runtime_crate;
+use crate::shared::rules::version;
 
 /// Checks the stored name and the version, reporting every mistake at once.
-pub(super) fn validate(input: EventInput) -> darling::Result<DomainEvent> {
+pub(super) fn validate(input: EventInput, errors: &mut Accumulator) -> DomainEvent {
     let EventInput {
         ident,
         generics,
         options,
     } = input;
-    let mut errors = darling::Error::accumulator();
     if let Some(name) = &options.name {
-        errors.handle(crate::validate::stored_name(
+        errors.handle(crate::shared::rules::stored_name(
             name,
             "event",
             "MoneyDeposited",
         ));
     }
-    if let Some(version) = &options.version {
-        errors.handle(version_is_positive(*version));
-    }
+    let version = version(errors, options.version.as_ref());
     if let Some(older) = &options.upcast_from {
         errors.handle(upcast_is_possible(&ident, &generics, &options, older));
     }
-    errors.finish_with(DomainEvent {
-        krate: runtime_crate(options.krate),
+    DomainEvent {
+        runtime: runtime_crate(options.krate),
+        krate: local_crate(),
         name: options
             .name
             .map_or_else(|| ident.to_string(), SpannedValue::into_inner),
-        version: options.version.map_or(1, SpannedValue::into_inner),
+        version,
         upcast_from: options.upcast_from,
         ident,
         generics,
-    })
-}
-
-fn version_is_positive(version: SpannedValue<u32>) -> darling::Result<()> {
-    if *version == 0 {
-        return Err(error_at(
-            version.span(),
-            "event versions start at 1: use `version = 1` for the first schema of an event",
-        ));
     }
-    Ok(())
 }
 
 /// `upcast_from` needs a version above the first, and a concrete event type.
@@ -58,7 +49,7 @@ fn upcast_is_possible(
     options: &EventOptions,
     older: &Type,
 ) -> darling::Result<()> {
-    let older_name = crate::validate::display_tokens(older);
+    let older_name = crate::shared::diagnostics::display_tokens(older);
     if !generics.params.is_empty() {
         return Err(error_at(
             older.span(),

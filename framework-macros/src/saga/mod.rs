@@ -12,25 +12,16 @@ mod tests;
 
 use proc_macro2::TokenStream;
 use quote::ToTokens;
-use syn::{DeriveInput, Item};
+use syn::Item;
 
 use model::StepsBlock;
+
+use crate::shared::derive::{self, expansion_or_stand_ins};
 
 /// Expands `#[derive(Saga)]` on `input`: the impl, or every error found in the input together
 /// with a stand-in impl that keeps `#[saga_steps]` and the user's other items from failing too.
 pub(crate) fn expand_derive(input: TokenStream) -> TokenStream {
-    let input: DeriveInput = match syn::parse2(input) {
-        Ok(input) => input,
-        Err(error) => return error.into_compile_error(),
-    };
-    match validate::saga(&input) {
-        Ok(saga) => expand::saga(&saga),
-        Err(errors) => {
-            let mut tokens = errors.write_errors();
-            tokens.extend(fallback::saga(&input));
-            tokens
-        }
-    }
+    derive::run(input, validate::saga, expand::saga, fallback::saga)
 }
 
 /// Expands `#[saga_steps(args)]` on `item`: the impl block without its `#[step(...)]`
@@ -47,13 +38,14 @@ pub(crate) fn expand_steps(args: TokenStream, item: TokenStream) -> TokenStream 
     };
     let block = StepsBlock::read(item);
     let mut tokens = block.item.to_token_stream();
-    match validate::steps(args.clone(), &block) {
-        Ok(steps) => tokens.extend(expand::steps(&steps)),
-        Err(errors) => {
-            tokens.extend(errors.write_errors());
-            tokens.extend(fallback::steps(args, &block));
-        }
-    }
+    let mut errors = darling::Error::accumulator();
+    let args = validate::parse_args(args, &mut errors);
+    let steps = errors.handle(validate::steps(&args, &block));
+    tokens.extend(expansion_or_stand_ins(
+        errors,
+        || steps.as_ref().map(expand::steps).unwrap_or_default(),
+        || fallback::steps(&args, &block),
+    ));
     tokens
 }
 

@@ -1,15 +1,16 @@
 //! What `#[derive(Saga)]`, `#[saga_steps(...)]` and `#[step(...)]` may contain, the impl block
-//! as `#[saga_steps]` reads it, and the validated models the code generation works from.
+//! as `#[saga_steps]` reads it, and the models the code generation works from.
 
 use darling::FromMeta;
+use darling::error::Accumulator;
 use darling::util::{Flag, SpannedValue};
 use syn::{Attribute, DeriveInput, Ident, ImplItem, ItemImpl, Path, Signature, Type};
 
-use crate::attribute::{self, TypeKey};
+use crate::shared::attribute::{self, Read, TypeKey};
 
 /// What `#[saga(...)]` may contain. The shape of the struct (named fields, or a unit struct)
 /// is checked by the validation, so that the error says what to write instead.
-#[derive(FromMeta)]
+#[derive(FromMeta, Default)]
 pub(super) struct SagaOptions {
     /// The stored saga type name; the struct's ident when absent.
     pub(super) name: Option<SpannedValue<String>>,
@@ -28,18 +29,26 @@ pub(super) const TYPE_KEYS: &[TypeKey] = &[TypeKey {
 }];
 
 impl SagaOptions {
-    pub(super) fn parse(input: &DeriveInput) -> darling::Result<Self> {
-        attribute::options(&input.attrs, "saga", TYPE_KEYS)
+    /// Reads `#[saga(...)]` totally: every mistake goes to `errors`, what could be read is kept.
+    pub(super) fn parse(input: &DeriveInput, errors: &mut Accumulator) -> Read<Self> {
+        attribute::options(errors, &input.attrs, "saga", TYPE_KEYS)
     }
 }
 
-/// One saga type, validated: everything `impl Saga` needs.
+/// One saga type: everything `impl Saga` needs. Built whatever the mistakes, with stand-in
+/// values for what is wrong; valid when no error was reported.
 pub(super) struct Saga {
+    /// The runtime crate as the user's code reaches it: `::aggregato`, or `crate = ...`.
+    pub(super) runtime: Path,
+    /// The runtime crate as the impl names it, inside its `const _`.
     pub(super) krate: Path,
     pub(super) ident: Ident,
     /// `Saga::SAGA_TYPE`.
     pub(super) type_name: String,
     pub(super) services: Type,
+    /// Whether an impl can stand in for the real one beside errors: not for a generic type or
+    /// a union.
+    pub(super) stands_in: bool,
 }
 
 /// The arguments of `#[saga_steps(...)]`, all optional.
@@ -138,6 +147,9 @@ fn take_step_attrs(attrs: &mut Vec<Attribute>) -> Vec<Attribute> {
 
 /// The steps of one saga, validated: everything `impl SagaSteps` and the step enum need.
 pub(super) struct Steps {
+    /// The runtime crate as the user's code reaches it.
+    pub(super) runtime: Path,
+    /// The runtime crate as the impls name it, inside their `const _`.
     pub(super) krate: Path,
     /// The saga type as the impl block names it.
     pub(super) self_ty: Type,

@@ -204,3 +204,20 @@ fn derive_generic_services() {
     assert!(!pretty.contains("compile_error"), "{pretty}");
     insta::assert_snapshot!(pretty);
 }
+
+#[test]
+fn steps_arguments_are_read_beside_a_mistake() {
+    let expansion = pretty(super::expand_steps(
+        quote!(step_enum = OrderStep, crat = ::renamed),
+        quote! {
+            impl PlaceOrder {
+                #[step(no_compensation)]
+                async fn ship(&mut self, _services: &(), _key: StepKey) -> StepResult {
+                    Ok(())
+                }
+            }
+        },
+    ));
+    assert!(expansion.contains("Unknown field: `crat`"), "{expansion}");
+    assert!(expansion.contains("pub enum OrderStep {"), "{expansion}");
+}

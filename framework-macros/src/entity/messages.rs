@@ -1,0 +1,232 @@
+//! The events and commands `#[derive(Entity)]` generates from the fields: `{Struct}Created`,
+//! `{Struct}Updated`, `{Struct}Deleted`, `Create{Struct}`, `Update{Struct}`, `Delete{Struct}`,
+//! public structs the user names, and their impls, which go in the `const _`.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+use syn::Ident;
+
+use super::model::{Entity, Field};
+use crate::shared::diagnostics::display_path;
+
+/// The six structs, which the user names: they go outside the `const _`.
+pub(super) fn structs(model: &Entity) -> TokenStream {
+    let (events, _) = events(model);
+    let (commands, _) = commands(model);
+    let items = events.iter().chain(&commands).map(|message| &message.item);
+    quote!(#(#items)*)
+}
+
+/// Their impls: `PartialEq`, `DomainEvent` and `Command`, for the `const _`.
+pub(super) fn impls(model: &Entity) -> TokenStream {
+    let (events, event_impls) = events(model);
+    let (commands, command_impls) = commands(model);
+    let partial_eqs = events
+        .iter()
+        .chain(&commands)
+        .map(|message| &message.partial_eq);
+    quote!(#(#partial_eqs)* #event_impls #command_impls)
+}
+
+/// How a generated message holds the entity's fields.
+enum Shape<'a> {
+    /// Each field as it is.
+    Full(Vec<&'a Field>),
+    /// Each field as an `Option`: a patch.
+    Patch(Vec<&'a Field>),
+    /// No fields.
+    Unit,
+}
+
+impl Shape<'_> {
+    fn fields(&self) -> &[&Field] {
+        match self {
+            Self::Full(fields) | Self::Patch(fields) => fields,
+            Self::Unit => &[],
+        }
+    }
+}
+
+/// One generated event or command: the struct with its serde derives, and a `PartialEq` impl
+/// that exists when every field type is `PartialEq`.
+fn message(
+    model: &Entity,
+    name: &Ident,
+    doc: &str,
+    shape: &Shape<'_>,
+    field_doc: impl Fn(&Ident) -> String,
+) -> Message {
+    let Entity { runtime, vis, .. } = model;
+    let serde = quote!(#runtime::__private::serde);
+    let serde_crate = format!("{}::__private::serde", display_path(runtime));
+    let default = match shape {
+        Shape::Patch(_) | Shape::Unit => Some(quote!(::core::default::Default,)),
+        Shape::Full(_) => None,
+    };
+    let body = match shape {
+        Shape::Unit => quote!(;),
+        Shape::Full(fields) => {
+            let fields = fields.iter().map(|Field { ident, ty, .. }| {
+                let doc = field_doc(ident);
+                quote!(#[doc = #doc] pub #ident: #ty)
+            });
+            quote!({ #(#fields,)* })
+        }
+        Shape::Patch(fields) => {
+            let deserialize_with = format!(
+                "{}::__private::deserialize_patch_field",
+                display_path(runtime)
+            );
+            let fields = fields.iter().map(|Field { ident, ty, .. }| {
+                let doc = field_doc(ident);
+                quote! {
+                    #[doc = #doc]
+                    #[serde(
+                        default,
+                        skip_serializing_if = "::core::option::Option::is_none",
+                        deserialize_with = #deserialize_with
+                    )]
+                    pub #ident: ::core::option::Option<#ty>
+                }
+            });
+            quote!({ #(#fields,)* })
+        }
+    };
+    Message {
+        item: quote! {
+            #[doc = #doc]
+            #[derive(::core::fmt::Debug, ::core::clone::Clone, #default #serde::Serialize, #serde::Deserialize)]
+            #[serde(crate = #serde_crate)]
+            #vis struct #name #body
+        },
+        partial_eq: partial_eq(name, shape),
+    }
+}
+
+/// A generated message: the public struct, and its `PartialEq` impl for the `const _`.
+struct Message {
+    item: TokenStream,
+    partial_eq: TokenStream,
+}
+
+/// `PartialEq` field by field. The `for<'__a>` binder makes each bound non-trivial, so the
+/// impl exists only when every field type is `PartialEq`, instead of being an error when one
+/// is not: only the fields an update compares need it.
+fn partial_eq(name: &Ident, shape: &Shape<'_>) -> TokenStream {
+    let fields = shape.fields();
+    let bounds = fields.iter().map(|Field { ty, .. }| ty);
+    let comparisons = fields
+        .iter()
+        .map(|Field { ident, .. }| quote!(self.#ident == __other.#ident));
+    quote! {
+        #[automatically_derived]
+        impl ::core::cmp::PartialEq for #name
+        where
+            #(for<'__a> #bounds: ::core::cmp::PartialEq,)*
+        {
+            fn eq(&self, __other: &Self) -> bool {
+                let _ = __other;
+                true #(&& #comparisons)*
+            }
+        }
+    }
+}
+
+/// The three generated events: the structs, and their impls for the `const _`.
+fn events(model: &Entity) -> (Vec<Message>, TokenStream) {
+    let Entity {
+        krate,
+        ident,
+        type_name,
+        version,
+        names,
+        ..
+    } = model;
+    let created = message(
+        model,
+        &names.created,
+        &format!("A `{ident}` was created, with every stored field."),
+        &Shape::Full(model.stored().collect()),
+        |field| format!("The `{field}` of the new `{ident}`."),
+    );
+    let updated = message(
+        model,
+        &names.updated,
+        &format!("A `{ident}` was updated: the fields that changed, `None` for the others."),
+        &Shape::Patch(model.updatable().collect()),
+        |field| format!("The new `{field}`, or `None` when it did not change."),
+    );
+    let deleted = message(
+        model,
+        &names.deleted,
+        &format!("A `{ident}` was deleted."),
+        &Shape::Unit,
+        |_| String::new(),
+    );
+    let version = Literal::u32_unsuffixed(*version);
+    let impls = [
+        (&names.created, "Created"),
+        (&names.updated, "Updated"),
+        (&names.deleted, "Deleted"),
+    ]
+    .map(|(event, suffix)| {
+        let stored = format!("{type_name}{suffix}");
+        quote! {
+            #[automatically_derived]
+            impl #krate::DomainEvent for #event {
+                const EVENT_TYPE: &'static str = #stored;
+                const EVENT_VERSION: u32 = #version;
+            }
+        }
+    });
+    (vec![created, updated, deleted], quote!(#(#impls)*))
+}
+
+/// The three generated commands: the structs, and their impls for the `const _`.
+fn commands(model: &Entity) -> (Vec<Message>, TokenStream) {
+    let Entity {
+        krate,
+        ident,
+        names,
+        ..
+    } = model;
+    let create = message(
+        model,
+        &names.create,
+        &format!(
+            "Creates a `{ident}`, unless one with this id exists or was deleted. Execute it on \
+             the id it carries: the repository refuses to store it in another id's stream."
+        ),
+        &Shape::Full(model.stored().collect()),
+        |field| format!("The `{field}` of the `{ident}` to create."),
+    );
+    let update = message(
+        model,
+        &names.update,
+        &format!(
+            "Updates a live `{ident}`: each `Some` field replaces the current value. An update \
+             that changes nothing records nothing."
+        ),
+        &Shape::Patch(model.updatable().collect()),
+        |field| format!("The new `{field}`, or `None` to keep the current one."),
+    );
+    let delete = message(
+        model,
+        &names.delete,
+        &format!("Deletes a live `{ident}`; nothing happens to it afterwards."),
+        &Shape::Unit,
+        |_| String::new(),
+    );
+    let state = model.state_type();
+    let impls = names.commands().map(|command| {
+        let name = command.to_string();
+        quote! {
+            #[automatically_derived]
+            impl #krate::Command for #command {
+                type Aggregate = #state;
+                const COMMAND_TYPE: &'static str = #name;
+            }
+        }
+    });
+    (vec![create, update, delete], quote!(#(#impls)*))
+}
