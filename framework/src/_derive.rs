@@ -103,10 +103,12 @@
 //! #     fn apply(&mut self, _: &AccountOpened) {}
 //! # }
 //!
-//! // `Aggregate::apply` takes any event of the set and dispatches to the `Apply<E>` impl.
+//! // `evolve` takes any event of the set and dispatches to the `Apply<E>` impl; `apply` is
+//! // that impl. With the prelude both are in scope, and neither call is ambiguous.
 //! let mut account = BankAccount::default();
-//! Aggregate::apply(&mut account, &MoneyDeposited { amount: 5 }.into());
-//! assert_eq!(account.balance, 5);
+//! account.evolve(&MoneyDeposited { amount: 5 }.into());
+//! account.apply(&MoneyDeposited { amount: 2 });
+//! assert_eq!(account.balance, 7);
 //! ```
 //!
 //! ### `#[aggregate(...)]` keys
@@ -137,8 +139,8 @@
 //!   `Serialize`/`Deserialize` as `{"type": name, "version": n, "data": payload}`, and
 //!   [`EventSet`](crate::EventSet).
 //! - `enum {Struct}Command`, one variant per listed command; `Debug`, `Clone`, `From<C>`.
-//! - `impl Aggregate for {Struct}`, whose [`Aggregate::handle`](crate::Aggregate::handle) and
-//!   [`Aggregate::apply`](crate::Aggregate::apply) dispatch to your impls.
+//! - `impl Aggregate for {Struct}`, whose [`Aggregate::decide`](crate::Aggregate::decide) and
+//!   [`Aggregate::evolve`](crate::Aggregate::evolve) dispatch to your impls.
 //! - Compile-time checks: each listed command targets this aggregate; no two listed events
 //!   share a stored name.
 //!

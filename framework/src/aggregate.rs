@@ -1,7 +1,7 @@
 //! Aggregates: consistency boundaries whose state is rebuilt from their events.
 //!
-//! An aggregate *decides* in [`Aggregate::handle`] (read-only: it returns the events a command
-//! produces, or a domain error) and *evolves* in [`Aggregate::apply`] (the only place state
+//! An aggregate *decides* in [`Aggregate::decide`] (read-only: it returns the events a command
+//! produces, or a domain error) and *evolves* in [`Aggregate::evolve`] (the only place state
 //! changes). `#[derive(Aggregate)]` writes both from the per-type [`Handle`] and [`Apply`]
 //! impls the user provides; this module holds the traits, not the storage logic
 //! (see [`crate::repository`]).
@@ -39,15 +39,15 @@ pub trait Aggregate: Default + Send + Sync + 'static {
     type Services: Send + Sync + 'static;
 
     /// Decides what a command means for the current state: the events to record, or a domain
-    /// error. Must not mutate state; [`Aggregate::apply`] does that once the events are stored.
-    fn handle(
+    /// error. Must not mutate state; [`Aggregate::evolve`] does that once the events are stored.
+    fn decide(
         &self,
         command: Self::Command,
         services: &Self::Services,
     ) -> impl Future<Output = Result<Vec<Self::Event>, Self::Error>> + Send;
 
     /// Evolves the state by one event. Must be deterministic and infallible: an event is a fact.
-    fn apply(&mut self, event: &Self::Event);
+    fn evolve(&mut self, event: &Self::Event);
 
     /// The stream id of the instance `id`: `"{AGGREGATE_TYPE}-{id}"`.
     ///
@@ -94,7 +94,7 @@ const fn has_byte(text: &str, byte: u8) -> bool {
     false
 }
 
-/// Handles one command type `C`: the per-type half of [`Aggregate::handle`].
+/// Handles one command type `C`: the per-type half of [`Aggregate::decide`].
 ///
 /// `#[derive(Aggregate)]` dispatches each variant of the command enum to the matching
 /// `Handle<C>` impl, so every type listed in `commands(...)` needs one.
@@ -112,15 +112,15 @@ pub trait Handle<C>: Aggregate {
     ) -> impl Future<Output = Result<Vec<Self::Event>, Self::Error>> + Send;
 }
 
-/// Applies one event type `E`: the per-type half of [`Aggregate::apply`].
+/// Applies one event type `E`: the per-type half of [`Aggregate::evolve`].
 ///
 /// `#[derive(Aggregate)]` dispatches each variant of the event enum to the matching
 /// `Apply<E>` impl, so every type listed in `events(...)` needs one.
 ///
-/// With both this trait and [`Aggregate`] in scope (as after `use aggregato::prelude::*`),
-/// `state.apply(&event)` is ambiguous; write `Aggregate::apply(&mut state, &event)` for the
-/// whole event set, or `Apply::<E>::apply(&mut state, &e)` for one type. The same holds for
-/// `handle`.
+/// `state.apply(&deposited)` applies one event of type `E`; [`Aggregate::evolve`] applies any
+/// event of the aggregate's event enum. The names differ so that both can be in scope (as
+/// after `use aggregato::prelude::*`) without ambiguity; the same holds for
+/// [`Handle::handle`] and [`Aggregate::decide`].
 #[diagnostic::on_unimplemented(
     message = "`{Self}` lists the event `{E}` in `events(...)` but does not apply it",
     label = "no `impl Apply<{E}> for {Self}`",

@@ -59,15 +59,15 @@ pub trait Entity: Sized + Send + Sync + 'static {
     /// What the handlers of extra commands receive (`#[entity(services = ...)]`).
     type Services: Send + Sync + 'static;
 
-    /// Decides what `command` means for `state`: [`Aggregate::handle`] of `EntityState<Self>`.
-    fn handle(
+    /// Decides what `command` means for `state`: [`Aggregate::decide`] of `EntityState<Self>`.
+    fn decide(
         state: &EntityState<Self>,
         command: Self::Command,
         services: &Self::Services,
     ) -> impl Future<Output = Result<Vec<Self::Event>, EntityError<Self::Error>>> + Send;
 
-    /// Evolves `state` by `event`: [`Aggregate::apply`] of `EntityState<Self>`.
-    fn apply(state: &mut EntityState<Self>, event: &Self::Event);
+    /// Evolves `state` by `event`: [`Aggregate::evolve`] of `EntityState<Self>`.
+    fn evolve(state: &mut EntityState<Self>, event: &Self::Event);
 
     /// The id a Created event carries, `None` for every other event:
     /// [`Aggregate::event_instance`] of `EntityState<Self>`, so that a create is never stored
@@ -178,16 +178,16 @@ impl<T: Entity> Aggregate for EntityState<T> {
     type Error = EntityError<T::Error>;
     type Services = T::Services;
 
-    fn handle(
+    fn decide(
         &self,
         command: Self::Command,
         services: &Self::Services,
     ) -> impl Future<Output = Result<Vec<Self::Event>, Self::Error>> + Send {
-        T::handle(self, command, services)
+        T::decide(self, command, services)
     }
 
-    fn apply(&mut self, event: &Self::Event) {
-        T::apply(self, event);
+    fn evolve(&mut self, event: &Self::Event) {
+        T::evolve(self, event);
     }
 
     fn event_instance(event: &Self::Event) -> Option<&Self::Id> {

@@ -79,10 +79,10 @@ impl<A: Aggregate> AggregateRoot<A> {
         command: A::Command,
         services: &A::Services,
     ) -> Result<&[A::Event], A::Error> {
-        let events = self.state.handle(command, services).await?;
+        let events = self.state.decide(command, services).await?;
         let first_new = self.uncommitted.len();
         for event in &events {
-            self.state.apply(event);
+            self.state.evolve(event);
         }
         self.uncommitted_ids
             .extend(events.iter().map(|_| Uuid::now_v7()));

@@ -197,14 +197,14 @@ fn a_skipped_field_is_in_no_generated_event() {
 #[test]
 fn a_skipped_field_is_restored_by_default_when_created_again_from_events() {
     let mut state = EntityState::<Product>::default();
-    Aggregate::apply(&mut state, &mug_created().into());
-    Aggregate::apply(&mut state, &ProductDiscontinued.into());
+    Aggregate::evolve(&mut state, &mug_created().into());
+    Aggregate::evolve(&mut state, &ProductDiscontinued.into());
     assert!(state.get().expect("live").discontinued);
     // Replaying the generated events alone (as a stream without the added event would)
     // leaves the skipped field at its `Default`.
     let mut replayed = EntityState::<Product>::default();
-    Aggregate::apply(&mut replayed, &mug_created().into());
-    Aggregate::apply(
+    Aggregate::evolve(&mut replayed, &mug_created().into());
+    Aggregate::evolve(
         &mut replayed,
         &ProductUpdated {
             name: Some("Cup".to_owned()),

@@ -22,7 +22,7 @@ impl Aggregate for HandAccount {
     type Error = BankError;
     type Services = ();
 
-    async fn handle(
+    async fn decide(
         &self,
         command: AccountCommand,
         _: &(),
@@ -37,7 +37,7 @@ impl Aggregate for HandAccount {
         Ok(vec![event])
     }
 
-    fn apply(&mut self, event: &AccountEvent) {
+    fn evolve(&mut self, event: &AccountEvent) {
         match event {
             AccountEvent::AccountOpened(opened) => self.ledger.opened(opened),
             AccountEvent::MoneyDeposited(deposited) => self.ledger.deposited(deposited),
@@ -59,14 +59,14 @@ where
     A: Aggregate<Services = ()>,
 {
     for command in commands {
-        let mut events = Aggregate::handle(&state, command, &())
+        let mut events = Aggregate::decide(&state, command, &())
             .await
             .unwrap_or_else(|error| panic!("{}: rejected: {error}", A::AGGREGATE_TYPE));
         if keep_events {
             events = std::hint::black_box(events);
         }
         for event in &events {
-            Aggregate::apply(&mut state, event);
+            Aggregate::evolve(&mut state, event);
         }
     }
     state

@@ -73,7 +73,7 @@ fn aggregate_impl(model: &Aggregate) -> TokenStream {
         impl #krate::Aggregate for #ident {
             #associated
 
-            fn handle(
+            fn decide(
                 &self,
                 command: Self::Command,
                 services: &Self::Services,
@@ -87,7 +87,7 @@ fn aggregate_impl(model: &Aggregate) -> TokenStream {
                 }
             }
 
-            fn apply(&mut self, event: &Self::Event) {
+            fn evolve(&mut self, event: &Self::Event) {
                 match event {
                     #(#apply_arms,)*
                 }

@@ -70,7 +70,7 @@ pub(super) fn stand_ins(model: &Aggregate) -> TokenStream {
         impl #krate::Aggregate for #ident {
             #associated
 
-            fn handle(
+            fn decide(
                 &self,
                 _: Self::Command,
                 _: &Self::Services,
@@ -80,7 +80,7 @@ pub(super) fn stand_ins(model: &Aggregate) -> TokenStream {
                 ::core::future::pending()
             }
 
-            fn apply(&mut self, event: &Self::Event) {
+            fn evolve(&mut self, event: &Self::Event) {
                 match *event {}
             }
         }

@@ -46,7 +46,7 @@ fn entity_impl(model: &Entity) -> TokenStream {
         impl #krate::entity::Entity for #ident {
             #associated
 
-            fn handle(
+            fn decide(
                 _: &#krate::entity::EntityState<Self>,
                 _: Self::Command,
                 _: &Self::Services,
@@ -59,7 +59,7 @@ fn entity_impl(model: &Entity) -> TokenStream {
                 ::core::future::pending()
             }
 
-            fn apply(_: &mut #krate::entity::EntityState<Self>, _: &Self::Event) {}
+            fn evolve(_: &mut #krate::entity::EntityState<Self>, _: &Self::Event) {}
 
             fn event_instance(_: &Self::Event) -> ::core::option::Option<&Self::Id> {
                 ::core::option::Option::None

@@ -59,7 +59,7 @@ pub(super) fn entity_impl(model: &Entity) -> TokenStream {
         impl #krate::entity::Entity for #ident {
             #associated
 
-            fn handle(
+            fn decide(
                 __state: &#state,
                 __command: #command_enum,
                 __services: &#services,
@@ -74,7 +74,7 @@ pub(super) fn entity_impl(model: &Entity) -> TokenStream {
                 }
             }
 
-            fn apply(__state: &mut #state, __event: &#event_enum) {
+            fn evolve(__state: &mut #state, __event: &#event_enum) {
                 match __event {
                     #event_enum::#created(__event) => {
                         *__state = #krate::entity::EntityState::Live(__from_created(__event));

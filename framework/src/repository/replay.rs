@@ -69,7 +69,7 @@ impl<'s, A: Aggregate> Replayer<'s, A> {
             }));
         }
         let decoded: A::Event = event.decode().map_err(|error| corrupt(error.into()))?;
-        self.state.apply(&decoded);
+        self.state.evolve(&decoded);
         self.version = event.version;
         Ok(())
     }

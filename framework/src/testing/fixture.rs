@@ -74,7 +74,7 @@ impl<A: Aggregate> AggregateFixture<A> {
     /// Applies past events, in order.
     pub fn given<E: Into<A::Event>>(mut self, events: impl IntoIterator<Item = E>) -> Self {
         for event in events {
-            self.state.apply(&event.into());
+            self.state.evolve(&event.into());
         }
         self
     }
@@ -102,10 +102,10 @@ impl<A: Aggregate> FixtureWhen<A> {
             services,
             mut state,
         } = self.fixture;
-        let decided = state.handle(self.command, &services).await;
+        let decided = state.decide(self.command, &services).await;
         if let Ok(events) = &decided {
             for event in events {
-                state.apply(event);
+                state.evolve(event);
             }
         }
         (decided, state)

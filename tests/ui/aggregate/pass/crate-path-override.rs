@@ -55,7 +55,7 @@ fn main() {
     assert_eq!(Light::AGGREGATE_TYPE, "Light");
     assert_eq!(LightEvent::EVENT_TYPES, ["Switched"]);
     let mut light = Light::default();
-    renamed::Aggregate::apply(&mut light, &Switched { on: true }.into());
+    renamed::Aggregate::evolve(&mut light, &Switched { on: true }.into());
     assert!(light.on);
     let command = LightCommand::from(Switch { on: false });
     assert!(matches!(

@@ -104,8 +104,8 @@ fn main() {
         name: "Mug".to_owned(),
         sku: "MUG-1".to_owned(),
     };
-    Aggregate::apply(&mut state, &created.into());
-    Aggregate::apply(&mut state, &ProductDiscontinued.into());
+    Aggregate::evolve(&mut state, &created.into());
+    Aggregate::evolve(&mut state, &ProductDiscontinued.into());
     assert!(state.get().is_some_and(|product| product.discontinued));
     assert_eq!(<EntityState<Tag> as Aggregate>::AGGREGATE_TYPE, "Tag");
     let _ = UpdateTag {};

@@ -56,7 +56,7 @@ fn main() {
     assert_eq!(<Recorded<u8> as DomainEvent>::EVENT_TYPE, "Recorded");
     assert_eq!(<Record<u16> as Command>::COMMAND_TYPE, "Record");
     let mut log = Log::default();
-    Aggregate::apply(&mut log, &Recorded { value: 4 }.into());
+    Aggregate::evolve(&mut log, &Recorded { value: 4 }.into());
     assert_eq!(log.values, [4]);
     assert!(matches!(
         LogEvent::from(Recorded { value: 1 }),
