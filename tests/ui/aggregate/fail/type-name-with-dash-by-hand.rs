@@ -42,11 +42,11 @@ impl Aggregate for Account {
     type Error = std::convert::Infallible;
     type Services = ();
 
-    async fn handle(&self, _: (), _: &()) -> Result<Vec<AccountEvent>, Self::Error> {
+    async fn decide(&self, _: (), _: &()) -> Result<Vec<AccountEvent>, Self::Error> {
         Ok(Vec::new())
     }
 
-    fn apply(&mut self, _: &AccountEvent) {}
+    fn evolve(&mut self, _: &AccountEvent) {}
 }
 
 fn main() {
