@@ -1,5 +1,5 @@
 //! Sets `cfg(no_database_url)` when `DATABASE_URL` is unset or empty, so the PostgreSQL tests
-//! are built `#[ignore]`d, with the reason, and `cargo test` counts them as ignored instead of
+//! are built as ignored tests, with the reason, and `cargo test` counts them as ignored instead of
 //! passed. Setting or clearing `DATABASE_URL` rebuilds them. See DEVELOPERS.md.
 
 fn main() {

@@ -1,7 +1,7 @@
 //! `PostgresEventStore` against the shared conformance suites and the checks only SQL stores
 //! need, on the live server named by `DATABASE_URL`. Each test gets a schema of its own
 //! (`aggregato_test_<uuid>`), dropped when its store is dropped. Without `DATABASE_URL` every
-//! test here is built `#[ignore]`d (the build script sets `cfg(no_database_url)`), so
+//! test here is built as ignored tests (the build script sets `cfg(no_database_url)`), so
 //! `cargo test` counts them as ignored, and `postgres_tests_are_not_skipped_in_ci` fails when
 //! `CI` is set; with it, a server that cannot be reached fails.
 

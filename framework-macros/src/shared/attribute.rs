@@ -291,7 +291,7 @@ mod tests {
     }
 
     #[test]
-    fn any_type_is_read_unquoted() {
+    fn any_type_is_read_unquoted() -> Result<(), String> {
         for ty in [
             quote!(Arc<Clock>),
             quote!(Arc<dyn Clock + Send + Sync>),
@@ -306,21 +306,22 @@ mod tests {
         ] {
             let attr: Attribute =
                 parse_quote!(#[demo(name = "x", services = #ty, error = #ty, events(A, B))]);
-            let options = read(attr).unwrap_or_else(|error| panic!("`{ty}`: {error}"));
+            let options = read(attr).map_err(|error| format!("`{ty}`: {error}"))?;
             let expected = written(syn::parse2(ty).ok());
             assert_eq!(written(options.services), expected);
             assert_eq!(written(options.error), expected);
             assert_eq!(options.name.as_deref(), Some("x"));
             assert_eq!(options.events.map(|events| events.len()), Some(2));
         }
+        Ok(())
     }
 
     #[test]
-    fn a_type_may_end_the_attribute_or_be_followed_by_a_comma() {
+    fn a_type_may_end_the_attribute_or_be_followed_by_a_comma() -> Result<(), String> {
         let last = read(parse_quote!(#[demo(crate = ::renamed, services = Vec<u8>)]));
         let trailing = read(parse_quote!(#[demo(services = Vec<u8>,)]));
         for options in [last, trailing] {
-            let options = options.unwrap_or_else(|error| panic!("{error}"));
+            let options = options.map_err(|error| error.to_string())?;
             assert_eq!(written(options.services), "Vec < u8 >");
         }
         let renamed = read(parse_quote!(#[demo(services = Vec<u8>, crate = ::renamed)]));
@@ -329,25 +330,28 @@ mod tests {
             krate.map(|path| path.to_token_stream().to_string()),
             Some(":: renamed".to_owned())
         );
+        Ok(())
     }
 
     #[test]
-    fn a_quoted_type_is_still_read() {
+    fn a_quoted_type_is_still_read() -> Result<(), String> {
         let options = read(parse_quote!(#[demo(services = "Arc<Clock>")]));
-        let options = options.unwrap_or_else(|error| panic!("{error}"));
+        let options = options.map_err(|error| error.to_string())?;
         assert_eq!(written(options.services), "Arc < Clock >");
+        Ok(())
     }
 
     #[test]
-    fn several_attributes_are_read_together() {
+    fn several_attributes_are_read_together() -> Result<(), String> {
         let attrs: [Attribute; 2] = [
             parse_quote!(#[demo(services = Arc<Clock>)]),
             parse_quote!(#[demo(error = Rejected<u8>)]),
         ];
         let options = read_all(&attrs);
-        let options = options.unwrap_or_else(|error| panic!("{error}"));
+        let options = options.map_err(|error| error.to_string())?;
         assert_eq!(written(options.services), "Arc < Clock >");
         assert_eq!(written(options.error), "Rejected < u8 >");
+        Ok(())
     }
 
     fn message(attr: Attribute) -> String {
