@@ -57,8 +57,8 @@ pub(crate) fn check_batch<'e>(
     Ok(Some(&first.aggregate_type))
 }
 
-/// The refusal of an event whose first new event's aggregate type `found` differs from the
-/// type `expected` of the stream's stored events.
+/// The refusal of a batch appended to a stream whose stored events are of aggregate type
+/// `expected`, naming the batch's first event of another type (`None`: the batch fits).
 pub(crate) fn wrong_stream_type(
     stream: &str,
     events: &[NewEvent],
