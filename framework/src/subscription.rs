@@ -24,6 +24,11 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! A subscription hands out envelopes of raw JSON payloads by default. Made with
+//! [`Subscription::of_aggregate`] (or turned with [`Subscription::decoding`]), it hands out an
+//! aggregate's typed events instead, decoded straight from what the store holds (JSON text,
+//! for the SQL stores) without a `serde_json::Value` in between.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -31,8 +36,9 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::event::EventEnvelope;
-use crate::store::{EventFilter, EventStore, StoreError};
+use crate::aggregate::Aggregate;
+use crate::event::{EventEnvelope, EventSet};
+use crate::store::{CorruptionReason, EventFilter, EventStore, StoreError, StoredEvent};
 
 /// How many events one read fetches unless configured otherwise.
 pub const DEFAULT_BATCH_SIZE: usize = 512;
@@ -40,15 +46,36 @@ pub const DEFAULT_BATCH_SIZE: usize = 512;
 /// How long a caught-up subscription waits before polling again unless configured otherwise.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(100);
 
-/// A reader of the global event log that catches up from a position and then follows it.
-pub struct Subscription<S> {
+/// What a [`Subscription`] decodes each event's payload into: the stored JSON as it is
+/// (`serde_json::Value`, the default), or an aggregate's [`EventSet`].
+pub trait SubscribedPayload: Sized + Send {
+    /// Decodes the payload of `event`; an error names why it cannot be read.
+    fn from_stored(event: &StoredEvent<'_>) -> Result<Self, CorruptionReason>;
+}
+
+impl SubscribedPayload for serde_json::Value {
+    fn from_stored(event: &StoredEvent<'_>) -> Result<Self, CorruptionReason> {
+        event.payload.deserialize().map_err(CorruptionReason::Json)
+    }
+}
+
+impl<E: EventSet> SubscribedPayload for E {
+    fn from_stored(event: &StoredEvent<'_>) -> Result<Self, CorruptionReason> {
+        event.decode().map_err(CorruptionReason::Decode)
+    }
+}
+
+/// A reader of the global event log that catches up from a position and then follows it,
+/// handing out envelopes of `P`: the stored JSON (the default) or typed events (see
+/// [`Subscription::of_aggregate`]).
+pub struct Subscription<S, P = serde_json::Value> {
     store: S,
     /// The position of the last event handed out (0: none yet).
     position: u64,
     /// Which events it delivers; the store applies it in its query.
     filter: EventFilter,
     /// Events read but not yet handed out, in order.
-    buffer: VecDeque<EventEnvelope>,
+    buffer: VecDeque<EventEnvelope<P>>,
     batch_size: usize,
     poll_interval: Duration,
     /// The store's wake-up hint, while its sender lives.
@@ -60,6 +87,59 @@ impl<S: EventStore> Subscription<S> {
     /// `after_position` (0: from the beginning). Resume a projection by passing its stored
     /// checkpoint.
     pub fn new(store: S, after_position: u64) -> Self {
+        Self::reading(store, after_position)
+    }
+}
+
+impl<S: EventStore, E: EventSet> Subscription<S, E> {
+    /// A subscription to the events of aggregate `A`, typed: it delivers the events of every
+    /// stream of `A` whose position is greater than `after_position`, each decoded into
+    /// `A::Event` straight from the stored payload.
+    ///
+    /// An event that does not decode (stored by another version of the code, say) is a
+    /// [`StoreError::Corrupt`] naming its position, after the events before it were
+    /// delivered; [`skip_past`](Self::skip_past) goes on after it.
+    ///
+    /// ```
+    /// # use aggregato::prelude::*;
+    /// # use aggregato::subscription::Subscription;
+    /// # use serde::{Deserialize, Serialize};
+    /// # use std::sync::Arc;
+    /// # #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, DomainEvent)]
+    /// # pub struct Added { pub n: u64 }
+    /// # #[derive(Debug, Clone, Command)]
+    /// # #[command(aggregate = Tally)]
+    /// # pub struct Add { pub n: u64 }
+    /// # #[derive(Debug, Default, Aggregate)]
+    /// # #[aggregate(id = String, events(Added), commands(Add))]
+    /// # pub struct Tally { pub total: u64 }
+    /// # impl Handle<Add> for Tally {
+    /// #     async fn handle(&self, c: Add, _: &()) -> Result<Vec<TallyEvent>, std::convert::Infallible> {
+    /// #         Ok(vec![Added { n: c.n }.into()])
+    /// #     }
+    /// # }
+    /// # impl Apply<Added> for Tally { fn apply(&mut self, e: &Added) { self.total += e.n; } }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = Arc::new(InMemoryEventStore::new());
+    /// let tallies = Repository::<Tally, _>::new(Arc::clone(&store));
+    /// tallies.execute(&"a".to_owned(), Add { n: 2 }).await?;
+    ///
+    /// let mut added = Subscription::<_, TallyEvent>::of_aggregate::<Tally>(store, 0);
+    /// let event = added.next().await?;
+    /// assert!(matches!(event.payload, TallyEvent::Added(Added { n: 2 })));
+    /// assert_eq!(event.stream_id, "Tally-a");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn of_aggregate<A: Aggregate<Event = E>>(store: S, after_position: u64) -> Self {
+        Self::reading(store, after_position)
+            .with_filter(EventFilter::all().aggregate_types([A::AGGREGATE_TYPE]))
+    }
+}
+
+impl<S: EventStore, P: SubscribedPayload> Subscription<S, P> {
+    fn reading(store: S, after_position: u64) -> Self {
         let wake = store.position_watch();
         Self {
             store,
@@ -69,6 +149,20 @@ impl<S: EventStore> Subscription<S> {
             batch_size: DEFAULT_BATCH_SIZE,
             poll_interval: DEFAULT_POLL_INTERVAL,
             wake,
+        }
+    }
+
+    /// The same subscription, delivering envelopes of `Q` (an aggregate's [`EventSet`], say)
+    /// from its current position. Events already read but not handed out are read again.
+    pub fn decoding<Q: SubscribedPayload>(self) -> Subscription<S, Q> {
+        Subscription {
+            store: self.store,
+            position: self.position,
+            filter: self.filter,
+            buffer: VecDeque::new(),
+            batch_size: self.batch_size,
+            poll_interval: self.poll_interval,
+            wake: self.wake,
         }
     }
 
@@ -129,7 +223,7 @@ impl<S: EventStore> Subscription<S> {
     }
 
     /// The next event, waiting for one to be appended if the subscription has caught up.
-    pub async fn next(&mut self) -> Result<EventEnvelope, StoreError> {
+    pub async fn next(&mut self) -> Result<EventEnvelope<P>, StoreError> {
         loop {
             if let Some(event) = self.take_buffered() {
                 return Ok(event);
@@ -141,7 +235,7 @@ impl<S: EventStore> Subscription<S> {
     }
 
     /// The next events, at least one, waiting if the subscription has caught up.
-    pub async fn next_batch(&mut self) -> Result<Vec<EventEnvelope>, StoreError> {
+    pub async fn next_batch(&mut self) -> Result<Vec<EventEnvelope<P>>, StoreError> {
         let first = self.next().await?;
         let mut batch = Vec::with_capacity(1 + self.buffer.len());
         batch.push(first);
@@ -152,7 +246,7 @@ impl<S: EventStore> Subscription<S> {
     }
 
     /// The events available now, without waiting: empty when the subscription has caught up.
-    pub async fn poll(&mut self) -> Result<Vec<EventEnvelope>, StoreError> {
+    pub async fn poll(&mut self) -> Result<Vec<EventEnvelope<P>>, StoreError> {
         if self.buffer.is_empty() {
             self.fill().await?;
         }
@@ -163,7 +257,7 @@ impl<S: EventStore> Subscription<S> {
         Ok(batch)
     }
 
-    fn take_buffered(&mut self) -> Option<EventEnvelope> {
+    fn take_buffered(&mut self) -> Option<EventEnvelope<P>> {
         let event = self.buffer.pop_front()?;
         self.position = event.position;
         Some(event)
@@ -180,13 +274,24 @@ impl<S: EventStore> Subscription<S> {
         if let Some(wake) = &mut self.wake {
             wake.borrow_and_update();
         }
-        let page = self
+        let buffered = self.buffer.len();
+        let buffer = &mut self.buffer;
+        let read = self
             .store
-            .read_all_filtered(after, self.batch_size, &self.filter)
-            .await?;
-        let got_any = !page.is_empty();
-        self.buffer.extend(page);
-        Ok(got_any)
+            .visit_all(after, self.batch_size, &self.filter, &mut |event| {
+                let payload = P::from_stored(&event).map_err(|reason| event.corrupt(reason))?;
+                buffer.push_back(event.to_envelope(payload));
+                Ok(())
+            })
+            .await;
+        let got_any = self.buffer.len() > buffered;
+        match read {
+            // The events before one that cannot be read go out first; the next read starts
+            // after them and meets it again, then as the error.
+            Err(_) if got_any => Ok(true),
+            Err(error) => Err(error),
+            Ok(()) => Ok(got_any),
+        }
     }
 
     async fn wait_for_more(&mut self) {
@@ -206,7 +311,7 @@ impl<S: EventStore> Subscription<S> {
     }
 }
 
-impl<S: fmt::Debug> fmt::Debug for Subscription<S> {
+impl<S: fmt::Debug, P> fmt::Debug for Subscription<S, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Subscription")
             .field("store", &self.store)

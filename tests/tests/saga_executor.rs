@@ -13,11 +13,10 @@ use aggregato::saga::{
 use aggregato::store::ReplayVisitor;
 use aggregato::{
     EventEnvelope, EventFilter, EventStore, ExpectedVersion, InMemoryEventStore, NewEvent,
-    PostgresEventStore, RetryPolicy, SqliteEventStore, StoreError,
+    RetryPolicy, StoreError,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use support::Guarded;
 
 mod support;
 
@@ -252,23 +251,6 @@ async fn event_types(executor: &Executor, id: &str) -> Vec<String> {
             other => other.event_type().to_owned(),
         })
         .collect()
-}
-
-/// Runs the check `$check` on the in-memory store, a SQLite file and, when `DATABASE_URL` is
-/// set, a PostgreSQL schema. Without it the PostgreSQL run is reported as skipped, and fails
-/// under `CI`, where a skip would pass for a check.
-macro_rules! on_every_store {
-    ($check:ident) => {{
-        $check(Arc::new(InMemoryEventStore::new())).await;
-        $check(sqlite_store().await).await;
-        match postgres_store().await {
-            Some(store) => $check(store).await,
-            None => aggregato::testing::conformance::skipped(concat!(
-                stringify!($check),
-                " on PostgreSQL"
-            )),
-        }
-    }};
 }
 
 #[tokio::test]
@@ -1348,63 +1330,5 @@ impl<S: EventStore> EventStore for Recording<S> {
 
     async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
         self.inner.stream_version(stream).await
-    }
-}
-
-async fn sqlite_store() -> Arc<Guarded<SqliteEventStore, tempfile::TempDir>> {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let url = format!("sqlite://{}", dir.path().join("sagas.db").display());
-    let store = SqliteEventStore::connect(&url).await.expect("open SQLite");
-    Arc::new(Guarded { store, guard: dir })
-}
-
-/// A store in a schema of its own, dropped with the store; `None` without `DATABASE_URL`.
-async fn postgres_store() -> Option<Arc<Guarded<PostgresEventStore, PgSchema>>> {
-    let url = std::env::var("DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())?;
-    let name = format!("aggregato_test_{}", uuid::Uuid::now_v7().simple());
-    let store = PostgresEventStore::connect_in_schema(&url, &name)
-        .await
-        .unwrap_or_else(|error| panic!("DATABASE_URL is set but PostgreSQL is unusable: {error}"));
-    Some(Arc::new(Guarded {
-        store,
-        guard: PgSchema { url, name },
-    }))
-}
-
-/// A schema dropped (with everything in it) when the value is dropped.
-struct PgSchema {
-    url: String,
-    name: String,
-}
-
-impl Drop for PgSchema {
-    fn drop(&mut self) {
-        // Drop runs inside the test's runtime, where blocking is not allowed.
-        let (url, name) = (self.url.clone(), self.name.clone());
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|error| error.to_string())?;
-            runtime.block_on(async {
-                use sqlx::Connection as _;
-                let mut connection = sqlx::PgConnection::connect(&url)
-                    .await
-                    .map_err(|error| error.to_string())?;
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP SCHEMA IF EXISTS \"{name}\" CASCADE"
-                )))
-                .execute(&mut connection)
-                .await
-                .map_err(|error| error.to_string())?;
-                Ok::<_, String>(())
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop test schema {}: {dropped:?}", self.name);
-        }
     }
 }

@@ -16,6 +16,7 @@ mod replay;
 pub mod snapshot;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
+mod stored_event;
 
 use std::fmt;
 use std::sync::Arc;
@@ -54,6 +55,7 @@ pub use snapshot::{Snapshot, SnapshotStore};
 pub use sql::postgres::{self, PostgresEventStore};
 #[cfg(feature = "sqlite")]
 pub use sql::sqlite::{self, SqliteEventStore};
+pub use stored_event::{StoredEvent, StoredEventVisitor};
 
 /// What the appender believes about the stream's current version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -290,6 +292,31 @@ pub trait EventStore: Send + Sync {
         filter: &EventFilter,
     ) -> Result<Vec<EventEnvelope>, StoreError>;
 
+    /// Reads a page of the global log as [`read_all_filtered`](Self::read_all_filtered)
+    /// does, but hands `visit` each event borrowed from the read, its payload in the store's
+    /// own form, so a typed reader (a typed [`Subscription`](crate::subscription::Subscription),
+    /// a projection) decodes it straight into its type: the SQL stores pass JSON text and
+    /// build no `serde_json::Value`. The default reads whole envelopes.
+    ///
+    /// A stored event that cannot be read ends the page early, as for `read_all_filtered`: an
+    /// error only when no event of the page was visited before it. An error from `visit`
+    /// stops the read and is returned.
+    async fn visit_all(
+        &self,
+        after_position: u64,
+        limit: usize,
+        filter: &EventFilter,
+        visit: &mut StoredEventVisitor<'_>,
+    ) -> Result<(), StoreError> {
+        for envelope in &self
+            .read_all_filtered(after_position, limit, filter)
+            .await?
+        {
+            visit(StoredEvent::from(envelope))?;
+        }
+        Ok(())
+    }
+
     /// [`read_all_filtered`](Self::read_all_filtered) with the filter that lets every event
     /// through.
     async fn read_all(
@@ -349,6 +376,18 @@ impl<S: EventStore + ?Sized> EventStore for Arc<S> {
     ) -> Result<Vec<EventEnvelope>, StoreError> {
         (**self)
             .read_all_filtered(after_position, limit, filter)
+            .await
+    }
+
+    async fn visit_all(
+        &self,
+        after_position: u64,
+        limit: usize,
+        filter: &EventFilter,
+        visit: &mut StoredEventVisitor<'_>,
+    ) -> Result<(), StoreError> {
+        (**self)
+            .visit_all(after_position, limit, filter, visit)
             .await
     }
 

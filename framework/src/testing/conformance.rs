@@ -50,7 +50,7 @@ pub use appends::{
 };
 pub use filters::{
     filtered_reads_page_by_position, filtered_subscription_catches_up_and_follows,
-    read_all_filters_by_aggregate_and_event_type,
+    read_all_filters_by_aggregate_and_event_type, visiting_a_page_matches_reading_it,
 };
 pub use reads::{read_all_in_global_order, subscription_catches_up_and_follows};
 pub use snapshots::{
@@ -193,6 +193,7 @@ macro_rules! event_store_conformance {
             read_all_in_global_order,
             read_all_filters_by_aggregate_and_event_type,
             filtered_reads_page_by_position,
+            visiting_a_page_matches_reading_it,
             subscription_catches_up_and_follows,
             filtered_subscription_catches_up_and_follows,
             a_stream_keeps_one_aggregate_type,

@@ -5,14 +5,16 @@
 
 pub mod global_order;
 pub mod stored_data;
+pub mod stores;
 
 use aggregato::NewEvent;
 use aggregato::prelude::*;
-use aggregato::store::{Snapshot, SnapshotStore};
+use aggregato::store::{ReplayVisitor, Snapshot, SnapshotStore, StoredEventVisitor};
 use aggregato::testing::conformance::sample_event;
 use async_trait::async_trait;
 
-/// A store together with the resource it lives in, released when the store is dropped.
+/// A store together with the resource it lives in, released when the store is dropped. It
+/// forwards every method, so the store's own fast paths (replay, visits) are the ones tested.
 pub struct Guarded<S, G> {
     pub store: S,
     pub guard: G,
@@ -37,6 +39,15 @@ impl<S: EventStore, G: Send + Sync> EventStore for Guarded<S, G> {
         self.store.read_stream(stream, from_version).await
     }
 
+    async fn replay_stream(
+        &self,
+        stream: &str,
+        from_version: u64,
+        visit: &mut ReplayVisitor<'_>,
+    ) -> Result<(), StoreError> {
+        self.store.replay_stream(stream, from_version, visit).await
+    }
+
     async fn read_all_filtered(
         &self,
         after_position: u64,
@@ -45,6 +56,18 @@ impl<S: EventStore, G: Send + Sync> EventStore for Guarded<S, G> {
     ) -> Result<Vec<EventEnvelope>, StoreError> {
         self.store
             .read_all_filtered(after_position, limit, filter)
+            .await
+    }
+
+    async fn visit_all(
+        &self,
+        after_position: u64,
+        limit: usize,
+        filter: &EventFilter,
+        visit: &mut StoredEventVisitor<'_>,
+    ) -> Result<(), StoreError> {
+        self.store
+            .visit_all(after_position, limit, filter, visit)
             .await
     }
 

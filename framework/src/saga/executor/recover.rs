@@ -11,7 +11,7 @@ use crate::saga::SagaSteps;
 use crate::saga::error::{RecoveryError, SagaError};
 use crate::saga::events::SagaEvent;
 use crate::saga::outcome::{Recovery, SagaOutcome};
-use crate::store::{EventFilter, EventStore, ReplayEvent, StoreError};
+use crate::store::{EventFilter, EventStore, StoreError, StoredEvent};
 
 /// How many saga events one read of the global log fetches while scanning.
 const SCAN_PAGE: usize = 1_000;
@@ -80,12 +80,17 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
         let mut scan = Scan::default();
         let mut after = 0;
         loop {
-            let page = match self
+            let mut last = None;
+            let read = self
                 .store
-                .read_all_filtered(after, SCAN_PAGE, &filter)
-                .await
-            {
-                Ok(page) => page,
+                .visit_all(after, SCAN_PAGE, &filter, &mut |event| {
+                    last = Some(event.position);
+                    scan.event(&event);
+                    Ok(())
+                })
+                .await;
+            match read {
+                Ok(()) => {}
                 // The store could not read a saga event: that saga is reported, and the scan
                 // goes on after it (a position at or before `after` would loop: not past it).
                 Err(StoreError::Corrupt {
@@ -105,12 +110,9 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
                     continue;
                 }
                 Err(error) => return Err(error.into()),
-            };
-            let Some(last) = page.last() else { break };
-            after = last.position;
-            for envelope in &page {
-                scan.event(envelope);
             }
+            let Some(last) = last else { break };
+            after = last;
         }
         Ok(scan.into_streams())
     }
@@ -186,20 +188,15 @@ impl Scan {
     }
 
     /// The stream's next event: whether it ends the saga, unless the stream is unreadable.
-    fn event(&mut self, envelope: &crate::event::EventEnvelope) {
-        let scanned = self.stream(&envelope.stream_id);
-        scanned.version = envelope.version;
-        scanned.last_recorded = Some(envelope.recorded_at);
+    fn event(&mut self, event: &StoredEvent<'_>) {
+        let scanned = self.stream(event.stream_id);
+        scanned.version = event.version;
+        scanned.last_recorded = Some(event.recorded_at);
         if matches!(scanned.state, StreamState::Unreadable(_)) {
             return;
         }
-        scanned.state = match ReplayEvent::from(envelope).decode::<SagaEvent>() {
-            Err(error) => StreamState::Unreadable(StoreError::Corrupt {
-                stream: envelope.stream_id.clone(),
-                version: envelope.version,
-                position: Some(envelope.position),
-                reason: error.into(),
-            }),
+        scanned.state = match event.decode::<SagaEvent>() {
+            Err(error) => StreamState::Unreadable(event.corrupt(error.into())),
             Ok(event) if event.is_terminal() => StreamState::Ended,
             Ok(_) => StreamState::Unfinished,
         };

@@ -15,6 +15,9 @@ use crate::event::{EventEnvelope, Metadata};
 pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+mod visit;
+
+pub(crate) use visit::visit_page;
 
 /// The columns every event query selects, in the order of the events table; a macro so that
 /// queries stay `&'static str` literals (`concat!`), which sqlx accepts as SQL without review.

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{append_batch, panic_with, sample_event};
 use crate::event::{EventEnvelope, NewEvent};
-use crate::store::{EventFilter, EventStore, ExpectedVersion};
+use crate::store::{CorruptionReason, EventFilter, EventStore, ExpectedVersion, StoreError};
 use crate::subscription::Subscription;
 
 /// An event of `aggregate_type` and `event_type` carrying `n`.
@@ -230,4 +230,59 @@ pub async fn filtered_subscription_catches_up_and_follows<S: EventStore + 'stati
         next.event_id, orders[2],
         "moved past a position, a filtered subscription goes on with the next passing event"
     );
+}
+
+/// Visiting a page of the global log ([`EventStore::visit_all`]) hands over exactly the events
+/// that reading it returns, whole (the payload decodes to the same JSON, the metadata is the
+/// same), for every filter and page; an error from the visitor stops the read and comes back.
+pub async fn visiting_a_page_matches_reading_it<S: EventStore>(store: S) {
+    append_mixed(&store, 3).await;
+    let filters = [
+        EventFilter::all(),
+        EventFilter::all().aggregate_types(["Order"]),
+        EventFilter::all().event_types(["Paid", "Shipped"]),
+        EventFilter::all().aggregate_types(Vec::<String>::new()),
+    ];
+    for filter in &filters {
+        for (after, limit) in [(0, 100), (3, 4)] {
+            let read = read_filtered(&store, after, limit, filter).await;
+            let mut visited = Vec::new();
+            store
+                .visit_all(after, limit, filter, &mut |event| {
+                    let payload = event
+                        .payload
+                        .deserialize::<serde_json::Value>()
+                        .map_err(|error| event.corrupt(CorruptionReason::Json(error)))?;
+                    visited.push(event.to_envelope(payload));
+                    Ok(())
+                })
+                .await
+                .unwrap_or_else(|error| panic_with(&format!("visit_all failed: {error}")));
+            assert_eq!(
+                visited, read,
+                "visiting a page ({after}, {limit}, {filter:?}) hands over what reading it returns"
+            );
+        }
+    }
+    let mut seen = 0;
+    let stopped = store
+        .visit_all(0, 100, &EventFilter::all(), &mut |event| {
+            seen += 1;
+            if seen == 2 {
+                return Err(event.corrupt(CorruptionReason::Other("stop here".to_owned())));
+            }
+            Ok(())
+        })
+        .await;
+    assert!(
+        matches!(
+            &stopped,
+            Err(StoreError::Corrupt {
+                position: Some(2),
+                ..
+            })
+        ),
+        "an error from the visitor stops the read and is returned: {stopped:?}"
+    );
+    assert_eq!(seen, 2, "no event is visited after the visitor's error");
 }

@@ -99,7 +99,9 @@ use tokio::sync::watch;
 
 use self::notify::ListenerTask;
 use crate::event::{EventEnvelope, NewEvent};
-use crate::store::{EventFilter, EventStore, ExpectedVersion, ReplayVisitor, StoreError};
+use crate::store::{
+    EventFilter, EventStore, ExpectedVersion, ReplayVisitor, StoreError, StoredEventVisitor,
+};
 
 /// The PostgreSQL schema migrations shipped with aggregato (`framework/migrations/postgres`).
 ///
@@ -176,6 +178,16 @@ impl EventStore for PostgresEventStore {
         filter: &EventFilter,
     ) -> Result<Vec<EventEnvelope>, StoreError> {
         self.select_page(after_position, limit, filter).await
+    }
+
+    async fn visit_all(
+        &self,
+        after_position: u64,
+        limit: usize,
+        filter: &EventFilter,
+        visit: &mut StoredEventVisitor<'_>,
+    ) -> Result<(), StoreError> {
+        self.visit_page(after_position, limit, filter, visit).await
     }
 
     async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {

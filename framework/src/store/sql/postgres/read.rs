@@ -9,9 +9,9 @@ use super::PostgresEventStore;
 use crate::event::EventEnvelope;
 use crate::store::sql::{
     backend, decode_event, decode_page, event_columns, limit_to_db, replay_columns, to_db,
-    visit_replay_row,
+    visit_page, visit_replay_row,
 };
-use crate::store::{EventFilter, ReplayVisitor, StoreError};
+use crate::store::{EventFilter, ReplayVisitor, StoreError, StoredEventVisitor};
 
 impl PostgresEventStore {
     /// `stream`'s events from `from_version` on, whole.
@@ -69,6 +69,31 @@ impl PostgresEventStore {
         limit: usize,
         filter: &EventFilter,
     ) -> Result<Vec<EventEnvelope>, StoreError> {
+        let rows = self.fetch_page(after_position, limit, filter).await?;
+        decode_page(&rows, decode)
+    }
+
+    /// A page of the global log handed to `visit`, as
+    /// [`EventStore::visit_all`](crate::store::EventStore::visit_all) reads it: payloads and
+    /// metadata as JSON text borrowed from the rows.
+    pub(super) async fn visit_page(
+        &self,
+        after_position: u64,
+        limit: usize,
+        filter: &EventFilter,
+        visit: &mut StoredEventVisitor<'_>,
+    ) -> Result<(), StoreError> {
+        let rows = self.fetch_page(after_position, limit, filter).await?;
+        visit_page::<_, sqlx::types::Json<&RawValue>>(&rows, |json| json.0.get(), visit)
+    }
+
+    /// The rows of a page of the global log.
+    async fn fetch_page(
+        &self,
+        after_position: u64,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<Vec<PgRow>, StoreError> {
         if filter.is_none() {
             return Ok(Vec::new());
         }
@@ -89,8 +114,7 @@ impl PostgresEventStore {
         // their lists every time (a fraction of a millisecond; a page is up to hundreds of
         // rows).
         let query = query.persistent(filter.is_all());
-        let rows = query.fetch_all(&self.pool).await.map_err(backend)?;
-        decode_page(&rows, decode)
+        query.fetch_all(&self.pool).await.map_err(backend)
     }
 
     /// `stream`'s last version, 0 when it holds no event.

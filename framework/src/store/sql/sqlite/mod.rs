@@ -72,7 +72,9 @@ use sqlx::migrate::Migrator;
 use tokio::sync::{Mutex, watch};
 
 use crate::event::{EventEnvelope, NewEvent};
-use crate::store::{EventFilter, EventStore, ExpectedVersion, ReplayVisitor, StoreError};
+use crate::store::{
+    EventFilter, EventStore, ExpectedVersion, ReplayVisitor, StoreError, StoredEventVisitor,
+};
 
 /// The SQLite schema migrations shipped with aggregato (`framework/migrations/sqlite`).
 ///
@@ -135,6 +137,16 @@ impl EventStore for SqliteEventStore {
         filter: &EventFilter,
     ) -> Result<Vec<EventEnvelope>, StoreError> {
         self.select_page(after_position, limit, filter).await
+    }
+
+    async fn visit_all(
+        &self,
+        after_position: u64,
+        limit: usize,
+        filter: &EventFilter,
+        visit: &mut StoredEventVisitor<'_>,
+    ) -> Result<(), StoreError> {
+        self.visit_page(after_position, limit, filter, visit).await
     }
 
     async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {

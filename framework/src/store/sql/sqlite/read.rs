@@ -8,9 +8,9 @@ use super::SqliteEventStore;
 use crate::event::EventEnvelope;
 use crate::store::sql::{
     backend, decode_event, decode_page, event_columns, limit_to_db, replay_columns, to_db,
-    visit_replay_row,
+    visit_page, visit_replay_row,
 };
-use crate::store::{EventFilter, ReplayVisitor, StoreError};
+use crate::store::{EventFilter, ReplayVisitor, StoreError, StoredEventVisitor};
 
 impl SqliteEventStore {
     /// `stream`'s events from `from_version` on, whole.
@@ -63,6 +63,31 @@ impl SqliteEventStore {
         limit: usize,
         filter: &EventFilter,
     ) -> Result<Vec<EventEnvelope>, StoreError> {
+        let rows = self.fetch_page(after_position, limit, filter).await?;
+        decode_page(&rows, decode)
+    }
+
+    /// A page of the global log handed to `visit`, as
+    /// [`EventStore::visit_all`](crate::store::EventStore::visit_all) reads it: payloads and
+    /// metadata as JSON text borrowed from the rows.
+    pub(super) async fn visit_page(
+        &self,
+        after_position: u64,
+        limit: usize,
+        filter: &EventFilter,
+        visit: &mut StoredEventVisitor<'_>,
+    ) -> Result<(), StoreError> {
+        let rows = self.fetch_page(after_position, limit, filter).await?;
+        visit_page::<_, &str>(&rows, |text| text, visit)
+    }
+
+    /// The rows of a page of the global log.
+    async fn fetch_page(
+        &self,
+        after_position: u64,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<Vec<SqliteRow>, StoreError> {
         if filter.is_none() {
             return Ok(Vec::new());
         }
@@ -76,12 +101,11 @@ impl SqliteEventStore {
         for list in [aggregate_types, event_types].into_iter().flatten() {
             query = query.bind(serde_json::to_string(list).map_err(backend)?);
         }
-        let rows = query
+        query
             .bind(limit_to_db(limit))
             .fetch_all(&self.pool)
             .await
-            .map_err(backend)?;
-        decode_page(&rows, decode)
+            .map_err(backend)
     }
 
     /// `stream`'s last version, 0 when it holds no event.
