@@ -26,6 +26,11 @@ pub trait Aggregate: Default + Send + Sync + 'static {
     /// The aggregate's stable type name. It is stored with every event and prefixes stream ids,
     /// so changing it orphans stored streams.
     const AGGREGATE_TYPE: &'static str;
+    /// The version of the state's schema as snapshots store it. Bump it (with
+    /// `#[aggregate(snapshot_version = N)]`) when the state's serialized form or meaning
+    /// changes: a snapshot taken at another version is ignored, with a warning, and the
+    /// aggregate is rebuilt from its events. 1 by default.
+    const SNAPSHOT_VERSION: u32 = 1;
     /// The identity type of one instance.
     type Id: AggregateId;
     /// The closed set of events this aggregate emits and applies.

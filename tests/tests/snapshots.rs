@@ -11,6 +11,8 @@ use aggregato_tests::ledger::*;
 use async_trait::async_trait;
 use proptest::prelude::*;
 
+mod support;
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
 
@@ -223,6 +225,7 @@ fn planted(aggregate_type: &str, version: u64, payload: serde_json::Value) -> Sn
         stream_id: "Ledger-l1".to_owned(),
         aggregate_type: aggregate_type.to_owned(),
         version,
+        schema_version: <Ledger as Aggregate>::SNAPSHOT_VERSION,
         payload,
         taken_at: time::OffsetDateTime::UNIX_EPOCH,
     }
@@ -279,4 +282,94 @@ async fn snapshots_off_by_default_and_with_zero() {
         let snapshot = store.load_snapshot("Ledger-l1").await.expect("snapshot");
         assert_eq!(snapshot, None);
     }
+}
+
+/// A state that deserializes as a `Ledger` but is not the one its events build.
+fn wrong_state(applied: u64) -> serde_json::Value {
+    serde_json::to_value(Ledger {
+        open: true,
+        balance: 999,
+        applied,
+        ..Ledger::default()
+    })
+    .expect("a ledger serializes")
+}
+
+#[tokio::test]
+async fn a_snapshot_of_another_schema_version_is_ignored_with_a_warning() {
+    let other_schema = Snapshot {
+        schema_version: <Ledger as Aggregate>::SNAPSHOT_VERSION + 1,
+        ..planted("Ledger", 6, wrong_state(6))
+    };
+    assert_ignored(
+        Ok(other_schema),
+        "taken with another version of the state's schema",
+    )
+    .await;
+}
+
+/// On a real store: a snapshot saved by code of another schema version (here, one that says
+/// the balance is 999) round-trips with its version, is ignored by a repository whose
+/// aggregate is of another version, and the repository's next snapshot replaces it.
+async fn a_stored_snapshot_of_another_schema_version_is_not_used<S>(store: S)
+where
+    S: EventStore + SnapshotStore + Clone + 'static,
+{
+    let repo = Repository::<Ledger, _>::new(store.clone()).with_snapshots_every(3);
+    repo.execute(&ledger(), OpenLedger).await.expect("open");
+    for amount in 1..=6 {
+        repo.execute(
+            &ledger(),
+            Post {
+                amounts: vec![amount],
+            },
+        )
+        .await
+        .expect("post");
+    }
+    let other_schema = Snapshot {
+        schema_version: 7,
+        ..planted("Ledger", 7, wrong_state(7))
+    };
+    store
+        .save_snapshot(other_schema.clone())
+        .await
+        .expect("save a snapshot of another schema version");
+    let held = store.load_snapshot("Ledger-l1").await.expect("load");
+    assert_eq!(
+        held.as_ref().map(|s| (s.schema_version, s.version)),
+        Some((7, 7)),
+        "the store keeps the schema version (and the other schema replaced the snapshot at 6)"
+    );
+    let loaded = repo.load(&ledger()).await.expect("load");
+    assert_eq!(
+        (
+            loaded.version(),
+            loaded.state().balance,
+            loaded.state().applied
+        ),
+        (7, 21, 7),
+        "rebuilt from the events, not from the other schema's snapshot"
+    );
+    for amount in [1, 1] {
+        repo.execute(
+            &ledger(),
+            Post {
+                amounts: vec![amount],
+            },
+        )
+        .await
+        .expect("post");
+    }
+    let replaced = store.load_snapshot("Ledger-l1").await.expect("load");
+    assert_eq!(
+        replaced.map(|s| (s.schema_version, s.version)),
+        Some((<Ledger as Aggregate>::SNAPSHOT_VERSION, 9)),
+        "the repository's next snapshot replaces the one of another schema"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_of_another_schema_version_on_every_store() {
+    on_every_store!(a_stored_snapshot_of_another_schema_version_is_not_used);
 }

@@ -154,6 +154,7 @@ async fn a_snapshot_that_is_not_json_is_corrupt() {
         stream_id: "snap".to_owned(),
         aggregate_type: "Sample".to_owned(),
         version: 4,
+        schema_version: 1,
         payload: serde_json::json!({ "total": 4 }),
         taken_at: time::OffsetDateTime::now_utc(),
     };

@@ -105,13 +105,17 @@ pub(super) fn associated_items(
 ) -> TokenStream {
     let Aggregate {
         type_name,
+        snapshot_version,
         id,
         error,
         services,
         ..
     } = model;
+    let snapshot_version =
+        snapshot_version.map(|version| quote! { const SNAPSHOT_VERSION: u32 = #version; });
     quote! {
         const AGGREGATE_TYPE: &'static str = #type_name;
+        #snapshot_version
         type Id = #id;
         type Event = #event_type;
         type Command = #command_type;

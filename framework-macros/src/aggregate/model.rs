@@ -41,6 +41,8 @@ pub(super) struct AggregateOptions {
     pub(super) events: Option<TypeList>,
     /// The command types. Required, non-empty.
     pub(super) commands: Option<TypeList>,
+    /// `Aggregate::SNAPSHOT_VERSION`; the runtime's default (1) when absent.
+    pub(super) snapshot_version: Option<SpannedValue<u32>>,
     /// The generated event enum's name; `{Struct}Event` when absent.
     pub(super) event_enum: Option<Ident>,
     /// The generated command enum's name; `{Struct}Command` when absent.
@@ -105,6 +107,8 @@ pub(super) struct Aggregate {
     pub(super) generic: bool,
     /// `Aggregate::AGGREGATE_TYPE`.
     pub(super) type_name: String,
+    /// `Aggregate::SNAPSHOT_VERSION` when given.
+    pub(super) snapshot_version: Option<u32>,
     pub(super) id: Type,
     pub(super) error: Type,
     pub(super) services: Type,

@@ -13,6 +13,7 @@ fn all_options() {
             error = BankError,
             services = RiskServices,
             name = "BankAccount",
+            snapshot_version = 2,
             events(AccountOpened, MoneyDeposited, MoneyWithdrawn),
             commands(OpenAccount, DepositMoney, WithdrawMoney),
             event_enum = BankAccountEvent,

@@ -47,6 +47,13 @@ pub(super) fn validate(input: AggregateInput, errors: &mut Accumulator) -> Aggre
         errors.handle(stored_name(name, "aggregate", "BankAccount"));
         errors.handle(stream_prefix(name, "aggregate"));
     }
+    if let Some(version) = options.snapshot_version.filter(|version| **version == 0) {
+        errors.push(error_at(
+            version.span(),
+            "a snapshot version starts at 1: write `snapshot_version = 1`, then raise it each \
+             time the state's serialized form changes",
+        ));
+    }
     let id = required_id(errors, report_missing, ident, options.id);
     let events = members(errors, report_missing, ident, options.events, Kind::Events);
     let commands = members(
@@ -71,6 +78,7 @@ pub(super) fn validate(input: AggregateInput, errors: &mut Accumulator) -> Aggre
         type_name: options
             .name
             .map_or_else(|| ident.to_string(), SpannedValue::into_inner),
+        snapshot_version: options.snapshot_version.map(SpannedValue::into_inner),
         generic: !generics.params.is_empty() || generics.where_clause.is_some(),
         sets: MessageSets {
             krate: krate.clone(),

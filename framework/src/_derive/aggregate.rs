@@ -79,6 +79,7 @@
 //! | `error = Type` | no | [`Aggregate::Error`](crate::Aggregate::Error), the domain error of a rejected command. Default `::core::convert::Infallible`. |
 //! | `services = Type` | no | [`Aggregate::Services`](crate::Aggregate::Services), handed to every handler. Default `()`. |
 //! | `name = "..."` | no | [`Aggregate::AGGREGATE_TYPE`](crate::Aggregate::AGGREGATE_TYPE), the stored type name that prefixes stream ids. Default: the struct's name. Changing it orphans stored streams. |
+//! | `snapshot_version = N` | no | [`Aggregate::SNAPSHOT_VERSION`](crate::Aggregate::SNAPSHOT_VERSION), the version of the state's schema that snapshots record; raise it when the state's serialized form or meaning changes, and snapshots taken before are ignored (the aggregate is rebuilt from its events). Default 1. |
 //! | `event_enum = Ident` | no | The name of the generated event enum. Default `{Struct}Event`. |
 //! | `command_enum = Ident` | no | The name of the generated command enum. Default `{Struct}Command`. |
 //! | `crate = path` | no | Where the runtime crate is, when it is not `::aggregato` (e.g. after `extern crate aggregato as renamed;`). |

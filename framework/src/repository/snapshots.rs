@@ -55,7 +55,7 @@ where
 
 impl<A: Aggregate, S> Snapshots<A, S> {
     /// The newest usable snapshot of `stream`. One that is corrupt, of another aggregate type
-    /// or no longer deserializes is logged and ignored: the caller replays from the start.
+    /// or schema version, or no longer deserializes is logged and ignored: the caller replays from the start.
     /// Only a backend failure is an error.
     pub(super) async fn restore(
         &self,
@@ -86,6 +86,18 @@ impl<A: Aggregate, S> Snapshots<A, S> {
                 found = %snapshot.aggregate_type,
                 expected = A::AGGREGATE_TYPE,
                 "snapshot is of another aggregate type; rebuilding from events"
+            );
+            return Ok(None);
+        }
+        if snapshot.schema_version != A::SNAPSHOT_VERSION {
+            // It may well deserialize, and mean something else: never use it.
+            tracing::warn!(
+                %stream,
+                version = snapshot.version,
+                found = snapshot.schema_version,
+                expected = A::SNAPSHOT_VERSION,
+                "snapshot was taken with another version of the state's schema; rebuilding \
+                 from events"
             );
             return Ok(None);
         }
@@ -126,6 +138,7 @@ impl<A: Aggregate, S> Snapshots<A, S> {
             stream_id: stream.to_owned(),
             aggregate_type: A::AGGREGATE_TYPE.to_owned(),
             version,
+            schema_version: A::SNAPSHOT_VERSION,
             payload,
             taken_at: OffsetDateTime::now_utc(),
         };

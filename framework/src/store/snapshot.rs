@@ -21,6 +21,10 @@ pub struct Snapshot {
     pub aggregate_type: String,
     /// The stream version the state includes: events `1..=version` are applied.
     pub version: u64,
+    /// The version of the state's schema it was taken with
+    /// ([`Aggregate::SNAPSHOT_VERSION`](crate::Aggregate::SNAPSHOT_VERSION)): a repository
+    /// ignores a snapshot of another version.
+    pub schema_version: u32,
     /// The serialized aggregate state.
     pub payload: serde_json::Value,
     /// When the snapshot was taken.
@@ -30,11 +34,13 @@ pub struct Snapshot {
 /// Where snapshots live. Every built-in event store is also a snapshot store.
 ///
 /// A store keeps at least the newest snapshot of each stream. Saving a snapshot older than
-/// the one held must not replace it: two writers may race, and the newer state wins.
+/// the one held must not replace it: two writers may race, and the newer state wins. A
+/// snapshot of another schema version replaces the one held whatever their stream versions:
+/// the code that saves it cannot use the one held (after an upgrade, or a rollback).
 #[async_trait]
 pub trait SnapshotStore: Send + Sync {
-    /// Stores `snapshot` unless the store already holds one of the same stream at the same
-    /// or a newer version.
+    /// Stores `snapshot` unless the store already holds one of the same stream, of the same
+    /// schema version, at the same or a newer stream version.
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError>;
 
     /// The newest snapshot of `stream`, if any. A stored snapshot that cannot be read (for

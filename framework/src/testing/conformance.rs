@@ -54,8 +54,8 @@ pub use filters::{
 };
 pub use reads::{read_all_in_global_order, subscription_catches_up_and_follows};
 pub use snapshots::{
-    an_unreadable_snapshot_is_refused, newest_snapshot_wins, snapshot_round_trip,
-    snapshots_are_per_stream,
+    an_unreadable_snapshot_is_refused, another_schema_version_replaces_the_snapshot,
+    newest_snapshot_wins, snapshot_round_trip, snapshots_are_per_stream,
 };
 pub use stored_data::{
     a_stream_keeps_one_aggregate_type, floats_come_back_bit_for_bit,
@@ -257,6 +257,7 @@ macro_rules! snapshot_store_conformance {
         $crate::event_store_conformance!(@tests $attrs $mode $make;
             snapshot_round_trip,
             newest_snapshot_wins,
+            another_schema_version_replaces_the_snapshot,
             snapshots_are_per_stream,
             an_unreadable_snapshot_is_refused,
         );

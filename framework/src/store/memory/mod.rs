@@ -125,9 +125,9 @@ impl SnapshotStore for InMemoryEventStore {
             .snapshots
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let is_newer = snapshots
-            .get(&snapshot.stream_id)
-            .is_none_or(|held| held.version < snapshot.version);
+        let is_newer = snapshots.get(&snapshot.stream_id).is_none_or(|held| {
+            held.version < snapshot.version || held.schema_version != snapshot.schema_version
+        });
         if is_newer {
             snapshots.insert(snapshot.stream_id.clone(), snapshot);
         }

@@ -32,7 +32,7 @@ pub(crate) use event_columns;
 /// The columns every snapshot query selects.
 macro_rules! snapshot_columns {
     () => {
-        "stream_id, aggregate_type, version, payload, taken_at"
+        "stream_id, aggregate_type, version, schema_version, payload, taken_at"
     };
 }
 pub(crate) use snapshot_columns;
@@ -292,6 +292,8 @@ where
             stream_id: stream_id.clone(),
             aggregate_type: column(row, "aggregate_type")?,
             version,
+            schema_version: u32::try_from(column::<R, i64>(row, "schema_version")?)
+                .map_err(|_| CorruptionReason::Other("schema_version out of range".to_owned()))?,
             payload: payload
                 .into()
                 .into_value()

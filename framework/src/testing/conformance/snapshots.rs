@@ -1,5 +1,5 @@
-//! The conformance checks of snapshot stores: round trip, newest wins, per stream, and a
-//! snapshot that could not be read back refused.
+//! The conformance checks of snapshot stores: round trip, newest wins (unless the schema
+//! version differs), per stream, and a snapshot that could not be read back refused.
 
 use serde_json::json;
 
@@ -11,6 +11,7 @@ fn sample_snapshot(stream: &str, version: u64) -> Snapshot {
         stream_id: stream.to_owned(),
         aggregate_type: "Sample".to_owned(),
         version,
+        schema_version: 3,
         payload: json!({ "as_of": version, "text": "state é ✓" }),
         // Whole seconds, so stores with coarser timestamps still round-trip it exactly.
         taken_at: time::OffsetDateTime::from_unix_timestamp(1_700_000_000 + version as i64)
@@ -52,6 +53,34 @@ pub async fn newest_snapshot_wins<S: SnapshotStore>(store: S) {
         loaded,
         Some(20),
         "an older snapshot must not replace a newer one"
+    );
+}
+
+/// Snapshot stores: a snapshot of another schema version replaces the one held, whether it is
+/// newer or older (the code saving it, upgraded or rolled back, cannot use the held one); of
+/// the same schema version, an older one still does not.
+pub async fn another_schema_version_replaces_the_snapshot<S: SnapshotStore>(store: S) {
+    save_snapshot(&store, sample_snapshot("snap-e", 20)).await;
+    let upgraded = Snapshot {
+        schema_version: 4,
+        ..sample_snapshot("snap-e", 12)
+    };
+    save_snapshot(&store, upgraded.clone()).await;
+    assert_eq!(
+        load_snapshot(&store, "snap-e").await,
+        Some(upgraded),
+        "a snapshot of another schema version replaces the one held, even an older one"
+    );
+    let stale = Snapshot {
+        schema_version: 4,
+        ..sample_snapshot("snap-e", 8)
+    };
+    save_snapshot(&store, stale).await;
+    let held = load_snapshot(&store, "snap-e").await;
+    assert_eq!(
+        held.map(|s| (s.schema_version, s.version)),
+        Some((4, 12)),
+        "of the same schema version, an older snapshot does not replace a newer one"
     );
 }
 

@@ -13,16 +13,20 @@ impl SnapshotStore for PostgresEventStore {
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
         check_snapshot(&snapshot)?;
         sqlx::query(
-            "INSERT INTO aggregato_snapshots (stream_id, aggregate_type, version, payload, taken_at) \
-             VALUES ($1, $2, $3, $4::json, $5) \
+            "INSERT INTO aggregato_snapshots \
+                (stream_id, aggregate_type, version, schema_version, payload, taken_at) \
+             VALUES ($1, $2, $3, $4, $5::json, $6) \
              ON CONFLICT (stream_id) DO UPDATE SET \
                 aggregate_type = excluded.aggregate_type, version = excluded.version, \
-                payload = excluded.payload, taken_at = excluded.taken_at \
-             WHERE excluded.version > aggregato_snapshots.version",
+                schema_version = excluded.schema_version, payload = excluded.payload, \
+                taken_at = excluded.taken_at \
+             WHERE excluded.version > aggregato_snapshots.version \
+                OR excluded.schema_version <> aggregato_snapshots.schema_version",
         )
         .bind(&snapshot.stream_id)
         .bind(&snapshot.aggregate_type)
         .bind(to_db(snapshot.version))
+        .bind(i64::from(snapshot.schema_version))
         .bind(snapshot.payload.to_string())
         .bind(snapshot.taken_at)
         .execute(&self.pool)
