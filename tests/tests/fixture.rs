@@ -283,3 +283,134 @@ mod no_op {
         );
     }
 }
+
+/// Events that a store would not keep faithfully fail the fixture, not a production load.
+mod lossy {
+    use aggregato::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    /// `note` is not stored: it reads back empty.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, DomainEvent)]
+    pub struct Noted {
+        pub amount: u64,
+        #[serde(skip)]
+        pub note: String,
+    }
+
+    /// A float JSON cannot hold cannot be stored at all.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, DomainEvent)]
+    pub struct Measured {
+        pub value: f64,
+    }
+
+    #[derive(Debug, Clone, Command)]
+    #[command(aggregate = Sensor)]
+    pub struct Note {
+        pub note: String,
+    }
+
+    #[derive(Debug, Clone, Command)]
+    #[command(aggregate = Sensor)]
+    pub struct Measure {
+        pub value: f64,
+    }
+
+    #[derive(Debug, Default, Aggregate)]
+    #[aggregate(id = String, events(Noted, Measured), commands(Note, Measure))]
+    pub struct Sensor {
+        pub notes: Vec<String>,
+        pub values: Vec<f64>,
+    }
+
+    impl Handle<Note> for Sensor {
+        async fn handle(
+            &self,
+            command: Note,
+            _: &(),
+        ) -> Result<Vec<SensorEvent>, std::convert::Infallible> {
+            Ok(vec![
+                Noted {
+                    amount: 1,
+                    note: command.note,
+                }
+                .into(),
+            ])
+        }
+    }
+
+    impl Handle<Measure> for Sensor {
+        async fn handle(
+            &self,
+            command: Measure,
+            _: &(),
+        ) -> Result<Vec<SensorEvent>, std::convert::Infallible> {
+            Ok(vec![
+                Measured {
+                    value: command.value,
+                }
+                .into(),
+            ])
+        }
+    }
+
+    impl Apply<Noted> for Sensor {
+        fn apply(&mut self, event: &Noted) {
+            self.notes.push(event.note.clone());
+        }
+    }
+
+    impl Apply<Measured> for Sensor {
+        fn apply(&mut self, event: &Measured) {
+            self.values.push(event.value);
+        }
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "does not survive being stored: it reads back as")]
+    async fn an_event_that_loses_a_field_when_stored_fails_the_fixture() {
+        AggregateFixture::<Sensor>::new()
+            .when(Note {
+                note: "calibrated".to_owned(),
+            })
+            .then_events([Noted {
+                amount: 1,
+                note: "calibrated".to_owned(),
+            }])
+            .await;
+    }
+
+    #[tokio::test]
+    async fn the_state_a_fixture_returns_is_the_one_a_load_builds() {
+        let (decided, state) = AggregateFixture::<Sensor>::new()
+            .when(Note {
+                note: "calibrated".to_owned(),
+            })
+            .outcome()
+            .await;
+        assert_eq!(decided.map(|events| events.len()), Ok(1));
+        assert_eq!(
+            state.notes,
+            [String::new()],
+            "evolved by the event as read back, not as decided"
+        );
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "cannot be stored")]
+    async fn an_event_holding_nan_fails_the_fixture() {
+        AggregateFixture::<Sensor>::new()
+            .when(Measure { value: f64::NAN })
+            .outcome()
+            .await;
+    }
+
+    #[tokio::test]
+    async fn a_finite_float_round_trips_exactly() {
+        let value = 0.1 + 0.2;
+        let state = AggregateFixture::<Sensor>::new()
+            .when(Measure { value })
+            .then_events([Measured { value }])
+            .await;
+        assert_eq!(state.values[0].to_bits(), value.to_bits());
+    }
+}

@@ -190,3 +190,34 @@ fn an_old_payload_that_does_not_fit_its_schema_names_the_event() {
         "{error:?}"
     );
 }
+
+/// A fixture given payloads stored under each older schema reads them through the chain, as a
+/// load does, and decides on the upcast state.
+#[tokio::test]
+async fn a_fixture_given_stored_payloads_of_older_versions_upcasts_them() {
+    let state = AggregateFixture::<Wallet>::new()
+        .given_stored("Credited", 1, json!({ "units": 2 }))
+        .given_stored("Credited", 2, json!({ "cents": 150 }))
+        .given_stored("Credited", 3, json!({ "cents": 7, "currency": "CHF" }))
+        .when(Credit { cents: 1 })
+        .then_events([Credited {
+            cents: 1,
+            currency: "USD".to_owned(),
+        }])
+        .await;
+    assert_eq!(
+        state.credits,
+        [
+            (200, "EUR".to_owned()),
+            (150, "EUR".to_owned()),
+            (7, "CHF".to_owned()),
+            (1, "USD".to_owned())
+        ]
+    );
+}
+
+#[tokio::test]
+#[should_panic(expected = "the stored `Credited` v1 event {\"cents\":2} does not decode")]
+async fn a_fixture_given_a_stored_payload_that_does_not_decode_fails() {
+    AggregateFixture::<Wallet>::new().given_stored("Credited", 1, json!({ "cents": 2 }));
+}
