@@ -398,7 +398,7 @@ mod lossy {
     #[tokio::test]
     #[should_panic(expected = "cannot be stored")]
     async fn an_event_holding_nan_fails_the_fixture() {
-        AggregateFixture::<Sensor>::new()
+        let (_decided, _state) = AggregateFixture::<Sensor>::new()
             .when(Measure { value: f64::NAN })
             .outcome()
             .await;
