@@ -1,8 +1,11 @@
-//! Testing aids: the given/when/then [`AggregateFixture`], and (feature `testing`) the
-//! conformance suite every [`EventStore`](crate::store::EventStore) backend must pass.
+//! Testing aids: the given/when/then [`AggregateFixture`], [`GoldenEvents`] files that keep
+//! stored history readable, and (feature `testing`) the conformance suite every
+//! [`EventStore`](crate::store::EventStore) backend must pass.
 
 #[cfg(feature = "testing")]
 pub mod conformance;
 mod fixture;
+pub mod golden;
 
 pub use fixture::{AggregateFixture, FixtureWhen};
+pub use golden::{GoldenError, GoldenEvents, GoldenReport};
