@@ -90,6 +90,15 @@ impl<A: Aggregate> AggregateRoot<A> {
         Ok(&self.uncommitted[first_new..])
     }
 
+    /// Gives the uncommitted events the ids `id_of(index)` (from 0), in place of the fresh
+    /// ones chosen when they were decided: an idempotent command's events get ids derived
+    /// from its key.
+    pub(crate) fn name_uncommitted_ids(&mut self, id_of: impl Fn(usize) -> Uuid) {
+        for (index, id) in self.uncommitted_ids.iter_mut().enumerate() {
+            *id = id_of(index);
+        }
+    }
+
     /// Takes the uncommitted events, leaving none, and advances the loaded version past them.
     /// Call once they are stored.
     pub fn mark_committed(&mut self) -> Vec<A::Event> {

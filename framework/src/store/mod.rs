@@ -22,6 +22,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use uuid::Uuid;
 
 use crate::event::{DecodeError, EventEnvelope, NewEvent};
 
@@ -331,6 +332,18 @@ pub trait EventStore: Send + Sync {
     /// The last version of `stream`, 0 when it holds no event.
     async fn stream_version(&self, stream: &str) -> Result<u64, StoreError>;
 
+    /// The event of `stream` stored under `event_id`, if there is one: how a repository finds
+    /// what an idempotent command stored before. The default reads the stream; the SQL stores
+    /// look the id up in their index.
+    async fn find_event(
+        &self,
+        stream: &str,
+        event_id: Uuid,
+    ) -> Result<Option<EventEnvelope>, StoreError> {
+        let events = self.read_stream(stream, 1).await?;
+        Ok(events.into_iter().find(|event| event.event_id == event_id))
+    }
+
     /// A wake-up hint for subscribers: a receiver whose value changes (to the newest known
     /// global position) whenever this store appends events. `None` (the default) means
     /// subscribers only poll. A hint may miss appends made by other processes, so subscribers
@@ -401,6 +414,14 @@ impl<S: EventStore + ?Sized> EventStore for Arc<S> {
 
     async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
         (**self).stream_version(stream).await
+    }
+
+    async fn find_event(
+        &self,
+        stream: &str,
+        event_id: Uuid,
+    ) -> Result<Option<EventEnvelope>, StoreError> {
+        (**self).find_event(stream, event_id).await
     }
 
     fn position_watch(&self) -> Option<tokio::sync::watch::Receiver<u64>> {

@@ -52,7 +52,10 @@ pub use filters::{
     filtered_reads_page_by_position, filtered_subscription_catches_up_and_follows,
     read_all_filters_by_aggregate_and_event_type, visiting_a_page_matches_reading_it,
 };
-pub use reads::{read_all_in_global_order, subscription_catches_up_and_follows};
+pub use reads::{
+    find_event_looks_up_an_id_in_its_stream, read_all_in_global_order,
+    subscription_catches_up_and_follows,
+};
 pub use snapshots::{
     an_unreadable_snapshot_is_refused, another_schema_version_replaces_the_snapshot,
     newest_snapshot_wins, snapshot_round_trip, snapshots_are_per_stream,
@@ -191,6 +194,7 @@ macro_rules! event_store_conformance {
             repeated_ids_come_back_as_first_recorded,
             concurrent_appenders_on_one_stream,
             read_all_in_global_order,
+            find_event_looks_up_an_id_in_its_stream,
             read_all_filters_by_aggregate_and_event_type,
             filtered_reads_page_by_position,
             visiting_a_page_matches_reading_it,

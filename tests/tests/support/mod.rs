@@ -75,6 +75,14 @@ impl<S: EventStore, G: Send + Sync> EventStore for Guarded<S, G> {
         self.store.stream_version(stream).await
     }
 
+    async fn find_event(
+        &self,
+        stream: &str,
+        event_id: uuid::Uuid,
+    ) -> Result<Option<EventEnvelope>, StoreError> {
+        self.store.find_event(stream, event_id).await
+    }
+
     fn position_watch(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
         self.store.position_watch()
     }

@@ -125,3 +125,37 @@ pub async fn subscription_catches_up_and_follows<S: EventStore + 'static>(store:
     );
     assert_eq!(subscription.position(), positions[positions.len() - 1]);
 }
+
+/// `find_event` returns the event stored under an id in its stream, as recorded, and nothing
+/// for an id the stream does not hold (unknown, or of another stream).
+pub async fn find_event_looks_up_an_id_in_its_stream<S: EventStore>(store: S) {
+    for n in 0..3 {
+        append_ok(&store, "find-a", ExpectedVersion::Any, n).await;
+        append_ok(&store, "find-b", ExpectedVersion::Any, n).await;
+    }
+    let stream_a = read_all(&store, 0, 100)
+        .await
+        .into_iter()
+        .filter(|event| event.stream_id == "find-a")
+        .collect::<Vec<_>>();
+    let second = &stream_a[1];
+    let found = store
+        .find_event("find-a", second.event_id)
+        .await
+        .unwrap_or_else(|error| panic_with(&format!("find_event failed: {error}")));
+    assert_eq!(
+        found.as_ref(),
+        Some(second),
+        "the event comes back as recorded"
+    );
+    let elsewhere = store
+        .find_event("find-b", second.event_id)
+        .await
+        .unwrap_or_else(|error| panic_with(&format!("find_event failed: {error}")));
+    assert_eq!(elsewhere, None, "an id of another stream is not found");
+    let unknown = store
+        .find_event("find-a", Uuid::now_v7())
+        .await
+        .unwrap_or_else(|error| panic_with(&format!("find_event failed: {error}")));
+    assert_eq!(unknown, None, "an unknown id is not found");
+}

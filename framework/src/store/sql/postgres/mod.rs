@@ -194,6 +194,14 @@ impl EventStore for PostgresEventStore {
         self.select_version(stream).await
     }
 
+    async fn find_event(
+        &self,
+        stream: &str,
+        event_id: uuid::Uuid,
+    ) -> Result<Option<EventEnvelope>, StoreError> {
+        self.select_event(stream, event_id).await
+    }
+
     /// Fed by `LISTEN`/`NOTIFY` (appends of every process on this schema) and by this
     /// process's own appends; see the [module docs](self).
     fn position_watch(&self) -> Option<watch::Receiver<u64>> {

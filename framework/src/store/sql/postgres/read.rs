@@ -117,6 +117,25 @@ impl PostgresEventStore {
         query.fetch_all(&self.pool).await.map_err(backend)
     }
 
+    /// The event of `stream` stored under `event_id`, found through the event id's index.
+    pub(super) async fn select_event(
+        &self,
+        stream: &str,
+        event_id: uuid::Uuid,
+    ) -> Result<Option<EventEnvelope>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM aggregato_events WHERE event_id = $1 AND stream_id = $2"
+        ))
+        .bind(event_id)
+        .bind(stream)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(decode).transpose()
+    }
+
     /// `stream`'s last version, 0 when it holds no event.
     pub(super) async fn select_version(&self, stream: &str) -> Result<u64, StoreError> {
         let version: i64 = sqlx::query_scalar(

@@ -153,6 +153,14 @@ impl EventStore for SqliteEventStore {
         self.select_version(stream).await
     }
 
+    async fn find_event(
+        &self,
+        stream: &str,
+        event_id: uuid::Uuid,
+    ) -> Result<Option<EventEnvelope>, StoreError> {
+        self.select_event(stream, event_id).await
+    }
+
     /// Bumped after each append this process commits (through any clone of this store);
     /// appends by other processes are found by polling.
     fn position_watch(&self) -> Option<watch::Receiver<u64>> {
