@@ -85,14 +85,14 @@ pub struct PlaceOrder {
 impl PlaceOrder {
     /// Holds the stock.
     #[step(compensate = release_stock)]
-    async fn reserve_stock(&mut self, shop: &ShopServices, _key: StepKey) -> StepResult<String> {
+    async fn reserve_stock(&mut self, shop: &ShopServices, key: StepKey) -> StepResult<String> {
         shop.latency().await;
         let command = ReserveStock {
             order_id: self.order_id.clone(),
             quantity: self.quantity,
         };
         shop.inventory
-            .execute(&self.sku, command)
+            .execute_idempotent(&self.sku, command, key.as_str(), key.metadata())
             .await
             .map_err(|error| error.to_string())?;
         self.reserved = true;
@@ -101,14 +101,14 @@ impl PlaceOrder {
 
     /// Charges the customer.
     #[step(compensate = refund_payment)]
-    async fn charge_payment(&mut self, shop: &ShopServices, _key: StepKey) -> StepResult<String> {
+    async fn charge_payment(&mut self, shop: &ShopServices, key: StepKey) -> StepResult<String> {
         shop.latency().await;
         let command = ChargePayment {
             amount_cents: self.amount_cents,
             card_limit_cents: self.card_limit_cents,
         };
         shop.payments
-            .execute(&self.order_id, command)
+            .execute_idempotent(&self.order_id, command, key.as_str(), key.metadata())
             .await
             .map_err(|error| error.to_string())?;
         self.charged = true;
@@ -117,13 +117,13 @@ impl PlaceOrder {
 
     /// Hands the order to the carrier: the point of no return.
     #[step(pivot)]
-    async fn ship(&mut self, shop: &ShopServices, _key: StepKey) -> StepResult<String> {
+    async fn ship(&mut self, shop: &ShopServices, key: StepKey) -> StepResult<String> {
         shop.latency().await;
         let command = ShipOrder {
             address: self.address.clone(),
         };
         shop.shipments
-            .execute(&self.order_id, command)
+            .execute_idempotent(&self.order_id, command, key.as_str(), key.metadata())
             .await
             .map_err(|error| error.to_string())?;
         self.shipped = true;
@@ -131,13 +131,13 @@ impl PlaceOrder {
     }
 
     /// Gives the held stock back.
-    async fn release_stock(&mut self, shop: &ShopServices, _key: StepKey) -> StepResult<String> {
+    async fn release_stock(&mut self, shop: &ShopServices, key: StepKey) -> StepResult<String> {
         shop.latency().await;
         let command = ReleaseStock {
             order_id: self.order_id.clone(),
         };
         shop.inventory
-            .execute(&self.sku, command)
+            .execute_idempotent(&self.sku, command, key.as_str(), key.metadata())
             .await
             .map_err(|error| error.to_string())?;
         self.reserved = false;
@@ -145,10 +145,10 @@ impl PlaceOrder {
     }
 
     /// Refunds the charge.
-    async fn refund_payment(&mut self, shop: &ShopServices, _key: StepKey) -> StepResult<String> {
+    async fn refund_payment(&mut self, shop: &ShopServices, key: StepKey) -> StepResult<String> {
         shop.latency().await;
         shop.payments
-            .execute(&self.order_id, RefundPayment)
+            .execute_idempotent(&self.order_id, RefundPayment, key.as_str(), key.metadata())
             .await
             .map_err(|error| error.to_string())?;
         self.charged = false;

@@ -498,6 +498,7 @@ async fn a_history_naming_other_steps_is_refused() {
     let started = SagaEvent::SagaStarted {
         saga_id: "t".to_owned(),
         data: serde_json::to_value(trip()).expect("json"),
+        correlation_id: None,
     };
     let renamed = SagaEvent::StepStarted {
         step: "book_train".to_owned(),
@@ -728,6 +729,7 @@ fn started(id: &str) -> SagaEvent {
     SagaEvent::SagaStarted {
         saga_id: id.to_owned(),
         data: serde_json::to_value(trip()).expect("json"),
+        correlation_id: None,
     }
 }
 

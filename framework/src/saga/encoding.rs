@@ -134,6 +134,7 @@ mod tests {
             SagaEvent::SagaStarted {
                 saga_id: "s".into(),
                 data: json!({}),
+                correlation_id: None,
             },
             SagaEvent::StepStarted {
                 step: "a".into(),
@@ -188,6 +189,31 @@ mod tests {
                 reason: "why".into(),
             },
         ]
+    }
+
+    #[test]
+    fn a_saga_started_with_a_correlation_keeps_it_and_one_stored_without_reads_none()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let correlated = SagaEvent::SagaStarted {
+            saga_id: "s".into(),
+            data: json!({}),
+            correlation_id: Some(uuid::Uuid::from_u128(7)),
+        };
+        let payload = EventSet::encode(&correlated)?;
+        assert_eq!(
+            SagaEvent::decode("SagaStarted", FIELDS_ONLY, &payload)?,
+            correlated
+        );
+        let before_correlations = json!({ "saga_id": "s", "data": {} });
+        assert_eq!(
+            SagaEvent::decode("SagaStarted", FIELDS_ONLY, &before_correlations)?,
+            SagaEvent::SagaStarted {
+                saga_id: "s".into(),
+                data: json!({}),
+                correlation_id: None,
+            }
+        );
+        Ok(())
     }
 
     #[test]

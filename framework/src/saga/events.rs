@@ -22,6 +22,10 @@ pub enum SagaEvent {
         saga_id: String,
         /// The initial data.
         data: Value,
+        /// The correlation id every event the saga causes carries: inherited from what
+        /// started it, or (when absent) one derived from the saga's type and id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        correlation_id: Option<uuid::Uuid>,
     },
     /// A step began (again, when `attempt` > 1).
     StepStarted {

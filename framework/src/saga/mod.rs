@@ -69,6 +69,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::event::Metadata;
 
 pub use error::{RecoveryError, SagaError};
 pub use events::SagaEvent;
@@ -162,12 +165,20 @@ pub enum StepAction {
 
 /// An idempotency key, the same every time the same step (or compensation) of the same saga
 /// instance runs, including after a crash. A participant that records the keys it has seen
-/// can turn a repeated call into a no-op.
+/// can turn a repeated call into a no-op; an aggregate command becomes idempotent with
+/// [`Repository::execute_idempotent`](crate::Repository::execute_idempotent), given the key
+/// and [`StepKey::metadata`], which also carries the saga's correlation id on to the
+/// command's events:
+///
+/// ```text
+/// shop.stock.execute_idempotent(&sku, command, key.as_str(), key.metadata()).await?;
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct StepKey {
     key: String,
     step: &'static str,
     action: StepAction,
+    correlation_id: Uuid,
 }
 
 impl StepKey {
@@ -181,7 +192,27 @@ impl StepKey {
             key: format!("{saga_type}/{saga_id}/{step}{suffix}"),
             step,
             action,
+            correlation_id: default_correlation_id(saga_type, saga_id),
         }
+    }
+
+    /// The same key in a saga that carries `correlation_id`.
+    #[must_use]
+    pub fn with_correlation_id(mut self, correlation_id: Uuid) -> Self {
+        self.correlation_id = correlation_id;
+        self
+    }
+
+    /// The correlation id of the saga: the one it was started with, else one derived from
+    /// its type and id (the same in every process and after a crash).
+    pub fn correlation_id(&self) -> Uuid {
+        self.correlation_id
+    }
+
+    /// The metadata of a command this step sends: the saga's correlation id, so every event
+    /// the saga causes shares it.
+    pub fn metadata(&self) -> Metadata {
+        Metadata::new().with_correlation_id(self.correlation_id)
     }
 
     /// The key as a string, e.g. `PlaceOrder/order-7/charge_card`.
@@ -267,4 +298,14 @@ impl<E: fmt::Display> IntoStepResult for Result<(), E> {
 /// A step index the dispatch does not know: the stored history names a step this build lacks.
 pub fn unknown_step(saga_type: &str, step: usize) -> StepError {
     StepError::new(format!("saga `{saga_type}` has no step number {step}"))
+}
+
+/// The correlation id of a saga started without one: a name-based UUID of its type and id.
+pub(crate) fn default_correlation_id(saga_type: &str, saga_id: &str) -> Uuid {
+    /// Fixed forever: the ids derived from it are stored.
+    const NAMESPACE: Uuid = Uuid::from_u128(0x2d7e_51a0_c4b3_4f19_8a62_e0f5_37c9_b1d4);
+    Uuid::new_v5(
+        &NAMESPACE,
+        format!("saga\n{saga_type}\n{saga_id}").as_bytes(),
+    )
 }

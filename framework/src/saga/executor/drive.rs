@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
+use uuid::Uuid;
 
 use super::SagaExecutor;
 use crate::saga::error::SagaError;
@@ -111,7 +112,8 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
             attempt,
         };
         self.append_next(saga_id, progress, started).await?;
-        let key = StepKey::new(G::SAGA_TYPE, saga_id, step, StepAction::Run);
+        let key = StepKey::new(G::SAGA_TYPE, saga_id, step, StepAction::Run)
+            .with_correlation_id(correlation_id::<G>(saga_id, progress));
         let (result, changed) = self.run(saga_id, data, index, StepAction::Run, key).await?;
         let step = step.to_owned();
         let event = match result {
@@ -150,7 +152,8 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
         attempt: u32,
     ) -> Result<(), SagaError> {
         let step = step_name::<G>(index);
-        let key = StepKey::new(G::SAGA_TYPE, saga_id, step, StepAction::Compensate);
+        let key = StepKey::new(G::SAGA_TYPE, saga_id, step, StepAction::Compensate)
+            .with_correlation_id(correlation_id::<G>(saga_id, progress));
         let (result, changed) = self
             .run(saga_id, data, index, StepAction::Compensate, key)
             .await?;
@@ -254,4 +257,11 @@ async fn wait(backoff: Duration) {
     } else {
         tokio::time::sleep(backoff).await;
     }
+}
+
+/// The correlation id of the saga: the one it started with, else the one derived from it.
+pub(super) fn correlation_id<G: SagaSteps>(saga_id: &str, progress: &SagaProgress) -> Uuid {
+    progress
+        .correlation_id
+        .unwrap_or_else(|| crate::saga::default_correlation_id(G::SAGA_TYPE, saga_id))
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
+use uuid::Uuid;
 
 use super::SagaSteps;
 use super::error::SagaError;
@@ -140,11 +141,37 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
         format!("{}-{saga_id}", G::SAGA_TYPE)
     }
 
-    /// Starts a new saga instance `saga_id` with `data` and runs it to its end.
+    /// Starts a new saga instance `saga_id` with `data` and runs it to its end. Its events,
+    /// and those of the commands its steps send with [`StepKey::metadata`], share a
+    /// correlation id derived from the saga's type and id; see
+    /// [`start_correlated`](Self::start_correlated) to inherit one.
+    ///
+    /// [`StepKey::metadata`]: crate::saga::StepKey::metadata
     pub async fn start(&self, saga_id: &str, data: G) -> Result<SagaOutcome<G>, SagaError> {
+        self.start_with(saga_id, data, None).await
+    }
+
+    /// [`start`](Self::start), the saga carrying on `correlation_id`: that of the event or
+    /// request that started it, so one trace runs from it through every step.
+    pub async fn start_correlated(
+        &self,
+        saga_id: &str,
+        data: G,
+        correlation_id: Uuid,
+    ) -> Result<SagaOutcome<G>, SagaError> {
+        self.start_with(saga_id, data, Some(correlation_id)).await
+    }
+
+    async fn start_with(
+        &self,
+        saga_id: &str,
+        data: G,
+        correlation_id: Option<Uuid>,
+    ) -> Result<SagaOutcome<G>, SagaError> {
         let started = SagaEvent::SagaStarted {
             saga_id: saga_id.to_owned(),
             data: self.encode(saga_id, &data)?,
+            correlation_id,
         };
         let mut progress = SagaProgress::empty();
         match self
@@ -224,12 +251,18 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
         expected: ExpectedVersion,
         event: SagaEvent,
     ) -> Result<(), SagaError> {
+        let correlation_id = match &event {
+            SagaEvent::SagaStarted {
+                correlation_id: Some(id),
+                ..
+            } => *id,
+            _ => drive::correlation_id::<G>(saga_id, progress),
+        };
+        let metadata = Metadata::new().with_correlation_id(correlation_id);
         let new_event =
-            NewEvent::encode(G::SAGA_TYPE, &event, Metadata::default()).map_err(|source| {
-                SagaError::Data {
-                    saga_id: saga_id.to_owned(),
-                    source,
-                }
+            NewEvent::encode(G::SAGA_TYPE, &event, metadata).map_err(|source| SagaError::Data {
+                saga_id: saga_id.to_owned(),
+                source,
             })?;
         match self
             .store

@@ -52,6 +52,8 @@ pub struct SagaProgress {
     pub saga_id: String,
     /// The saga's data as last recorded.
     pub data: Value,
+    /// The correlation id it started with, if it was given one.
+    pub correlation_id: Option<uuid::Uuid>,
     /// The stream version the progress includes.
     pub version: u64,
     /// Where it stands.
@@ -101,6 +103,7 @@ impl SagaProgress {
         Self {
             saga_id: String::new(),
             data: Value::Null,
+            correlation_id: None,
             version: 0,
             phase: SagaPhase::NotStarted,
             completed: Vec::new(),
@@ -133,9 +136,14 @@ impl SagaProgress {
     pub fn record(&mut self, event: &SagaEvent) {
         self.version += 1;
         match event {
-            SagaEvent::SagaStarted { saga_id, data } => {
+            SagaEvent::SagaStarted {
+                saga_id,
+                data,
+                correlation_id,
+            } => {
                 self.saga_id.clone_from(saga_id);
                 self.data = data.clone();
+                self.correlation_id = *correlation_id;
                 self.phase = SagaPhase::Running { next: 0 };
             }
             SagaEvent::StepStarted { index, attempt, .. } => {
