@@ -194,6 +194,7 @@ pub mod saga;
 pub mod store;
 pub mod subscription;
 pub mod testing;
+mod trace;
 
 #[cfg(feature = "derive")]
 pub mod _derive;

@@ -3,13 +3,12 @@
 
 mod cache;
 mod error;
+mod execute;
 mod idempotency;
 mod replay;
 mod snapshots;
 
 use std::sync::Arc;
-
-use uuid::Uuid;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -18,7 +17,7 @@ use crate::aggregate::Aggregate;
 use crate::event::{EventEnvelope, Metadata, NewEvent};
 use crate::retry::RetryPolicy;
 use crate::root::AggregateRoot;
-use crate::store::{EventStore, ExpectedVersion, SnapshotStore, StoreError};
+use crate::store::{EventStore, ExpectedVersion, SnapshotStore};
 use cache::{Cached, StateCache};
 use replay::Replayer;
 use snapshots::Snapshots;
@@ -179,158 +178,6 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         self
     }
 
-    /// Executes `command` on the instance `id` with empty metadata.
-    /// See [`Repository::execute_with_metadata`].
-    pub async fn execute(
-        &self,
-        id: &A::Id,
-        command: impl Into<A::Command>,
-    ) -> RepositoryResult<Vec<EventEnvelope<A::Event>>, A> {
-        self.execute_with_metadata(id, command, Metadata::default())
-            .await
-    }
-
-    /// Loads `id`, lets it handle `command`, and appends the events it produced expecting the
-    /// version it was loaded at; `metadata` lands on every event. On a concurrency conflict it
-    /// starts over from the load, as the retry policy allows. Returns the committed events
-    /// (none when the command changed nothing).
-    ///
-    /// The command has an id: the causation id `metadata` brings (the id of the message that
-    /// asked for it, or one the caller chose), else a fresh UUID v7. Its events carry it as
-    /// their causation id, and as their correlation id unless `metadata` brings one (the
-    /// correlation of whatever caused the command, inherited).
-    ///
-    /// With a state cache ([`Repository::with_state_cache`]) the load is skipped when the
-    /// aggregate is cached.
-    pub async fn execute_with_metadata(
-        &self,
-        id: &A::Id,
-        command: impl Into<A::Command>,
-        metadata: Metadata,
-    ) -> RepositoryResult<Vec<EventEnvelope<A::Event>>, A> {
-        self.run(id, command.into(), metadata, None).await
-    }
-
-    /// [`Repository::execute_with_metadata`] made idempotent by `key` (a request id, a saga
-    /// step's [`StepKey`](crate::saga::StepKey)): its events' ids, and the command's id unless
-    /// `metadata` brings one, derive from the key and the stream (name-based UUIDs), so if a command under this key was
-    /// committed before (a client retrying after a timeout whose append did commit), its
-    /// stored events come back and nothing runs again: no second copy, whichever process or
-    /// cached state the retry meets. Two executions racing under one key store one batch.
-    ///
-    /// A command under the key that stored nothing (rejected, or changing nothing) left no
-    /// trace: it runs again. Keys are per stream: the same key on another instance is another
-    /// command.
-    pub async fn execute_idempotent(
-        &self,
-        id: &A::Id,
-        command: impl Into<A::Command>,
-        key: &str,
-        metadata: Metadata,
-    ) -> RepositoryResult<Vec<EventEnvelope<A::Event>>, A> {
-        self.run(id, command.into(), metadata, Some(key)).await
-    }
-
-    /// Executes `command`, idempotently when `key` is given.
-    async fn run(
-        &self,
-        id: &A::Id,
-        command: A::Command,
-        metadata: Metadata,
-        key: Option<&str>,
-    ) -> RepositoryResult<Vec<EventEnvelope<A::Event>>, A> {
-        let stream = A::stream_id(id);
-        let command_id = metadata.causation_id.unwrap_or_else(|| {
-            key.map_or_else(Uuid::now_v7, |key| idempotency::command_id(&stream, key))
-        });
-        let metadata = Metadata {
-            causation_id: Some(command_id),
-            correlation_id: Some(metadata.correlation_id.unwrap_or(command_id)),
-            ..metadata
-        };
-        let mut attempt = 1;
-        // Only the first attempt may start from the cache: once it proved stale (or lost a
-        // race), later attempts load from the store.
-        let mut use_cache = true;
-        loop {
-            if let Some(key) = key
-                && let Some(stored) =
-                    idempotency::stored_before::<A, S>(&self.store, &stream, key).await?
-            {
-                return Ok(stored);
-            }
-            let (mut root, from_cache) = self.start(id, &stream, use_cache).await?;
-            use_cache = false;
-            let decided = root
-                .handle(command.clone(), &self.services)
-                .await
-                .map(<[_]>::is_empty);
-            if let Some(key) = key {
-                root.name_uncommitted_ids(|index| idempotency::event_id(&stream, key, index));
-            }
-            // A rejection, or a decision to change nothing, leaves no trace in the store, so
-            // the version check cannot catch a stale state behind it. Decided on a cached
-            // state, it only stands if the stream has not moved on since; otherwise decide
-            // again on a fresh load (the cached state is gone: it was taken).
-            if !matches!(decided, Ok(false))
-                && from_cache
-                && self.is_behind(&stream, root.loaded_version()).await?
-            {
-                tracing::debug!(%stream, "cached state was behind its stream; reloading");
-                continue;
-            }
-            if let Err(rejection) = decided {
-                self.keep(stream, root);
-                return Err(RepositoryError::Rejected(rejection));
-            }
-            let first_new = root.loaded_version() + 1;
-            match self.append_uncommitted(&stream, &mut root, &metadata).await {
-                // Under a key, the store may answer with the batch a racing execution under
-                // the same key stored first (same ids): that one is the command's outcome,
-                // and this state, decided on the older one, is dropped.
-                Ok(events)
-                    if key.is_some()
-                        && events
-                            .first()
-                            .is_some_and(|event| event.version != first_new) =>
-                {
-                    if let Some(cache) = &self.cache {
-                        cache.forget(&stream);
-                    }
-                    let key = key.unwrap_or_default();
-                    let stored =
-                        idempotency::stored_before::<A, S>(&self.store, &stream, key).await?;
-                    return Ok(stored.unwrap_or_default());
-                }
-                Ok(events) => {
-                    self.keep(stream, root);
-                    return Ok(events);
-                }
-                // A stale cached state is not the caller's contention: retried on a fresh load
-                // without counting against the policy.
-                Err(RepositoryError::Store(StoreError::ConcurrencyConflict { .. }))
-                    if from_cache =>
-                {
-                    tracing::debug!(%stream, "cached state was behind its stream; reloading");
-                }
-                Err(RepositoryError::Store(StoreError::ConcurrencyConflict {
-                    stream,
-                    expected,
-                    actual,
-                })) if self.retry.allows_retry_after(attempt) => {
-                    let backoff = self.retry.backoff(attempt);
-                    tracing::debug!(
-                        %stream, %expected, actual, attempt, ?backoff,
-                        "concurrency conflict; retrying from a fresh load"
-                    );
-                    wait(backoff).await;
-                    attempt += 1;
-                }
-                Err(error) => return Err(error),
-            }
-        }
-    }
-
     /// Appends the uncommitted events of `root`, expecting the version it was loaded at, and
     /// marks them committed. No retry: a conflict comes back as an error. A state cache entry
     /// for the aggregate is dropped, as it is now behind.
@@ -371,7 +218,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
         let expected = ExpectedVersion::Exact(root.loaded_version());
-        let recorded = self.store.append(stream, expected, new_events).await?;
+        let recorded = crate::trace::append(&self.store, stream, expected, new_events).await?;
         let (before, after) = (root.loaded_version(), root.version());
         if let Some(snapshots) = &self.snapshots {
             // The state already includes the new events (applied when they were decided);

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::SagaExecutor;
@@ -194,12 +195,26 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
         let declared = G::STEPS.get(index).and_then(|info| info.timeout);
         let timeout = declared.or(self.step_timeout);
         let services = self.services.as_ref();
+        let span = tracing::info_span!(
+            "saga_step",
+            saga_type = G::SAGA_TYPE,
+            saga_id,
+            step = key.step(),
+            action = match action {
+                StepAction::Run => "run",
+                StepAction::Compensate => "compensate",
+            },
+            step_key = key.as_str(),
+            correlation_id = %key.correlation_id(),
+            outcome = tracing::field::Empty,
+        );
         let run = async {
             match action {
                 StepAction::Run => data.run_step(index, services, key).await,
                 StepAction::Compensate => data.compensate_step(index, services, key).await,
             }
-        };
+        }
+        .instrument(span.clone());
         let result = match timeout {
             None => Some(run.await),
             Some(limit) => tokio::time::timeout(limit, run).await.ok(),
@@ -209,6 +224,14 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
             (Some(Err(error)), _) => RunResult::Refused(error),
             (None, limit) => RunResult::TimedOut(limit.unwrap_or_default()),
         };
+        span.record(
+            "outcome",
+            match &result {
+                RunResult::Done => "done",
+                RunResult::Refused(_) => "refused",
+                RunResult::TimedOut(_) => "timed out",
+            },
+        );
         let after = self.encode(saga_id, data)?;
         Ok((result, (after != before).then_some(after)))
     }

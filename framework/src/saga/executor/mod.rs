@@ -264,11 +264,8 @@ impl<G: SagaSteps, S: EventStore> SagaExecutor<G, S> {
                 saga_id: saga_id.to_owned(),
                 source,
             })?;
-        match self
-            .store
-            .append(&Self::stream_id(saga_id), expected, vec![new_event])
-            .await
-        {
+        let stream = Self::stream_id(saga_id);
+        match crate::trace::append(&self.store, &stream, expected, vec![new_event]).await {
             Ok(_) => {}
             Err(StoreError::ConcurrencyConflict { .. }) => {
                 return Err(SagaError::Contended {
