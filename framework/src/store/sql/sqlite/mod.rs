@@ -45,7 +45,9 @@
 //! };
 //! let recorded = store.append("Counter-1", ExpectedVersion::NoStream, vec![event]).await?;
 //! assert_eq!((recorded[0].version, recorded[0].position), (1, 1));
-//! assert_eq!(store.read_stream("Counter-1", 1).await?, recorded);
+//! let read = store.read_stream("Counter-1", 1).await?;
+//! assert_eq!(read[0].payload, serde_json::json!({ "by": 3 }));
+//! assert_eq!(read[0].clone().with_payload(()), recorded[0]);
 //! # store.pool().close().await;
 //! # std::fs::remove_dir_all(&dir)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
