@@ -50,7 +50,7 @@ pub fn to_payload<T: Serialize + ?Sized>(
 /// making one writes JSON through `serde_json`, so the text needs no second parse to be
 /// trusted, and a `Value` converts without an error to handle.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Payload(Box<str>);
+pub struct Payload(String);
 
 impl Payload {
     /// Serializes `value` to JSON text, refusing a non-finite float (`NaN`, `inf`, `-inf`) or
@@ -64,7 +64,8 @@ impl Payload {
     /// # Ok::<(), serde_json::Error>(())
     /// ```
     pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
-        serde_json::to_string(&Checked(value)).map(|text| Self(text.into_boxed_str()))
+        // Kept as the serializer leaves it: shrinking it to a boxed `str` would reallocate.
+        serde_json::to_string(&Checked(value)).map(Self)
     }
 
     /// Checks that `text` is one JSON value and takes it as a payload, as written (a store
@@ -72,7 +73,7 @@ impl Payload {
     pub fn from_json(text: impl Into<String>) -> Result<Self, serde_json::Error> {
         let text = text.into();
         serde_json::from_str::<serde::de::IgnoredAny>(&text)?;
-        Ok(Self(text.into_boxed_str()))
+        Ok(Self(text))
     }
 
     /// The JSON text.
@@ -95,7 +96,7 @@ impl From<serde_json::Value> for Payload {
 impl From<&serde_json::Value> for Payload {
     /// A `Value` holds no non-finite float, so its text is a payload as it is.
     fn from(value: &serde_json::Value) -> Self {
-        Self(value.to_string().into_boxed_str())
+        Self(value.to_string())
     }
 }
 
