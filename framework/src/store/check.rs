@@ -113,6 +113,14 @@ fn too_deep(value: &Value, limit: usize) -> Option<usize> {
 /// objects. One pass over the bytes, counting brackets outside strings; the text is valid JSON
 /// (a [`Payload`](crate::event::Payload) always is), so nothing else can open or close one.
 fn too_deep_text(json: &str, limit: usize) -> Option<usize> {
+    // Every level opens with a bracket, so text with no more than `limit` of them (shorter
+    // than `limit`, which most payloads are, or counted in a loop that vectorizes) cannot be
+    // deeper: the bracket-by-bracket walk below is only for the rest.
+    if json.len() <= limit
+        || json.bytes().filter(|&b| b == b'[' || b == b'{').count() <= limit
+    {
+        return None;
+    }
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;
