@@ -116,9 +116,7 @@ fn too_deep_text(json: &str, limit: usize) -> Option<usize> {
     // Every level opens with a bracket, so text with no more than `limit` of them (shorter
     // than `limit`, which most payloads are, or counted in a loop that vectorizes) cannot be
     // deeper: the bracket-by-bracket walk below is only for the rest.
-    if json.len() <= limit
-        || json.bytes().filter(|&b| b == b'[' || b == b'{').count() <= limit
-    {
+    if json.len() <= limit || json.bytes().filter(|&b| b == b'[' || b == b'{').count() <= limit {
         return None;
     }
     let mut depth = 0usize;
