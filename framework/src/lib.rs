@@ -206,7 +206,9 @@ pub mod __private;
 pub use aggregate::{Aggregate, AggregateId, Apply, Handle};
 pub use command::Command;
 pub use entity::{Entity, EntityError, EntityState};
-pub use event::{DecodeError, DomainEvent, EventEnvelope, EventSet, Metadata, NewEvent};
+pub use event::{
+    DecodeError, DomainEvent, EventEnvelope, EventSet, Metadata, NewEvent, RecordedEvent,
+};
 pub use repository::{Repository, RepositoryError, RepositoryResult};
 pub use retry::RetryPolicy;
 pub use root::AggregateRoot;

@@ -17,7 +17,7 @@
 //! let mut subscription = Subscription::new(Arc::clone(&store), 0);
 //! # let event = NewEvent { event_id: uuid::Uuid::now_v7(), aggregate_type: "Demo".into(),
 //! #     event_type: "Happened".into(), event_version: 1, metadata: Metadata::default(),
-//! #     payload: serde_json::json!({}) };
+//! #     payload: serde_json::json!({}).into() };
 //! store.append("demo-1", ExpectedVersion::Any, vec![event]).await?;
 //! let first = subscription.next().await?;
 //! assert_eq!((first.position, subscription.position()), (1, 1));

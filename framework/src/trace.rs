@@ -7,7 +7,7 @@
 
 use tracing::Instrument as _;
 
-use crate::event::{EventEnvelope, NewEvent};
+use crate::event::{NewEvent, RecordedEvent};
 use crate::store::{EventStore, ExpectedVersion, StoreError};
 
 /// Appends through `store` inside an `append` span.
@@ -16,7 +16,7 @@ pub(crate) async fn append<S: EventStore + ?Sized>(
     stream: &str,
     expected: ExpectedVersion,
     events: Vec<NewEvent>,
-) -> Result<Vec<EventEnvelope>, StoreError> {
+) -> Result<Vec<RecordedEvent>, StoreError> {
     let span = tracing::info_span!(
         "append",
         stream_id = stream,

@@ -203,7 +203,7 @@ impl EventStore for RivalBeforeAppend {
         stream: &str,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
-    ) -> Result<Vec<EventEnvelope>, StoreError> {
+    ) -> Result<Vec<EventEnvelope<()>>, StoreError> {
         self.appends_attempted.fetch_add(1, Ordering::SeqCst);
         let rival_due = self
             .rival_appends_left
@@ -346,7 +346,7 @@ async fn load_after_planting(
         event_type: event_type.to_owned(),
         event_version,
         metadata: Metadata::new(),
-        payload,
+        payload: payload.into(),
     };
     store
         .append(
@@ -585,7 +585,7 @@ impl EventStore for LosesVersionTwo {
         stream: &str,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
-    ) -> Result<Vec<EventEnvelope>, StoreError> {
+    ) -> Result<Vec<EventEnvelope<()>>, StoreError> {
         self.0.append(stream, expected, events).await
     }
     async fn read_stream(&self, stream: &str, from: u64) -> Result<Vec<EventEnvelope>, StoreError> {

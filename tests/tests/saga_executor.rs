@@ -535,7 +535,7 @@ async fn append<S: EventStore + ?Sized>(store: &S, id: &str, events: &[SagaEvent
             event_type: event.event_type().to_owned(),
             event_version: 1,
             metadata: aggregato::Metadata::default(),
-            payload: serde_json::to_value(event).expect("json"),
+            payload: serde_json::to_value(event).expect("json").into(),
         })
         .collect();
     store
@@ -741,7 +741,7 @@ async fn append_raw(store: &InMemoryEventStore, id: &str, event_type: &str, payl
         event_type: event_type.to_owned(),
         event_version: 1,
         metadata: aggregato::Metadata::default(),
-        payload,
+        payload: payload.into(),
     };
     store
         .append(&format!("Trip-{id}"), ExpectedVersion::Any, vec![event])
@@ -1294,7 +1294,7 @@ impl<S: EventStore> EventStore for Recording<S> {
         stream: &str,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
-    ) -> Result<Vec<EventEnvelope>, StoreError> {
+    ) -> Result<Vec<EventEnvelope<()>>, StoreError> {
         self.inner.append(stream, expected, events).await
     }
 

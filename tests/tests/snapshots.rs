@@ -52,7 +52,7 @@ impl EventStore for Observed {
         stream: &str,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
-    ) -> Result<Vec<EventEnvelope>, StoreError> {
+    ) -> Result<Vec<EventEnvelope<()>>, StoreError> {
         self.inner.append(stream, expected, events).await
     }
 

@@ -31,7 +31,7 @@ impl EventStore for CountingStore {
         stream: &str,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
-    ) -> Result<Vec<EventEnvelope>, StoreError> {
+    ) -> Result<Vec<EventEnvelope<()>>, StoreError> {
         self.inner.append(stream, expected, events).await
     }
 

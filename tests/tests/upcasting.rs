@@ -87,7 +87,7 @@ fn stored(version: u32, payload: serde_json::Value) -> NewEvent {
         event_type: "Credited".to_owned(),
         event_version: version,
         metadata: Metadata::new(),
-        payload,
+        payload: payload.into(),
     }
 }
 

@@ -102,6 +102,10 @@ fn event_set(model: &MessageSets) -> TokenStream {
     let encode_arms = events
         .iter()
         .map(|Member { variant, .. }| quote!(Self::#variant(__event) => #krate::event::to_payload(__event)));
+    // The text an append carries, serialized straight from the event (no `Value` between).
+    let payload_arms = events
+        .iter()
+        .map(|Member { variant, .. }| quote!(Self::#variant(__event) => #krate::event::Payload::encode(__event)));
     let decoders = events.iter().map(|Member { ty, variant }| {
         let event = as_domain_event(model, ty);
         quote! {
@@ -132,6 +136,14 @@ fn event_set(model: &MessageSets) -> TokenStream {
             ) -> ::core::result::Result<#json::Value, #json::Error> {
                 match self {
                     #(#encode_arms,)*
+                }
+            }
+
+            fn encode_payload(
+                &self,
+            ) -> ::core::result::Result<#krate::event::Payload, #json::Error> {
+                match self {
+                    #(#payload_arms,)*
                 }
             }
 

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 mod payload;
 
-pub use payload::to_payload;
+pub use payload::{Payload, to_payload};
 
 /// One type of domain event: a serde-serializable fact with a stable name and schema version.
 ///
@@ -70,6 +70,13 @@ pub trait EventSet: Serialize + DeserializeOwned + Clone + Debug + Send + Sync +
     /// This event's payload, without its name. A value JSON cannot hold (a `NaN` or infinite
     /// float) is an error, never a lossy payload: see [`to_payload`].
     fn encode(&self) -> Result<serde_json::Value, serde_json::Error>;
+    /// This event's payload as the JSON text an append carries, with the refusals of
+    /// [`encode`](Self::encode). `#[derive(Aggregate)]` serializes the event straight to text
+    /// ([`Payload::encode`]); the default goes through [`encode`](Self::encode)'s `Value`,
+    /// which suits a hand-written set that edits the `Value`.
+    fn encode_payload(&self) -> Result<Payload, serde_json::Error> {
+        self.encode().map(Payload::from)
+    }
     /// Rebuilds an event from its stored name, version and payload (a `&serde_json::Value`
     /// or JSON text: see [`StoredPayload`]).
     fn decode<'a>(
@@ -213,6 +220,23 @@ impl Metadata {
 }
 
 /// An event to append: its payload, already encoded, and what the store must keep with it.
+///
+/// [`NewEvent::encode`] builds one from an aggregate's event; by hand, a `serde_json::Value`
+/// converts into the payload:
+///
+/// ```
+/// use aggregato::{Metadata, NewEvent};
+///
+/// let event = NewEvent {
+///     event_id: uuid::Uuid::now_v7(),
+///     aggregate_type: "Account".into(),
+///     event_type: "MoneyDeposited".into(),
+///     event_version: 1,
+///     metadata: Metadata::new(),
+///     payload: serde_json::json!({"amount": 100}).into(),
+/// };
+/// assert_eq!(event.payload.as_str(), r#"{"amount":100}"#);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
     /// Unique id (UUID v7). Appending an id the store already holds is a no-op.
@@ -225,8 +249,8 @@ pub struct NewEvent {
     pub event_version: u32,
     /// Correlation, causation, actor and free-form context.
     pub metadata: Metadata,
-    /// The encoded payload.
-    pub payload: serde_json::Value,
+    /// The encoded payload: JSON text.
+    pub payload: Payload,
 }
 
 impl NewEvent {
@@ -253,10 +277,15 @@ impl NewEvent {
             event_type: event.event_type().to_owned(),
             event_version: event.event_version(),
             metadata,
-            payload: event.encode()?,
+            payload: event.encode_payload()?,
         })
     }
 }
+
+/// What an append hands back for each event of its batch: where and when it was recorded,
+/// without its payload (the appender has it already, typed). An event whose id was stored
+/// before comes back as first recorded.
+pub type RecordedEvent = EventEnvelope<()>;
 
 /// A recorded event: its payload (`P`, encoded JSON by default, or a decoded event) and where
 /// and when it was stored.

@@ -1,10 +1,12 @@
 //! Turning a value into a stored JSON payload, refusing what JSON cannot hold.
 //!
-//! `serde_json::to_value` writes a non-finite float (`NaN`, an infinity) as `null`, so an event
-//! holding one would be stored as something it is not, and then fail every load of its stream
-//! (or, inside an `Option`, come back as `None`). [`to_payload`] serializes through a wrapper
-//! that refuses such a float with an error naming it, before anything is stored. Everything
-//! else is passed straight to `serde_json`'s own value serializer.
+//! `serde_json` writes a non-finite float (`NaN`, an infinity) as `null`, so an event holding
+//! one would be stored as something it is not, and then fail every load of its stream (or,
+//! inside an `Option`, come back as `None`). [`Payload::encode`] (JSON text, what an append
+//! carries) and [`to_payload`] (a `Value`, for snapshots and saga data) serialize through a
+//! wrapper that refuses such a float with an error naming it, before anything is stored, and
+//! likewise an integer beyond 64 bits, which a JSON reader would read back as a float.
+//! Everything else is passed straight to `serde_json`'s own serializers.
 
 use serde::ser::{
     self, Serialize, SerializeMap, SerializeSeq, SerializeStruct, SerializeStructVariant,
@@ -28,6 +30,95 @@ pub fn to_payload<T: Serialize + ?Sized>(
     value.serialize(Finite(serde_json::value::Serializer))
 }
 
+/// An event's payload, encoded for appending: JSON text, always valid JSON, serialized once
+/// straight from the typed event (see [`Payload::encode`]).
+///
+/// Stores keep it as given: the SQL stores bind the text, the in-memory store transcodes it
+/// into its own encoding. For events built by hand (tests, store implementations), a
+/// `serde_json::Value` converts into it:
+///
+/// ```
+/// use aggregato::event::Payload;
+///
+/// let payload = Payload::from(serde_json::json!({"amount": 100}));
+/// assert_eq!(payload.as_str(), r#"{"amount":100}"#);
+/// assert_eq!(payload.to_value()?, serde_json::json!({"amount": 100}));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+///
+/// A newtype over the text rather than a `Box<serde_json::value::RawValue>`: every way of
+/// making one writes JSON through `serde_json`, so the text needs no second parse to be
+/// trusted, and a `Value` converts without an error to handle.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Payload(String);
+
+impl Payload {
+    /// Serializes `value` to JSON text, refusing a non-finite float (`NaN`, `inf`, `-inf`) or
+    /// an integer beyond 64 bits anywhere in it: JSON readers could not give them back.
+    ///
+    /// ```
+    /// use aggregato::event::Payload;
+    ///
+    /// assert_eq!(Payload::encode(&[1.5_f64, -0.0])?.as_str(), "[1.5,-0.0]");
+    /// assert!(Payload::encode(&Some(f64::NAN)).is_err());
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
+        // Kept as the serializer leaves it: shrinking it to a boxed `str` would reallocate.
+        serde_json::to_string(&Checked(value)).map(Self)
+    }
+
+    /// Checks that `text` is one JSON value and takes it as a payload, as written (a store
+    /// implementation handing over text it holds, say).
+    pub fn from_json(text: impl Into<String>) -> Result<Self, serde_json::Error> {
+        let text = text.into();
+        serde_json::from_str::<serde::de::IgnoredAny>(&text)?;
+        Ok(Self(text))
+    }
+
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The payload parsed as a `serde_json::Value`.
+    pub fn to_value(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::from_str(&self.0)
+    }
+}
+
+impl From<serde_json::Value> for Payload {
+    fn from(value: serde_json::Value) -> Self {
+        Self::from(&value)
+    }
+}
+
+impl From<&serde_json::Value> for Payload {
+    /// A `Value` holds no non-finite float, so its text is a payload as it is.
+    fn from(value: &serde_json::Value) -> Self {
+        Self(value.to_string())
+    }
+}
+
+impl AsRef<str> for Payload {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The JSON itself reads better than a quoted, escaped string.
+        write!(f, "Payload({})", self.0)
+    }
+}
+
 /// A serializer (or one of its compound parts) that refuses non-finite floats and otherwise
 /// forwards to the one it wraps.
 struct Finite<S>(S);
@@ -39,6 +130,13 @@ impl<T: Serialize + ?Sized> Serialize for Checked<'_, T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.0.serialize(Finite(serializer))
     }
+}
+
+fn too_wide<E: ser::Error>(value: impl std::fmt::Display) -> E {
+    E::custom(format_args!(
+        "the integer `{value}` cannot be stored: it does not fit in 64 bits, so a JSON reader \
+         would read it back as an approximate float; store it as a string"
+    ))
 }
 
 fn non_finite<E: ser::Error>(value: impl std::fmt::Display) -> E {
@@ -90,6 +188,11 @@ impl<S: Serializer> Serializer for Finite<S> {
         self.0.serialize_i64(v)
     }
     fn serialize_i128(self, v: i128) -> Result<S::Ok, S::Error> {
+        // Within 64 bits serde_json writes it as it does an `i64`/`u64`; beyond, its value
+        // serializer refuses it and its text serializer writes digits nobody reads back.
+        if i64::try_from(v).is_err() && u64::try_from(v).is_err() {
+            return Err(too_wide(v));
+        }
         self.0.serialize_i128(v)
     }
     fn serialize_u8(self, v: u8) -> Result<S::Ok, S::Error> {
@@ -105,6 +208,9 @@ impl<S: Serializer> Serializer for Finite<S> {
         self.0.serialize_u64(v)
     }
     fn serialize_u128(self, v: u128) -> Result<S::Ok, S::Error> {
+        if u64::try_from(v).is_err() {
+            return Err(too_wide(v));
+        }
         self.0.serialize_u128(v)
     }
     fn serialize_char(self, v: char) -> Result<S::Ok, S::Error> {
@@ -267,92 +373,4 @@ impl<S: SerializeMap> SerializeMap for Finite<S> {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::collections::BTreeMap;
-
-    use serde::Serialize;
-    use serde_json::json;
-
-    use super::to_payload;
-
-    #[derive(Serialize)]
-    struct Reading {
-        celsius: f64,
-        history: Vec<f32>,
-        latest: Option<f64>,
-        by_sensor: BTreeMap<String, (u8, f64)>,
-        kind: Kind,
-    }
-
-    #[derive(Serialize)]
-    enum Kind {
-        Struct { ratio: f64 },
-        Tuple(u8, f64),
-        Newtype(f64),
-    }
-
-    fn reading() -> Reading {
-        Reading {
-            celsius: 21.5,
-            history: vec![1.0, -0.0],
-            latest: Some(f64::MAX),
-            by_sensor: BTreeMap::from([("a".to_owned(), (1, f64::MIN_POSITIVE))]),
-            kind: Kind::Struct { ratio: 0.1 },
-        }
-    }
-
-    #[test]
-    fn finite_values_serialize_as_serde_json_does() -> Result<(), serde_json::Error> {
-        let value = reading();
-        assert_eq!(to_payload(&value)?, serde_json::to_value(&value)?);
-        assert_eq!(
-            to_payload(&Kind::Tuple(1, 2.5))?,
-            json!({"Tuple": [1, 2.5]})
-        );
-        Ok(())
-    }
-
-    #[test]
-    fn a_non_finite_float_anywhere_is_refused() {
-        let mut cases = Vec::new();
-        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
-            cases.push(Reading {
-                celsius: bad,
-                ..reading()
-            });
-            cases.push(Reading {
-                latest: Some(bad),
-                ..reading()
-            });
-            cases.push(Reading {
-                by_sensor: BTreeMap::from([("a".to_owned(), (1, bad))]),
-                ..reading()
-            });
-            cases.push(Reading {
-                kind: Kind::Struct { ratio: bad },
-                ..reading()
-            });
-            cases.push(Reading {
-                kind: Kind::Tuple(0, bad),
-                ..reading()
-            });
-            cases.push(Reading {
-                kind: Kind::Newtype(bad),
-                ..reading()
-            });
-        }
-        cases.push(Reading {
-            history: vec![1.0, f32::NAN],
-            ..reading()
-        });
-        for case in &cases {
-            let error = to_payload(case).err().map(|error| error.to_string());
-            assert!(
-                error
-                    .as_deref()
-                    .is_some_and(|e| e.contains("JSON has no NaN")),
-                "{error:?}"
-            );
-        }
-    }
-}
+mod tests;

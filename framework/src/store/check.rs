@@ -37,7 +37,7 @@ pub(crate) fn check_batch<'e>(
                 found: event.aggregate_type.clone(),
             }));
         }
-        if let Some(depth) = too_deep(&event.payload, MAX_JSON_DEPTH) {
+        if let Some(depth) = too_deep_text(event.payload.as_str(), MAX_JSON_DEPTH) {
             return Err(refuse(too_deep_reason("payload", depth, MAX_JSON_DEPTH)));
         }
         let metadata_limit = MAX_JSON_DEPTH - METADATA_LEVELS;
@@ -109,11 +109,50 @@ fn too_deep(value: &Value, limit: usize) -> Option<usize> {
     deeper_than(value, limit).then_some(limit + 1)
 }
 
+/// [`too_deep`] on JSON text: `Some(limit + 1)` if it nests more than `limit` arrays and
+/// objects. One pass over the bytes, counting brackets outside strings; the text is valid JSON
+/// (a [`Payload`](crate::event::Payload) always is), so nothing else can open or close one.
+fn too_deep_text(json: &str, limit: usize) -> Option<usize> {
+    // Every level opens with a bracket, so text with no more than `limit` of them (shorter
+    // than `limit`, which most payloads are, or counted in a loop that vectorizes) cannot be
+    // deeper: the bracket-by-bracket walk below is only for the rest.
+    if json.len() <= limit || json.bytes().filter(|&b| b == b'[' || b == b'{').count() <= limit {
+        return None;
+    }
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in json.as_bytes() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return Some(limit + 1);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};
 
-    use super::{MAX_JSON_DEPTH, too_deep};
+    use super::{MAX_JSON_DEPTH, too_deep, too_deep_text};
 
     fn nested(depth: usize) -> Value {
         (0..depth).fold(json!(1), |inner, level| {
@@ -133,6 +172,28 @@ mod tests {
         // An object holding an array holding an object holding an object: four levels.
         assert_eq!(too_deep(&json!({"a": [1, {"b": {}}]}), 4), None);
         assert_eq!(too_deep(&json!({"a": [1, {"b": {}}]}), 3), Some(4));
+    }
+
+    #[test]
+    fn text_depth_agrees_with_value_depth() {
+        let cases = [
+            json!(1),
+            json!([]),
+            json!({"a": [1, {"b": {}}]}),
+            json!({"[{": ["]}", {"\"[": "\\{"}], "x": [[[]]]}),
+            nested(MAX_JSON_DEPTH),
+            nested(MAX_JSON_DEPTH + 1),
+        ];
+        for value in &cases {
+            let text = value.to_string();
+            for limit in [0, 1, 2, 3, 4, MAX_JSON_DEPTH] {
+                assert_eq!(
+                    too_deep_text(&text, limit),
+                    too_deep(value, limit),
+                    "{text} at {limit}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::event::{DecodeError, EventEnvelope, NewEvent};
+use crate::event::{DecodeError, EventEnvelope, NewEvent, RecordedEvent};
 
 pub use crate::event::StoredPayload;
 pub use check::MAX_JSON_DEPTH;
@@ -230,7 +230,9 @@ pub enum RefusalReason {
 #[async_trait]
 pub trait EventStore: Send + Sync {
     /// Appends `events` to `stream` atomically (all or none) if the stream satisfies
-    /// `expected`, and returns them as recorded, in order.
+    /// `expected`, and returns them as recorded, in order: ids, stream, versions, positions,
+    /// times, names and metadata, without payloads ([`RecordedEvent`]), which the appender
+    /// holds already and a store need not parse back.
     ///
     /// A stream holds the events of one aggregate type, and a store keeps only what it can
     /// read back: an event of another aggregate type than the stream's (or than its batch's
@@ -247,7 +249,7 @@ pub trait EventStore: Send + Sync {
         stream: &str,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
-    ) -> Result<Vec<EventEnvelope>, StoreError>;
+    ) -> Result<Vec<RecordedEvent>, StoreError>;
 
     /// Reads `stream` forward, starting at version `from_version` (1 for the whole stream).
     /// A stream that does not exist reads as empty.
@@ -360,7 +362,7 @@ impl<S: EventStore + ?Sized> EventStore for Arc<S> {
         stream: &str,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
-    ) -> Result<Vec<EventEnvelope>, StoreError> {
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         (**self).append(stream, expected, events).await
     }
 

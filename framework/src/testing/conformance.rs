@@ -40,7 +40,7 @@ mod stored_data;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::event::{EventEnvelope, Metadata, NewEvent};
+use crate::event::{EventEnvelope, Metadata, NewEvent, RecordedEvent};
 use crate::store::{EventStore, ExpectedVersion, StoreError};
 
 pub use appends::{
@@ -73,7 +73,7 @@ pub fn sample_event(n: u64) -> NewEvent {
         event_type: "Sampled".to_owned(),
         event_version: 1,
         metadata: Metadata::new().with_actor("conformance"),
-        payload: json!({ "n": n }),
+        payload: json!({ "n": n }).into(),
     }
 }
 
@@ -84,11 +84,11 @@ fn numbers(events: &[EventEnvelope]) -> Vec<u64> {
         .collect()
 }
 
-fn versions(events: &[EventEnvelope]) -> Vec<u64> {
+fn versions<P>(events: &[EventEnvelope<P>]) -> Vec<u64> {
     events.iter().map(|event| event.version).collect()
 }
 
-fn is_conflict(result: &Result<Vec<EventEnvelope>, StoreError>) -> bool {
+fn is_conflict<T>(result: &Result<T, StoreError>) -> bool {
     matches!(result, Err(StoreError::ConcurrencyConflict { .. }))
 }
 
@@ -107,7 +107,7 @@ async fn append_batch<S: EventStore + ?Sized>(
     stream: &str,
     expected: ExpectedVersion,
     events: Vec<NewEvent>,
-) -> Vec<EventEnvelope> {
+) -> Vec<RecordedEvent> {
     store
         .append(stream, expected, events)
         .await

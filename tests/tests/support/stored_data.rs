@@ -202,7 +202,7 @@ pub async fn an_event_of_another_aggregate_type_is_never_applied<S: EventStore>(
         event_type: "Read".to_owned(),
         event_version: 1,
         metadata: Metadata::default(),
-        payload: serde_json::json!({ "value": value, "peak": null }),
+        payload: serde_json::json!({ "value": value, "peak": null }).into(),
     };
     let owned = "owned".to_owned();
     repository
@@ -261,7 +261,7 @@ impl<S: EventStore> EventStore for LosesReplies<S> {
         stream: &str,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
-    ) -> Result<Vec<EventEnvelope>, StoreError> {
+    ) -> Result<Vec<EventEnvelope<()>>, StoreError> {
         self.0.append(stream, expected, events).await?;
         Err(StoreError::Backend("connection reset after commit".into()))
     }

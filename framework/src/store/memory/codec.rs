@@ -11,10 +11,17 @@
 //! Layout: one tag byte per value, then its body. Lengths and integers are LEB128 varints.
 //! Object entries are written in the map's iteration order and read back in that order, so
 //! the rebuilt map is the same whether serde_json keeps keys sorted or in insertion order.
+//!
+//! Appended payloads arrive as JSON text and are encoded straight from it
+//! ([`encode_json`], in `transcode.rs`), to the bytes `encode` writes for the parsed value.
 
 use std::fmt;
 
 use serde_json::{Map, Number, Value};
+
+mod transcode;
+
+pub(super) use transcode::encode_json;
 
 const NULL: u8 = 0x00;
 const FALSE: u8 = 0x01;
@@ -39,7 +46,10 @@ const SHORT_STRING: u8 = 0x40;
 /// `SMALL_UINT | n`: an integer below 128, in the tag alone.
 const SMALL_UINT: u8 = 0x80;
 
-/// Appends the encoding of `value` to `out`.
+/// Appends the encoding of `value` to `out`. The store encodes appended JSON text with
+/// [`encode_json`], which must write the same bytes as this does for the parsed `Value`; this
+/// is the reference its tests hold it to.
+#[cfg(test)]
 pub(super) fn encode(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Null => out.push(NULL),

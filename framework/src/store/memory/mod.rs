@@ -22,7 +22,7 @@ use super::{
     EventFilter, EventStore, ExpectedVersion, ReplayVisitor, Snapshot, SnapshotStore, StoreError,
     check_snapshot,
 };
-use crate::event::{EventEnvelope, NewEvent};
+use crate::event::{EventEnvelope, NewEvent, RecordedEvent};
 
 /// An [`EventStore`] (and [`SnapshotStore`]) held in memory.
 #[derive(Debug)]
@@ -63,7 +63,7 @@ impl EventStore for InMemoryEventStore {
         stream: &str,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
-    ) -> Result<Vec<EventEnvelope>, StoreError> {
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         let (recorded, head) = {
             let mut log = self.lock();
             let recorded = log.append(stream, expected, events)?;

@@ -21,7 +21,8 @@ fn typed_event(aggregate_type: &str, event_type: &str, n: u64) -> NewEvent {
 }
 
 /// Appends, round after round, `Order` events (`Placed`, `Shipped`) and `Invoice` events
-/// (`Placed`, `Paid`) to four streams, and returns them as recorded, in global order.
+/// (`Placed`, `Paid`) to four streams, and returns them as recorded with the payloads
+/// appended, in global order.
 async fn append_mixed<S: EventStore + ?Sized>(store: &S, rounds: u64) -> Vec<EventEnvelope> {
     let mut recorded = Vec::new();
     for round in 0..rounds {
@@ -32,7 +33,13 @@ async fn append_mixed<S: EventStore + ?Sized>(store: &S, rounds: u64) -> Vec<Eve
             ("invoice-2", "Invoice", "Paid"),
         ] {
             let event = typed_event(aggregate_type, event_type, round);
-            recorded.extend(append_batch(store, stream, ExpectedVersion::Any, vec![event]).await);
+            let payload = event.payload.to_value().unwrap_or_default();
+            let appended = append_batch(store, stream, ExpectedVersion::Any, vec![event]).await;
+            recorded.extend(
+                appended
+                    .into_iter()
+                    .map(|e| e.with_payload(payload.clone())),
+            );
         }
     }
     recorded
@@ -54,12 +61,12 @@ async fn read_filtered<S: EventStore + ?Sized>(
         })
 }
 
-fn ids(events: &[EventEnvelope]) -> Vec<Uuid> {
+fn ids<P>(events: &[EventEnvelope<P>]) -> Vec<Uuid> {
     events.iter().map(|event| event.event_id).collect()
 }
 
 /// The events of `all` that `filter` lets through, in order.
-fn passing(all: &[EventEnvelope], filter: &EventFilter) -> Vec<Uuid> {
+fn passing<P>(all: &[EventEnvelope<P>], filter: &EventFilter) -> Vec<Uuid> {
     all.iter()
         .filter(|event| filter.matches(&event.aggregate_type, &event.event_type))
         .map(|event| event.event_id)
@@ -125,7 +132,17 @@ pub async fn filtered_reads_page_by_position<S: EventStore>(store: S) {
     let mut all = append_mixed(&store, 5).await;
     // A long run of events that do not pass, between two pages' worth that do.
     let others: Vec<NewEvent> = (0..40).map(|n| typed_event("Invoice", "Paid", n)).collect();
-    all.extend(append_batch(&store, "invoice-3", ExpectedVersion::Any, others).await);
+    let payloads: Vec<_> = others
+        .iter()
+        .map(|event| event.payload.to_value().unwrap_or_default())
+        .collect();
+    let appended = append_batch(&store, "invoice-3", ExpectedVersion::Any, others).await;
+    all.extend(
+        appended
+            .into_iter()
+            .zip(payloads)
+            .map(|(event, payload)| event.with_payload(payload)),
+    );
     all.extend(append_mixed(&store, 2).await);
     let filter = EventFilter::all()
         .aggregate_types(["Order"])

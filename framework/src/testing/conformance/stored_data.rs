@@ -7,7 +7,7 @@ use super::{
     append_batch, append_ok, nested, numbers, panic_with, read_all, read_stream, sample_event,
     version_of,
 };
-use crate::event::{EventEnvelope, Metadata, NewEvent};
+use crate::event::{Metadata, NewEvent, RecordedEvent};
 use crate::store::{
     EventStore, ExpectedVersion, MAX_JSON_DEPTH, RefusalReason, StoreError, StoredPayload,
 };
@@ -41,7 +41,7 @@ pub async fn a_stream_keeps_one_aggregate_type<S: EventStore>(store: S) {
 }
 
 fn assert_refused_type(
-    result: &Result<Vec<EventEnvelope>, StoreError>,
+    result: &Result<Vec<RecordedEvent>, StoreError>,
     expected_type: &str,
     found_type: &str,
 ) {
@@ -63,8 +63,9 @@ fn assert_refused_type(
 /// through every read; one level more (in the payload or a metadata value) is refused at
 /// append, so it can never stop a reader.
 pub async fn what_cannot_be_read_back_is_refused<S: EventStore>(store: S) {
+    let deepest_value = nested(MAX_JSON_DEPTH);
     let deepest = NewEvent {
-        payload: nested(MAX_JSON_DEPTH),
+        payload: (&deepest_value).into(),
         ..sample_event(1)
     };
     append_batch(
@@ -76,9 +77,9 @@ pub async fn what_cannot_be_read_back_is_refused<S: EventStore>(store: S) {
     .await;
     assert_eq!(
         read_stream(&store, "deep", 1).await[0].payload,
-        deepest.payload
+        deepest_value
     );
-    assert_eq!(read_all(&store, 0, 10).await[0].payload, deepest.payload);
+    assert_eq!(read_all(&store, 0, 10).await[0].payload, deepest_value);
     let mut replayed = Vec::new();
     store
         .replay_stream("deep", 1, &mut |event| {
@@ -93,12 +94,12 @@ pub async fn what_cannot_be_read_back_is_refused<S: EventStore>(store: S) {
         .unwrap_or_else(|error| panic_with(&format!("replay of the deepest payload: {error}")));
     assert_eq!(
         replayed,
-        std::slice::from_ref(&deepest.payload),
+        std::slice::from_ref(&deepest_value),
         "the deepest payload replays"
     );
 
     let too_deep = NewEvent {
-        payload: nested(MAX_JSON_DEPTH + 1),
+        payload: nested(MAX_JSON_DEPTH + 1).into(),
         ..sample_event(2)
     };
     let deep_metadata = NewEvent {
@@ -161,7 +162,7 @@ pub async fn floats_come_back_bit_for_bit<S: EventStore>(store: S) {
     let events: Vec<NewEvent> = floats
         .chunks(100)
         .map(|chunk| NewEvent {
-            payload: json!({ "values": chunk }),
+            payload: json!({ "values": chunk }).into(),
             ..sample_event(0)
         })
         .collect();

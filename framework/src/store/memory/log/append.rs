@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use super::Log;
 use super::chunks::{CHUNK_LEN, Record, record_in};
 use super::interning::IdHash;
-use crate::event::{EventEnvelope, NewEvent};
+use crate::event::{EventEnvelope, NewEvent, RecordedEvent};
 use crate::store::memory::codec;
 use crate::store::{ExpectedVersion, StoreError, check_batch, wrong_stream_type};
 
@@ -33,7 +33,7 @@ const SCRATCH_KEEP: usize = 64 * 1024;
 /// What an append does with one event of its batch.
 enum Fate {
     /// Its id is already stored: it comes back as recorded, and is not stored again.
-    Stored(Box<EventEnvelope>),
+    Stored(Box<RecordedEvent>),
     /// It is stored. Its encoded payload ends at `scratch_end` in [`Scratch::payloads`] and
     /// will end at `chunk_end` in its chunk's payloads; `id_hash` is its id's, computed once.
     New {
@@ -53,7 +53,7 @@ impl Log {
         stream: &str,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
-    ) -> Result<Vec<EventEnvelope>, StoreError> {
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         let mut scratch = std::mem::take(&mut self.scratch);
         let appended = self.append_with(stream, expected, events, &mut scratch);
         scratch.fates.clear();
@@ -71,7 +71,7 @@ impl Log {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
         scratch: &mut Scratch,
-    ) -> Result<Vec<EventEnvelope>, StoreError> {
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         // Checks first: nothing below changes the log until every one has passed.
         let stream_index = self.stream(stream);
         let actual = stream_index.map_or(0, |index| self.streams[index].records.len() as u64);
@@ -119,7 +119,7 @@ impl Log {
         };
         let mut version = actual as u32;
         let mut scratch_start = 0;
-        let mut recorded: Vec<EventEnvelope> = Vec::with_capacity(events.len());
+        let mut recorded: Vec<RecordedEvent> = Vec::with_capacity(events.len());
         for (event, fate) in events.into_iter().zip(scratch.fates.drain(..)) {
             let (id_hash, scratch_end, chunk_end) = match fate {
                 Fate::Stored(envelope) => {
@@ -169,7 +169,7 @@ impl Log {
                 event_type: event.event_type,
                 event_version: event.event_version,
                 metadata: event.metadata,
-                payload: event.payload,
+                payload: (),
             });
         }
         Ok(recorded)
@@ -188,7 +188,7 @@ impl Log {
                 slot.hash == id_hash && record_in(&self.chunks, slot.index).event_id == id
             });
             if let Some(slot) = stored {
-                fates.push(Fate::Stored(Box::new(self.envelope(slot.index)?)));
+                fates.push(Fate::Stored(Box::new(self.recorded(slot.index)?)));
                 continue;
             }
             let earlier = if events.len() <= SCAN_LIMIT {
@@ -245,7 +245,16 @@ impl Log {
                 continue;
             };
             let start = scratch.payloads.len();
-            codec::encode(&event.payload, &mut scratch.payloads);
+            codec::encode_json(event.payload.as_str(), &mut scratch.payloads).map_err(|error| {
+                // A `Payload` is valid JSON by construction: this is a bug, not bad input.
+                StoreError::Backend(
+                    format!(
+                        "the payload of event {} is not JSON: {error}",
+                        event.event_id
+                    )
+                    .into(),
+                )
+            })?;
             if index.is_multiple_of(CHUNK_LEN) {
                 chunk_bytes = 0;
             }

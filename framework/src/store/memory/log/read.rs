@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use super::Log;
 use super::chunks::record_in;
-use crate::event::{EventEnvelope, Metadata};
+use crate::event::{EventEnvelope, Metadata, RecordedEvent};
 use crate::store::memory::codec;
 use crate::store::{
     CorruptionReason, EventFilter, ReplayEvent, ReplayVisitor, StoreError, StoredPayload,
@@ -112,19 +112,35 @@ impl Log {
 
     /// The record at `index`, as an envelope.
     pub(super) fn envelope(&self, index: u32) -> Result<EventEnvelope, StoreError> {
-        let (record, payload) = self.record(index);
+        let recorded = self.recorded(index)?;
+        let (_, payload) = self.record(index);
+        let payload = codec::decode(payload).map_err(|error| StoreError::Corrupt {
+            stream: recorded.stream_id.clone(),
+            version: recorded.version,
+            position: Some(recorded.position),
+            reason: CorruptionReason::Other(error.to_string()),
+        })?;
+        Ok(recorded.with_payload(payload))
+    }
+
+    /// The record at `index`, as an append hands it back: without its payload, which is not
+    /// decoded.
+    pub(super) fn recorded(&self, index: u32) -> Result<RecordedEvent, StoreError> {
+        let (record, _) = self.record(index);
         let stream = &self.streams[record.stream as usize].name;
         let kind = &self.kinds[record.kind as usize];
-        let corrupt = |reason: String| StoreError::Corrupt {
-            stream: stream.to_string(),
-            version: u64::from(record.version),
-            position: Some(u64::from(index) + 1),
-            reason: CorruptionReason::Other(reason),
-        };
-        let payload = codec::decode(payload).map_err(|error| corrupt(error.to_string()))?;
         let nanos = i64::from_le_bytes(record.recorded_at);
-        let recorded_at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos))
-            .map_err(|error| corrupt(format!("stored time {nanos} ns is invalid: {error}")))?;
+        let recorded_at =
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos)).map_err(|error| {
+                StoreError::Corrupt {
+                    stream: stream.to_string(),
+                    version: u64::from(record.version),
+                    position: Some(u64::from(index) + 1),
+                    reason: CorruptionReason::Other(format!(
+                        "stored time {nanos} ns is invalid: {error}"
+                    )),
+                }
+            })?;
         let metadata = match record.metadata {
             0 => Metadata::default(),
             reference => self.metadata[reference as usize - 1].clone(),
@@ -139,7 +155,7 @@ impl Log {
             event_type: kind.event_type.to_string(),
             event_version: kind.event_version,
             metadata,
-            payload,
+            payload: (),
         })
     }
 }

@@ -16,7 +16,7 @@ fn event(payload: serde_json::Value) -> NewEvent {
         event_type: "Happened".into(),
         event_version: 1,
         metadata: Metadata::default(),
-        payload,
+        payload: payload.into(),
     }
 }
 

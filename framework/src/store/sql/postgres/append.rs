@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::PostgresEventStore;
 use super::read::decode;
-use crate::event::{EventEnvelope, NewEvent};
+use crate::event::{EventEnvelope, NewEvent, RecordedEvent};
 use crate::store::sql::{backend, is_unique_violation, metadata_json, row_key, to_db};
 use crate::store::{ExpectedVersion, RefusalReason, StoreError, check_batch};
 
@@ -39,7 +39,7 @@ impl PostgresEventStore {
         stream: &str,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
-    ) -> Result<Vec<EventEnvelope>, StoreError> {
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         check_batch(stream, &events)?;
         let batch = Batch::of(events)?;
         let result = if self.shared.pin_isolation.load(Ordering::Relaxed) {
@@ -125,12 +125,11 @@ struct Batch {
     events: Vec<BatchEvent>,
 }
 
-/// One event of a [`Batch`]: the event as given, and its metadata and payload as the JSON
-/// text stored as given (the columns are `json`).
+/// One event of a [`Batch`]: the event as given (its payload is the JSON text stored as
+/// given: the columns are `json`), and its metadata as JSON text.
 struct BatchEvent {
     event: NewEvent,
     metadata_json: String,
-    payload_json: String,
 }
 
 impl Batch {
@@ -140,7 +139,6 @@ impl Batch {
             .map(|event| {
                 Ok(BatchEvent {
                     metadata_json: metadata_json(&event.metadata)?.to_string(),
-                    payload_json: event.payload.to_string(),
                     event,
                 })
             })
@@ -195,15 +193,15 @@ impl Batch {
             .bind(column(|e| &e.event.event_type))
             .bind(event_versions)
             .bind(column(|e| &e.metadata_json))
-            .bind(column(|e| &e.payload_json))
+            .bind(column(|e| e.event.payload.as_str()))
             .fetch_all(executor)
             .await
     }
 
-    /// The envelopes `aggregato_append` returned `rows` for, in batch order. A row flagged
-    /// `repeated` is an event stored before (it comes back whole, as first recorded); any other
-    /// is this batch's event at its index, or an earlier copy of it in the same batch.
-    fn recorded(self, rows: &[PgRow]) -> Result<Vec<EventEnvelope>, StoreError> {
+    /// The events `aggregato_append` returned `rows` for, in batch order. A row flagged
+    /// `repeated` is an event stored before (it comes back as first recorded); any other is
+    /// this batch's event at its index, or an earlier copy of it in the same batch.
+    fn recorded(self, rows: &[PgRow]) -> Result<Vec<RecordedEvent>, StoreError> {
         if rows.len() != self.events.len() {
             return Err(StoreError::Backend(
                 format!(
@@ -215,11 +213,13 @@ impl Batch {
             ));
         }
         let mut first_of_id: HashMap<Uuid, usize> = HashMap::new();
-        let mut recorded: Vec<EventEnvelope> = Vec::with_capacity(rows.len());
+        let mut recorded: Vec<RecordedEvent> = Vec::with_capacity(rows.len());
         for (index, (row, entry)) in rows.iter().zip(self.events).enumerate() {
             let repeated: bool = row.try_get("repeated").map_err(backend)?;
             if repeated {
-                recorded.push(decode(row)?);
+                // Decoded whole, so a corrupt stored row is reported as a read would report it.
+                let stored: EventEnvelope = decode(row)?;
+                recorded.push(stored.with_payload(()));
                 continue;
             }
             if let Some(&earlier) = first_of_id.get(&entry.event.event_id) {
@@ -235,7 +235,7 @@ impl Batch {
 }
 
 /// `event` as this append stored it: where and when from its row, the rest as given.
-fn stored_as(event: NewEvent, row: &PgRow) -> Result<EventEnvelope, StoreError> {
+fn stored_as(event: NewEvent, row: &PgRow) -> Result<RecordedEvent, StoreError> {
     let (stream_id, version) = row_key(row)?;
     let position: i64 = row.try_get("position").map_err(backend)?;
     Ok(EventEnvelope {
@@ -248,7 +248,7 @@ fn stored_as(event: NewEvent, row: &PgRow) -> Result<EventEnvelope, StoreError> 
         event_type: event.event_type,
         event_version: event.event_version,
         metadata: event.metadata,
-        payload: event.payload,
+        payload: (),
     })
 }
 

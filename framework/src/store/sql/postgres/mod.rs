@@ -98,7 +98,7 @@ use sqlx::postgres::PgPool;
 use tokio::sync::watch;
 
 use self::notify::ListenerTask;
-use crate::event::{EventEnvelope, NewEvent};
+use crate::event::{EventEnvelope, NewEvent, RecordedEvent};
 use crate::store::{
     EventFilter, EventStore, ExpectedVersion, ReplayVisitor, StoreError, StoredEventVisitor,
 };
@@ -150,7 +150,7 @@ impl EventStore for PostgresEventStore {
         stream: &str,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
-    ) -> Result<Vec<EventEnvelope>, StoreError> {
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         self.append_events(stream, expected, events).await
     }
 

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::SqliteEventStore;
 use super::read::decode;
-use crate::event::{EventEnvelope, NewEvent};
+use crate::event::{EventEnvelope, NewEvent, Payload, RecordedEvent};
 use crate::store::sql::{backend, event_columns, is_unique_violation, metadata_json, to_db};
 use crate::store::{ExpectedVersion, StoreError, check_batch, wrong_stream_type};
 
@@ -26,7 +26,7 @@ impl SqliteEventStore {
         stream: &str,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
-    ) -> Result<Vec<EventEnvelope>, StoreError> {
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         check_batch(stream, &events)?;
         let _turn = self.shared.writer.lock().await;
         let mut tx = self
@@ -44,7 +44,7 @@ impl SqliteEventStore {
         stream: &str,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
-    ) -> Result<Vec<EventEnvelope>, StoreError> {
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         let held = stored_events(tx, &events).await?;
         let (actual, stream_type) = stream_head_in(tx, stream).await?;
         let is_pure_repeat =
@@ -74,10 +74,9 @@ impl SqliteEventStore {
             held,
             events,
         );
-        let fresh: Vec<&EventEnvelope> = recorded
+        let fresh: Vec<(&RecordedEvent, &Payload)> = recorded
             .iter()
-            .filter(|e| e.is_new)
-            .map(|e| &e.envelope)
+            .filter_map(|e| Some((&e.envelope, e.new_payload.as_ref()?)))
             .collect();
         for chunk in fresh.chunks(ROWS_PER_STATEMENT) {
             match insert(tx, chunk).await {
@@ -99,10 +98,10 @@ impl SqliteEventStore {
     }
 }
 
-/// An event of the batch as recorded, and whether this append stores it.
+/// An event of the batch as recorded, and its payload if this append stores it.
 struct Recorded {
-    envelope: EventEnvelope,
-    is_new: bool,
+    envelope: RecordedEvent,
+    new_payload: Option<Payload>,
 }
 
 /// The batch as it will be recorded: stored ids as they were, new ones numbered after
@@ -111,7 +110,7 @@ fn record(
     stream: &str,
     version: u64,
     head: u64,
-    mut held: HashMap<Uuid, EventEnvelope>,
+    mut held: HashMap<Uuid, RecordedEvent>,
     events: Vec<NewEvent>,
 ) -> Vec<Recorded> {
     let recorded_at = OffsetDateTime::now_utc();
@@ -121,7 +120,7 @@ fn record(
         if let Some(envelope) = held.get(&event.event_id) {
             recorded.push(Recorded {
                 envelope: envelope.clone(),
-                is_new: false,
+                new_payload: None,
             });
             continue;
         }
@@ -136,12 +135,12 @@ fn record(
             event_type: event.event_type,
             event_version: event.event_version,
             metadata: event.metadata,
-            payload: event.payload,
+            payload: (),
         };
         held.insert(envelope.event_id, envelope.clone());
         recorded.push(Recorded {
             envelope,
-            is_new: true,
+            new_payload: Some(event.payload),
         });
     }
     recorded
@@ -151,7 +150,7 @@ fn record(
 async fn stored_events(
     tx: &mut SqliteTransaction<'static>,
     events: &[NewEvent],
-) -> Result<HashMap<Uuid, EventEnvelope>, StoreError> {
+) -> Result<HashMap<Uuid, RecordedEvent>, StoreError> {
     let mut held = HashMap::new();
     for chunk in events.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<Sqlite>::new(concat!(
@@ -166,8 +165,9 @@ async fn stored_events(
         query.push(")");
         let rows = query.build().fetch_all(&mut **tx).await.map_err(backend)?;
         for row in &rows {
-            let envelope = decode(row)?;
-            held.insert(envelope.event_id, envelope);
+            // Decoded whole, so a corrupt stored row is reported as a read would report it.
+            let envelope: EventEnvelope = decode(row)?;
+            held.insert(envelope.event_id, envelope.with_payload(()));
         }
     }
     Ok(held)
@@ -181,19 +181,19 @@ enum InsertError {
 /// One multi-row insert of new events.
 async fn insert(
     tx: &mut SqliteTransaction<'static>,
-    events: &[&EventEnvelope],
+    events: &[(&RecordedEvent, &Payload)],
 ) -> Result<(), InsertError> {
     let mut rows = Vec::with_capacity(events.len());
-    for event in events {
+    for &(event, payload) in events {
         let metadata = metadata_json(&event.metadata).map_err(InsertError::Store)?;
-        rows.push((event, metadata.to_string()));
+        rows.push((event, metadata.to_string(), payload));
     }
     let mut query = QueryBuilder::<Sqlite>::new(concat!(
         "INSERT INTO aggregato_events (",
         event_columns!(),
         ") "
     ));
-    query.push_values(rows, |mut row, (event, metadata)| {
+    query.push_values(rows, |mut row, (event, metadata, payload)| {
         row.push_bind(to_db(event.position))
             .push_bind(event.event_id)
             .push_bind(event.stream_id.clone())
@@ -203,7 +203,7 @@ async fn insert(
             .push_bind(i64::from(event.event_version))
             .push_bind(event.recorded_at)
             .push_bind(metadata)
-            .push_bind(event.payload.to_string());
+            .push_bind(payload.as_str().to_owned());
     });
     query
         .build()

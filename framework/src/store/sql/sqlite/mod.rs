@@ -41,11 +41,13 @@
 //!     event_type: "Incremented".to_owned(),
 //!     event_version: 1,
 //!     metadata: Metadata::new(),
-//!     payload: serde_json::json!({ "by": 3 }),
+//!     payload: serde_json::json!({ "by": 3 }).into(),
 //! };
 //! let recorded = store.append("Counter-1", ExpectedVersion::NoStream, vec![event]).await?;
 //! assert_eq!((recorded[0].version, recorded[0].position), (1, 1));
-//! assert_eq!(store.read_stream("Counter-1", 1).await?, recorded);
+//! let read = store.read_stream("Counter-1", 1).await?;
+//! assert_eq!(read[0].payload, serde_json::json!({ "by": 3 }));
+//! assert_eq!(read[0].clone().with_payload(()), recorded[0]);
 //! # store.pool().close().await;
 //! # std::fs::remove_dir_all(&dir)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -71,7 +73,7 @@ use sqlx::SqlitePool;
 use sqlx::migrate::Migrator;
 use tokio::sync::{Mutex, watch};
 
-use crate::event::{EventEnvelope, NewEvent};
+use crate::event::{EventEnvelope, NewEvent, RecordedEvent};
 use crate::store::{
     EventFilter, EventStore, ExpectedVersion, ReplayVisitor, StoreError, StoredEventVisitor,
 };
@@ -107,7 +109,7 @@ impl EventStore for SqliteEventStore {
         stream: &str,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
-    ) -> Result<Vec<EventEnvelope>, StoreError> {
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         let recorded = self.append_events(stream, expected, events).await?;
         self.announce(&recorded);
         Ok(recorded)
@@ -170,7 +172,7 @@ impl EventStore for SqliteEventStore {
 
 impl SqliteEventStore {
     /// Moves the position watch to the newest event of `recorded`.
-    fn announce(&self, recorded: &[EventEnvelope]) {
+    fn announce(&self, recorded: &[RecordedEvent]) {
         let Some(newest) = recorded.iter().map(|e| e.position).max() else {
             return;
         };
