@@ -202,6 +202,9 @@ pub mod _derive;
 #[path = "private.rs"]
 pub mod __private;
 
+#[doc(hidden)]
+pub mod checks;
+
 pub use aggregate::{Aggregate, AggregateId, Apply, Handle};
 pub use command::Command;
 pub use entity::{Entity, EntityError, EntityState};

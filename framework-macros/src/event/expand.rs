@@ -6,7 +6,6 @@ use syn::Type;
 use syn::spanned::Spanned;
 
 use crate::shared::bounds::{message_supertraits, with_supertraits};
-use crate::shared::diagnostics::display_tokens;
 use crate::shared::dummy::wrap_in_const;
 
 use super::model::DomainEvent;
@@ -55,7 +54,7 @@ pub(super) fn domain_event(event: &DomainEvent) -> TokenStream {
 fn decode_upcasting(event: &DomainEvent, older: &Type) -> TokenStream {
     let krate = &event.krate;
     let call = quote_spanned! {older.span()=>
-        #krate::__private::decode_upcasting::<Self, #older>(__stored_version, __payload.into())
+        #krate::checks::decode_upcasting::<Self, #older>(__stored_version, __payload.into())
     };
     quote! {
         fn decode_stored<'__payload>(
@@ -67,33 +66,27 @@ fn decode_upcasting(event: &DomainEvent, older: &Type) -> TokenStream {
     }
 }
 
-/// The older schema must be an older version stored under the same name: a `const _` beside
-/// the impl's, naming the runtime by the user's path, so that a failure is reported as the
-/// evaluation of `_`.
+/// The older schema must be an older version stored under the same name: a bound on the
+/// `Verdict` of comparing them, whose unmet part says which rule is broken (a const `assert!`
+/// would be reported as "evaluation of `_` failed"). In a `const _` beside the impl's, naming
+/// the runtime by the user's path.
 fn upcast_checks(event: &DomainEvent, older: &Type) -> TokenStream {
     let DomainEvent {
         runtime: krate,
         ident,
         ..
     } = event;
-    let older_name = display_tokens(older);
-    let older_version = format!(
-        "`{older_name}` (the `upcast_from` of `{ident}`) must have a lower version than `{ident}`: \
-         lower its `version`, or raise `{ident}`'s"
-    );
-    let same_name = format!(
-        "`{older_name}` (the `upcast_from` of `{ident}`) must be stored under the same name as \
-         `{ident}`: give both the same `#[event(name = \"...\")]`"
-    );
-    let older = quote_spanned!(older.span()=> <#older as #krate::DomainEvent>);
-    let newer = quote!(<#ident as #krate::DomainEvent>);
+    let schema = |ty: TokenStream| {
+        quote!((<#ty as #krate::DomainEvent>::EVENT_TYPE, <#ty as #krate::DomainEvent>::EVENT_VERSION))
+    };
+    let (older_schema, newer_schema) = (schema(quote!(#older)), schema(quote!(#ident)));
     quote_spanned! {older.span()=>
         const _: () = {
-            ::core::assert!(#older::EVENT_VERSION < #newer::EVENT_VERSION, #older_version);
-            ::core::assert!(
-                #krate::__private::str_eq(#older::EVENT_TYPE, #newer::EVENT_TYPE),
-                #same_name,
-            );
+            let _ = #krate::checks::upcasts_from::<
+                #ident,
+                #older,
+                #krate::checks::Verdict<{ #krate::checks::upcast_verdict(#older_schema, #newer_schema) }>,
+            >;
         };
     }
 }

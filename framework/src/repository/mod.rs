@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::aggregate::Aggregate;
+use crate::checks::CommandOf;
 use crate::event::{EventEnvelope, Metadata, NewEvent};
 use crate::retry::RetryPolicy;
 use crate::root::AggregateRoot;
@@ -181,7 +182,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     pub async fn execute(
         &self,
         id: &A::Id,
-        command: impl Into<A::Command>,
+        command: impl CommandOf<A>,
     ) -> RepositoryResult<Vec<EventEnvelope<A::Event>>, A> {
         self.execute_with_metadata(id, command, Metadata::default())
             .await
@@ -197,7 +198,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     pub async fn execute_with_metadata(
         &self,
         id: &A::Id,
-        command: impl Into<A::Command>,
+        command: impl CommandOf<A>,
         metadata: Metadata,
     ) -> RepositoryResult<Vec<EventEnvelope<A::Event>>, A> {
         let command = command.into();
