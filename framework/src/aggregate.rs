@@ -16,6 +16,11 @@ use crate::event::EventSet;
 ///
 /// Any type that can be displayed, cloned and sent between threads is an id; its `Display`
 /// form becomes part of the stream id (`"{aggregate type}-{id}"`), so it must be stable.
+#[diagnostic::on_unimplemented(
+    message = "the id type `{Self}` must implement `Display`, `Debug`, `Clone`, `Send` and `Sync`",
+    label = "its `Display` form is part of every stream id (`{{type}}-{{id}}`)",
+    note = "implement `std::fmt::Display` for `{Self}` with a stable form (it names the stored stream), and derive `Debug` and `Clone`"
+)]
 pub trait AggregateId: Display + Debug + Clone + Send + Sync + 'static {}
 
 impl<T: Display + Debug + Clone + Send + Sync + 'static> AggregateId for T {}
@@ -34,7 +39,7 @@ pub trait Aggregate: AggregateState {
     /// The closed set of commands this aggregate handles.
     type Command: Clone + Debug + Send + Sync + 'static;
     /// The domain error a command can be rejected with.
-    type Error: std::error::Error + Send + Sync + 'static;
+    type Error: crate::checks::DomainError;
     /// Domain services injected into command handlers (a risk engine, a clock, ...).
     /// `()` when the aggregate needs none.
     type Services: Send + Sync + 'static;

@@ -31,6 +31,10 @@ pub trait EventData: Serialize + DeserializeOwned + Clone + Debug + Send + Sync 
 
 impl<T: Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static> EventData for T {}
 
+/// The check of an event type, spanned at it by `#[derive(DomainEvent)]`, whose impl exists
+/// only when this holds: a forgotten derive is this one error.
+pub fn event_data<T: EventData>() {}
+
 /// What a command type must be: cloned for a retry after a conflict, logged, sent between
 /// threads.
 #[diagnostic::on_unimplemented(
@@ -42,6 +46,9 @@ pub trait CommandData: Clone + Debug + Send + Sync + 'static {}
 
 impl<T: Clone + Debug + Send + Sync + 'static> CommandData for T {}
 
+/// The check of a command type, spanned at it by `#[derive(Command)]`: see [`event_data`].
+pub fn command_data<T: CommandData>() {}
+
 /// What the struct holding a saga's data must be: stored as JSON with each step.
 #[diagnostic::on_unimplemented(
     message = "the saga `{Self}` must implement `Serialize`, `Deserialize`, `Send` and `Sync`",
@@ -51,6 +58,19 @@ impl<T: Clone + Debug + Send + Sync + 'static> CommandData for T {}
 pub trait SagaData: Serialize + DeserializeOwned + Send + Sync + 'static {}
 
 impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> SagaData for T {}
+
+/// The check of a saga's struct, spanned at it by `#[derive(Saga)]`: see [`event_data`].
+pub fn saga_data<T: SagaData>() {}
+
+/// What the error type of an aggregate or entity (`error = ...`) must be.
+#[diagnostic::on_unimplemented(
+    message = "the error type `{Self}` must implement `std::error::Error`, `Send` and `Sync`",
+    label = "a rejected command returns it inside the repository's error",
+    note = "derive it, such as `#[derive(Debug, thiserror::Error)] enum BankError {{ #[error(\"insufficient funds\")] InsufficientFunds }}`; a `String` is not an error type"
+)]
+pub trait DomainError: std::error::Error + Send + Sync + 'static {}
+
+impl<T: std::error::Error + Send + Sync + 'static> DomainError for T {}
 
 /// What the struct holding an aggregate's state must be.
 #[diagnostic::on_unimplemented(

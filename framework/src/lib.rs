@@ -221,12 +221,12 @@ pub use subscription::Subscription;
 
 /// The derive macros. See [`_derive`] for their reference, and the crate docs for a tour.
 #[cfg(feature = "derive")]
-pub use aggregato_macros::{Aggregate, Command, DomainEvent, Entity, Saga, saga_steps};
+pub use aggregato_macros::{Aggregate, Command, DomainEvent, Entity, Saga, saga_steps, step};
 
 /// Everything a domain module usually needs: `use aggregato::prelude::*;`.
 pub mod prelude {
     #[cfg(feature = "derive")]
-    pub use aggregato_macros::{Aggregate, Command, DomainEvent, Entity, Saga, saga_steps};
+    pub use aggregato_macros::{Aggregate, Command, DomainEvent, Entity, Saga, saga_steps, step};
 
     pub use crate::aggregate::{Aggregate, Apply, Handle};
     pub use crate::command::Command;

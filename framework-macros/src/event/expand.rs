@@ -5,7 +5,7 @@ use quote::{quote, quote_spanned};
 use syn::Type;
 use syn::spanned::Spanned;
 
-use crate::shared::bounds::{message_supertraits, with_supertraits};
+use crate::shared::bounds::exists_when;
 use crate::shared::dummy::wrap_in_const;
 
 use super::model::DomainEvent;
@@ -22,12 +22,16 @@ pub(super) fn domain_event(event: &DomainEvent) -> TokenStream {
         upcast_from,
     } = event;
     let (impl_generics, type_generics, _) = generics.split_for_impl();
-    let serde = quote!(#krate::__private::serde);
-    let supertraits = message_supertraits();
-    let where_clause = with_supertraits(
-        generics,
-        quote!(#serde::Serialize + #serde::de::DeserializeOwned + #supertraits),
-    );
+    let where_clause = exists_when(generics, quote!(#krate::checks::EventData));
+    // One check of everything an event must be, at the type; a generic event is checked where
+    // it is used with concrete types.
+    let check = generics.params.is_empty().then(|| {
+        quote_spanned! {ident.span()=>
+            const _: () = {
+                let _ = #runtime::checks::event_data::<#ident>;
+            };
+        }
+    });
     let version = Literal::u32_unsuffixed(*version);
     let upcasting = upcast_from
         .as_ref()
@@ -46,7 +50,7 @@ pub(super) fn domain_event(event: &DomainEvent) -> TokenStream {
             }
         },
     );
-    quote!(#impls #upcast_checks)
+    quote!(#impls #check #upcast_checks)
 }
 
 /// `decode_stored` through the older schema, spanned at it so that a missing
