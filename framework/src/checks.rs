@@ -97,7 +97,12 @@ impl<T: Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static> En
 pub fn entity_field<T: EntityField>() {}
 
 /// A command of the aggregate `A`: one listed in its `commands(...)`, which the generated
-/// command enum converts from.
+/// command enum converts from, or any other type that converts into it.
+///
+/// The compiler reports an unlisted command as the missing `From` impl of the enum it could
+/// not be converted into, with a note naming this trait; implementing it per listed type
+/// instead would make this message the first one, but refuse the user's own types that
+/// convert into the enum.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not in `commands(...)` of `{A}`",
     label = "not a command of `{A}`",
@@ -107,8 +112,9 @@ pub trait CommandOf<A: Aggregate>: Into<A::Command> {}
 
 impl<A: Aggregate, C: Into<A::Command>> CommandOf<A> for C {}
 
+
 /// An event of the aggregate `A`: one listed in its `events(...)`, which the generated event
-/// enum converts from.
+/// enum converts from, or any other type that converts into it: as [`CommandOf`].
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not in `events(...)` of `{A}`",
     label = "not an event of `{A}`",
@@ -117,6 +123,7 @@ impl<A: Aggregate, C: Into<A::Command>> CommandOf<A> for C {}
 pub trait EventOf<A: Aggregate>: Into<A::Event> {}
 
 impl<A: Aggregate, E: Into<A::Event>> EventOf<A> for E {}
+
 
 /// A type listed in `events(...)`: everything the generated event enum needs of a listed type
 /// is read from its one constant [`ListedEvent::EVENT_OPS`], at the listed type's span, so that

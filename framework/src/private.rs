@@ -2,7 +2,15 @@
 //! change in any release.
 
 pub use serde;
-pub use serde_json;
+
+/// `serde_json::Value`, the payload type the generated encoding names; with [`JsonError`], an
+/// alias rather than a re-export of `serde_json`, which would make the compiler name
+/// serde_json's types by this hidden path in its messages
+/// ("`aggregato::__private::serde_json::raw::RawValue` implements `Deserialize`").
+pub type JsonValue = serde_json::Value;
+
+/// `serde_json::Error`: see [`JsonValue`].
+pub type JsonError = serde_json::Error;
 
 use std::fmt;
 

@@ -89,7 +89,6 @@ fn event_set(model: &MessageSets) -> TokenStream {
         ..
     } = model;
     let private = quote!(#krate::__private);
-    let json = quote!(#private::serde_json);
     let names = events.iter().map(|Member { ty, .. }| {
         let event = as_domain_event(model, ty);
         quote!(#event.event_type)
@@ -133,7 +132,7 @@ fn event_set(model: &MessageSets) -> TokenStream {
 
             fn encode(
                 &self,
-            ) -> ::core::result::Result<#json::Value, #json::Error> {
+            ) -> ::core::result::Result<#private::JsonValue, #private::JsonError> {
                 match self {
                     #(#encode_arms,)*
                 }

@@ -39,5 +39,5 @@ impl Apply<Opened> for Account {
 
 
 fn main() {
-    let _ = AggregateFixture::<Account>::new().given([]).when(Close);
+    let _ = AggregateFixture::<Account>::new().when(Close);
 }
