@@ -89,7 +89,10 @@ impl<T: Default + Send + Sync + 'static> AggregateState for T {}
     label = "this field is copied into the entity's generated events and commands",
     note = "add `#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]` to `{Self}`, or mark the field `#[entity(skip)]` (not stored); a borrowed field (`&str`) cannot be read back: own its data (`String`)"
 )]
-pub trait EntityField: Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static {}
+pub trait EntityField:
+    Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static
+{
+}
 
 impl<T: Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static> EntityField for T {}
 
@@ -112,7 +115,6 @@ pub trait CommandOf<A: Aggregate>: Into<A::Command> {}
 
 impl<A: Aggregate, C: Into<A::Command>> CommandOf<A> for C {}
 
-
 /// An event of the aggregate `A`: one listed in its `events(...)`, which the generated event
 /// enum converts from, or any other type that converts into it: as [`CommandOf`].
 #[diagnostic::on_unimplemented(
@@ -123,7 +125,6 @@ impl<A: Aggregate, C: Into<A::Command>> CommandOf<A> for C {}
 pub trait EventOf<A: Aggregate>: Into<A::Event> {}
 
 impl<A: Aggregate, E: Into<A::Event>> EventOf<A> for E {}
-
 
 /// A type listed in `events(...)`: everything the generated event enum needs of a listed type
 /// is read from its one constant [`ListedEvent::EVENT_OPS`], at the listed type's span, so that
@@ -440,8 +441,16 @@ mod tests {
         const NAMES: &[&str] = &["Deposited", "Opened", "Deposited"];
         assert_eq!(name_verdict(NAMES, &[1, 1, 2], 1), 0);
         assert_eq!(name_verdict(NAMES, &[1, 1, 1], 2), 1, "same version");
-        assert_eq!(name_verdict(NAMES, &[1, 1, 2], 2), 2, "the earlier is older");
-        assert_eq!(name_verdict(NAMES, &[3, 1, 2], 2), 3, "the earlier is newer");
+        assert_eq!(
+            name_verdict(NAMES, &[1, 1, 2], 2),
+            2,
+            "the earlier is older"
+        );
+        assert_eq!(
+            name_verdict(NAMES, &[3, 1, 2], 2),
+            3,
+            "the earlier is newer"
+        );
     }
 
     #[test]

@@ -80,9 +80,7 @@ fn upcast_checks(event: &DomainEvent, older: &Type) -> TokenStream {
         ident,
         ..
     } = event;
-    let schema = |ty: TokenStream| {
-        quote!((<#ty as #krate::DomainEvent>::EVENT_TYPE, <#ty as #krate::DomainEvent>::EVENT_VERSION))
-    };
+    let schema = |ty: TokenStream| quote!((<#ty as #krate::DomainEvent>::EVENT_TYPE, <#ty as #krate::DomainEvent>::EVENT_VERSION));
     let (older_schema, newer_schema) = (schema(quote!(#older)), schema(quote!(#ident)));
     quote_spanned! {older.span()=>
         const _: () = {

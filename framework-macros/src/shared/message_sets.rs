@@ -90,7 +90,10 @@ fn clone_debug(
     let krate = &model.krate;
     let (listed, ops) = (
         Ident::new(&format!("Listed{through}"), Span::call_site()),
-        Ident::new(&format!("{}_OPS", through.to_uppercase()), Span::call_site()),
+        Ident::new(
+            &format!("{}_OPS", through.to_uppercase()),
+            Span::call_site(),
+        ),
     );
     let clone_arms = members.iter().map(|Member { ty, variant }| {
         let clone = quote_spanned!(ty.span()=> (<#ty as #krate::checks::#listed>::#ops.clone));
