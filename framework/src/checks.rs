@@ -294,10 +294,10 @@ pub trait SameEntity<E, C> {}
 
 impl<E: Entity, C> SameEntity<E, C> for EntityState<E> {}
 
-/// The outcome of a compile-time comparison, as a type, so that a failing one is reported as
-/// an unmet bound with the message of the rule it breaks (a const `assert!` could only say
-/// "evaluation of `_` failed"). `0` passes every rule.
-pub struct Verdict<const V: u8>;
+/// Whether a rule checked at compile time holds, as a type: each rule is a trait implemented
+/// for `Rule<true>` only, so that a broken one is reported as an unmet bound with the rule's
+/// own message (a const `assert!` could only say "evaluation of `_` failed").
+pub struct Rule<const HOLDS: bool>;
 
 /// The stored versions of an event enum's events, in the order of `EventSet::EVENT_TYPES`.
 pub trait EventVersions {
@@ -363,22 +363,18 @@ pub trait NotOlderSchema<E, Earlier> {}
 )]
 pub trait NotNewerSchema<E, Earlier> {}
 
-impl<E, Earlier> NotSameEvent<E, Earlier> for Verdict<0> {}
-impl<E, Earlier> NotOlderSchema<E, Earlier> for Verdict<0> {}
-impl<E, Earlier> NotNewerSchema<E, Earlier> for Verdict<0> {}
-impl<E, Earlier> NotOlderSchema<E, Earlier> for Verdict<1> {}
-impl<E, Earlier> NotNewerSchema<E, Earlier> for Verdict<1> {}
-impl<E, Earlier> NotSameEvent<E, Earlier> for Verdict<2> {}
-impl<E, Earlier> NotOlderSchema<E, Earlier> for Verdict<2> {}
-impl<E, Earlier> NotSameEvent<E, Earlier> for Verdict<3> {}
-impl<E, Earlier> NotNewerSchema<E, Earlier> for Verdict<3> {}
+impl<E, Earlier> NotSameEvent<E, Earlier> for Rule<true> {}
+impl<E, Earlier> NotOlderSchema<E, Earlier> for Rule<true> {}
+impl<E, Earlier> NotNewerSchema<E, Earlier> for Rule<true> {}
 
 /// The check that the listed event `E` has a stored name of its own among the events listed
-/// before it; `Earlier` is the first of them with the same name, and `V` the
-/// [`name_verdict`].
-pub fn stored_name_is_free<E, Earlier, V>()
+/// before it; `Earlier` is the first of them with the same name, and the rules are read from
+/// the [`name_verdict`].
+pub fn stored_name_is_free<E, Earlier, Same, Older, Newer>()
 where
-    V: NotSameEvent<E, Earlier> + NotOlderSchema<E, Earlier> + NotNewerSchema<E, Earlier>,
+    Same: NotSameEvent<E, Earlier>,
+    Older: NotOlderSchema<E, Earlier>,
+    Newer: NotNewerSchema<E, Earlier>,
 {
 }
 
@@ -410,16 +406,15 @@ pub trait UpcastSameName<E, O> {}
 )]
 pub trait UpcastOlderVersion<E, O> {}
 
-impl<E, O> UpcastSameName<E, O> for Verdict<0> {}
-impl<E, O> UpcastOlderVersion<E, O> for Verdict<0> {}
-impl<E, O> UpcastOlderVersion<E, O> for Verdict<1> {}
-impl<E, O> UpcastSameName<E, O> for Verdict<2> {}
+impl<E, O> UpcastSameName<E, O> for Rule<true> {}
+impl<E, O> UpcastOlderVersion<E, O> for Rule<true> {}
 
 /// The check that `O`, the `upcast_from` of `E`, is an older version of the same stored event;
-/// `V` is the [`upcast_verdict`].
-pub fn upcasts_from<E, O, V>()
+/// the rules are read from the [`upcast_verdict`].
+pub fn upcasts_from<E, O, SameName, OlderVersion>()
 where
-    V: UpcastSameName<E, O> + UpcastOlderVersion<E, O>,
+    SameName: UpcastSameName<E, O>,
+    OlderVersion: UpcastOlderVersion<E, O>,
 {
 }
 

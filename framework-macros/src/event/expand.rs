@@ -7,6 +7,7 @@ use syn::spanned::Spanned;
 
 use crate::shared::bounds::exists_when;
 use crate::shared::dummy::wrap_in_const;
+use crate::shared::respan::respan;
 
 use super::model::DomainEvent;
 
@@ -70,8 +71,8 @@ fn decode_upcasting(event: &DomainEvent, older: &Type) -> TokenStream {
     }
 }
 
-/// The older schema must be an older version stored under the same name: a bound on the
-/// `Verdict` of comparing them, whose unmet part says which rule is broken (a const `assert!`
+/// The older schema must be an older version stored under the same name: a bound per rule on
+/// the `Rule` that comparing them gives, whose unmet one says which rule is broken (a const `assert!`
 /// would be reported as "evaluation of `_` failed"). In a `const _` beside the impl's, naming
 /// the runtime by the user's path.
 fn upcast_checks(event: &DomainEvent, older: &Type) -> TokenStream {
@@ -82,13 +83,18 @@ fn upcast_checks(event: &DomainEvent, older: &Type) -> TokenStream {
     } = event;
     let schema = |ty: TokenStream| quote!((<#ty as #krate::DomainEvent>::EVENT_TYPE, <#ty as #krate::DomainEvent>::EVENT_VERSION));
     let (older_schema, newer_schema) = (schema(quote!(#older)), schema(quote!(#ident)));
-    quote_spanned! {older.span()=>
-        const _: () = {
+    let verdict = quote!(#krate::checks::upcast_verdict(#older_schema, #newer_schema));
+    // Every token at the older schema as the user named it, where the error is then reported.
+    let check = respan(
+        quote! {
             let _ = #krate::checks::upcasts_from::<
                 #ident,
                 #older,
-                #krate::checks::Verdict<{ #krate::checks::upcast_verdict(#older_schema, #newer_schema) }>,
+                #krate::checks::Rule<{ #verdict != 1 }>,
+                #krate::checks::Rule<{ #verdict != 2 }>,
             >;
-        };
-    }
+        },
+        older.span(),
+    );
+    quote!(const _: () = { #check };)
 }

@@ -11,6 +11,7 @@ use syn::Path;
 use syn::spanned::Spanned;
 
 use super::message_sets::MessageSets;
+use super::respan::respan;
 use super::type_list::Member;
 
 /// Serde and `EventSet` for the event enum.
@@ -191,8 +192,8 @@ fn listing(model: &MessageSets) -> TokenStream {
 /// One compile-time check per listed event that its stored name is not taken by an event
 /// listed before it, spanned at the event: the names are only known to the compiler.
 ///
-/// The check is a bound, `Verdict<{ name_verdict(..) }>: NotSameEvent<E, Earlier> + ..`, whose
-/// unmet part says which rule is broken and names both events (`Earlier`, the first earlier
+/// The check is a bound per rule, `Rule<{ name_verdict(..) != 1 }>: NotSameEvent<E, Earlier>`
+/// and so on, whose unmet one says which rule is broken and names both events (`Earlier`, the first earlier
 /// event of the same name, is found by its position). A const `assert!` could only name the
 /// events listed before, and would be reported as "evaluation of `_` failed".
 pub(crate) fn stored_name_checks(model: &MessageSets, runtime: &Path) -> TokenStream {
@@ -203,18 +204,32 @@ pub(crate) fn stored_name_checks(model: &MessageSets, runtime: &Path) -> TokenSt
     }
     let names = quote!(<#event_enum as #krate::EventSet>::EVENT_TYPES);
     let versions = quote!(<#event_enum as #krate::checks::EventVersions>::EVENT_VERSIONS);
-    let checks = model.events.iter().enumerate().skip(1).map(|(index, later)| {
-        let ty = &later.ty;
-        quote_spanned! {ty.span()=>
-            let _ = #krate::checks::stored_name_is_free::<
-                #ty,
-                <#event_enum as #krate::checks::NthEvent<
-                    { #krate::checks::name_clash(#names, #index) },
-                >>::Event,
-                #krate::checks::Verdict<{ #krate::checks::name_verdict(#names, #versions, #index) }>,
-            >;
-        }
-    });
+    let checks = model
+        .events
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(index, later)| {
+            let ty = &later.ty;
+            let verdict = quote!(#krate::checks::name_verdict(#names, #versions, #index));
+            let rule = |broken: u8| quote!(#krate::checks::Rule<{ #verdict != #broken }>);
+            let (same, older, newer) = (rule(1), rule(3), rule(2));
+            // Every token at the listed type, where the error is then reported.
+            respan(
+                quote! {
+                    let _ = #krate::checks::stored_name_is_free::<
+                        #ty,
+                        <#event_enum as #krate::checks::NthEvent<
+                            { #krate::checks::name_clash(#names, #index) },
+                        >>::Event,
+                        #same,
+                        #older,
+                        #newer,
+                    >;
+                },
+                ty.span(),
+            )
+        });
     quote! {
         const _: () = {
             #(#checks)*
