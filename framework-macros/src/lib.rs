@@ -83,3 +83,10 @@ pub fn derive_saga(input: TokenStream) -> TokenStream {
 pub fn saga_steps(args: TokenStream, item: TokenStream) -> TokenStream {
     saga::expand_steps(args.into(), item.into()).into()
 }
+
+/// Marks a saga step inside an `impl` block under [`macro@saga_steps`], which reads and removes
+/// it. Anywhere else it is an error that says to add `#[saga_steps]`.
+#[proc_macro_attribute]
+pub fn step(_args: TokenStream, item: TokenStream) -> TokenStream {
+    saga::stray_step(item.into()).into()
+}

@@ -1,8 +1,7 @@
 //! Commands: requests to change one aggregate, which it may accept or reject.
 
-use std::fmt::Debug;
-
 use crate::aggregate::Aggregate;
+use crate::checks::CommandData;
 
 /// A command addressed to the aggregate `Self::Aggregate`.
 ///
@@ -13,7 +12,7 @@ use crate::aggregate::Aggregate;
     label = "listed as a command but has no `Command` impl",
     note = "add `#[derive(aggregato::Command)]` and `#[command(aggregate = YourAggregate)]` to `{Self}`"
 )]
-pub trait Command: Clone + Debug + Send + Sync + 'static {
+pub trait Command: CommandData {
     /// The aggregate this command targets.
     type Aggregate: Aggregate;
     /// The command's name, for logs and traces.

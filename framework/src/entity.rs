@@ -55,7 +55,7 @@ pub trait Entity: Sized + Send + Sync + 'static {
     /// The generated command enum, `{Entity}Command`.
     type Command: Clone + Debug + Send + Sync + 'static;
     /// The user's error (`#[entity(error = ...)]`), carried by [`EntityError::Rejected`].
-    type Error: std::error::Error + Send + Sync + 'static;
+    type Error: crate::checks::DomainError;
     /// What the handlers of extra commands receive (`#[entity(services = ...)]`).
     type Services: Send + Sync + 'static;
 

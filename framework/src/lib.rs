@@ -203,6 +203,9 @@ pub mod _derive;
 #[path = "private.rs"]
 pub mod __private;
 
+#[doc(hidden)]
+pub mod checks;
+
 pub use aggregate::{Aggregate, AggregateId, Apply, Handle};
 pub use command::Command;
 pub use entity::{Entity, EntityError, EntityState};
@@ -221,12 +224,12 @@ pub use subscription::Subscription;
 
 /// The derive macros. See [`_derive`] for their reference, and the crate docs for a tour.
 #[cfg(feature = "derive")]
-pub use aggregato_macros::{Aggregate, Command, DomainEvent, Entity, Saga, saga_steps};
+pub use aggregato_macros::{Aggregate, Command, DomainEvent, Entity, Saga, saga_steps, step};
 
 /// Everything a domain module usually needs: `use aggregato::prelude::*;`.
 pub mod prelude {
     #[cfg(feature = "derive")]
-    pub use aggregato_macros::{Aggregate, Command, DomainEvent, Entity, Saga, saga_steps};
+    pub use aggregato_macros::{Aggregate, Command, DomainEvent, Entity, Saga, saga_steps, step};
 
     pub use crate::aggregate::{Aggregate, Apply, Handle};
     pub use crate::command::Command;

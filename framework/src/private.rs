@@ -2,14 +2,22 @@
 //! change in any release.
 
 pub use serde;
-pub use serde_json;
+
+/// `serde_json::Value`, the payload type the generated encoding names; with [`JsonError`], an
+/// alias rather than a re-export of `serde_json`, which would make the compiler name
+/// serde_json's types by this hidden path in its messages
+/// ("`aggregato::__private::serde_json::raw::RawValue` implements `Deserialize`").
+pub type JsonValue = serde_json::Value;
+
+/// `serde_json::Error`: see [`JsonValue`].
+pub type JsonError = serde_json::Error;
 
 use std::fmt;
 
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::event::{DecodeError, DomainEvent, EventSet, StoredPayload, decode_current};
+use crate::event::{DecodeError, EventSet, StoredPayload};
 
 /// Serializes one event of an event set as `{"type", "version", "data"}`.
 pub fn serialize_tagged<S: Serializer, T: Serialize>(
@@ -35,92 +43,6 @@ pub struct TaggedEvent {
     pub version: u32,
     /// The payload.
     pub data: serde_json::Value,
-}
-
-/// Whether `names[index]` repeats a name listed before it: the stored-name check of an event
-/// set, one per listed event (spanned at it), each looking back over the ones before.
-pub const fn repeats_earlier(names: &[&str], index: usize) -> bool {
-    let mut earlier = 0;
-    while earlier < index && index < names.len() {
-        if str_eq(names[earlier], names[index]) {
-            return true;
-        }
-        earlier += 1;
-    }
-    false
-}
-
-/// The conversion `#[event(upcast_from = O)]` needs, under a name that lets the compiler say
-/// what to write when it is missing.
-#[diagnostic::on_unimplemented(
-    message = "`upcast_from = {O}` needs `impl From<{O}> for {Self}`",
-    label = "`{Self}` cannot be built from `{O}`",
-    note = "write `impl From<{O}> for {Self} {{ fn from(old: {O}) -> Self {{ .. }} }}`: it brings payloads stored under the older schema up to this one"
-)]
-pub trait UpcastFrom<O>: From<O> {}
-
-impl<T: From<O>, O> UpcastFrom<O> for T {}
-
-/// `DomainEvent::decode_stored` for an event declared `#[event(upcast_from = O)]`: its own
-/// version decodes directly, older ones through `O` and `From<O>`.
-pub fn decode_upcasting<T, O>(
-    stored_version: u32,
-    payload: StoredPayload<'_>,
-) -> Result<T, DecodeError>
-where
-    T: DomainEvent + UpcastFrom<O>,
-    O: DomainEvent,
-{
-    if stored_version > T::EVENT_VERSION {
-        return Err(DecodeError::unsupported_version::<T>(stored_version));
-    }
-    if stored_version == T::EVENT_VERSION {
-        return decode_current(payload);
-    }
-    match O::decode_stored(stored_version, payload) {
-        Ok(older) => Ok(T::from(older)),
-        // The chain's oldest link knows less than `T`: report what `T` can read.
-        Err(DecodeError::UnsupportedVersion { stored, .. }) => {
-            Err(DecodeError::unsupported_version::<T>(stored))
-        }
-        Err(other) => Err(other),
-    }
-}
-
-/// The comparison an entity's update makes to leave unchanged fields out of its event, under
-/// a name that lets the compiler say what to do when a field cannot be compared.
-#[diagnostic::on_unimplemented(
-    message = "the entity field type `{Self}` must implement `PartialEq`",
-    label = "an update compares this field with its current value",
-    note = "derive or implement `PartialEq` for `{Self}`, or mark the field `#[entity(readonly)]` (set at creation only) or `#[entity(skip)]` (not stored)"
-)]
-pub trait PatchField: PartialEq {}
-
-impl<T: PartialEq> PatchField for T {}
-
-/// Whether a patched field's new value differs from the current one.
-pub fn differs<T: PatchField>(new: &T, current: &T) -> bool {
-    new != current
-}
-
-/// The copy of an entity that an update's struct-level `validate` sees, with the update applied.
-#[diagnostic::on_unimplemented(
-    message = "`#[entity(validate = ...)]` on `{Self}` needs `{Self}: Clone`",
-    label = "the validator of an update sees a copy of the entity with the update applied",
-    note = "add `#[derive(Clone)]` to `{Self}`"
-)]
-pub trait WouldBe: Clone {}
-
-impl<T: Clone> WouldBe for T {}
-
-/// A copy of `current` to apply an update to before validating it.
-pub fn would_be<T: WouldBe>(current: &T) -> T {
-    current.clone()
-}
-
-/// The outcome of one `#[entity(validate = ...)]` function: its error rejects the command.
-pub fn rejects<E>(outcome: Result<(), E>) -> Result<(), crate::entity::EntityError<E>> {
-    outcome.map_err(crate::entity::EntityError::Rejected)
 }
 
 /// Deserializes a present patch field as `Some(value)`, so that a field whose type is itself an
@@ -220,18 +142,6 @@ mod tests {
         const { assert!(str_eq("AB", "AB")) };
         const { assert!(!str_eq("AB", "BA")) };
         assert!(!str_eq("ab", "abc"));
-    }
-
-    #[test]
-    fn repeated_names_are_found_looking_back() {
-        const NAMES: &[&str] = &["Opened", "Closed", "Opened"];
-        const { assert!(!repeats_earlier(NAMES, 0)) };
-        const { assert!(!repeats_earlier(NAMES, 1)) };
-        const { assert!(repeats_earlier(NAMES, 2)) };
-        assert!(
-            !repeats_earlier(NAMES, 3),
-            "an index past the end repeats nothing"
-        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::model::Aggregate;
-use crate::shared::command_checks;
+use crate::shared::command_checks::{self, Owner};
 use crate::shared::dummy::wrap_in_const;
 use crate::shared::event_set::stored_name_checks;
 use crate::shared::message_sets::{self, EnumDocs, MessageSets};
@@ -30,14 +30,7 @@ pub(super) fn aggregate(model: &Aggregate) -> TokenStream {
     let impls = [message_sets::impls(&model.sets), aggregate_impl(model)];
     let checks = [
         stored_name_checks(&model.sets, &model.runtime),
-        command_checks::expand(
-            &model.sets,
-            &model.runtime,
-            ident,
-            &quote!(#ident),
-            &ident.to_string(),
-            &format!("aggregate = {ident}"),
-        ),
+        command_checks::expand(&model.sets, &model.runtime, &Owner::Aggregate(ident)),
     ];
     let enums = message_sets::enums(&model.sets, &docs);
     let impls = wrap_in_const(&model.runtime, quote!(#(#impls)*));

@@ -119,7 +119,6 @@ fn conversions(name: &Ident, listed: &[Member]) -> TokenStream {
 /// Serde and `EventSet` for the empty event enum.
 fn event_traits(krate: &Path, name: &Ident) -> TokenStream {
     let serde = quote!(#krate::__private::serde);
-    let json = quote!(#krate::__private::serde_json);
     quote! {
         #[automatically_derived]
         impl #serde::Serialize for #name {
@@ -156,7 +155,7 @@ fn event_traits(krate: &Path, name: &Ident) -> TokenStream {
                 match *self {}
             }
 
-            fn encode(&self) -> ::core::result::Result<#json::Value, #json::Error> {
+            fn encode(&self) -> ::core::result::Result<#krate::__private::JsonValue, #krate::__private::JsonError> {
                 match *self {}
             }
 

@@ -1,10 +1,10 @@
 //! The code `#[derive(Command)]` generates.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
 
 use super::model::Command;
-use crate::shared::bounds::{message_supertraits, with_supertraits};
+use crate::shared::bounds::exists_when;
 use crate::shared::dummy::wrap_in_const;
 
 /// `impl Command for T`, in a `const _`; nothing when the target is unknown.
@@ -18,11 +18,19 @@ pub(super) fn command(command: &Command) -> TokenStream {
         name,
     } = command;
     let (impl_generics, type_generics, _) = generics.split_for_impl();
-    let where_clause = with_supertraits(generics, message_supertraits());
+    let where_clause = exists_when(generics, quote!(#krate::checks::CommandData));
     let Some(aggregate) = aggregate else {
         return TokenStream::new();
     };
-    wrap_in_const(
+    // One check of what a command must be, at the type: see the event derive.
+    let check = generics.params.is_empty().then(|| {
+        quote_spanned! {ident.span()=>
+            const _: () = {
+                let _ = #runtime::checks::command_data::<#ident>;
+            };
+        }
+    });
+    let impls = wrap_in_const(
         runtime,
         quote! {
             #[automatically_derived]
@@ -31,5 +39,6 @@ pub(super) fn command(command: &Command) -> TokenStream {
                 const COMMAND_TYPE: &'static str = #name;
             }
         },
-    )
+    );
+    quote!(#impls #check)
 }

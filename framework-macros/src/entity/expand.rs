@@ -9,7 +9,7 @@ use syn::{Ident, Path};
 use super::handler::entity_impl;
 use super::messages;
 use super::model::Entity;
-use crate::shared::command_checks;
+use crate::shared::command_checks::{self, Owner};
 use crate::shared::dummy::wrap_in_const;
 use crate::shared::event_set::stored_name_checks;
 use crate::shared::message_sets::{self, EnumDocs, MessageSets};
@@ -27,14 +27,7 @@ pub(super) fn entity(model: &Entity) -> TokenStream {
     let runtime = &model.runtime;
     let checks = [
         stored_name_checks(&sets, runtime),
-        command_checks::expand(
-            &sets,
-            runtime,
-            ident,
-            &quote!(#runtime::entity::EntityState<#ident>),
-            &format!("EntityState<{ident}>"),
-            &format!("entity = {ident}"),
-        ),
+        command_checks::expand(&sets, runtime, &Owner::Entity(ident)),
     ];
     let items = public_items(model, &sets, quote!(#(#impls)*));
     quote!(#items #(#checks)*)

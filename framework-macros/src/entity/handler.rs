@@ -141,7 +141,7 @@ fn outcome_type(model: &Entity) -> TokenStream {
 fn run_validator(model: &Entity, validator: &Path, value: TokenStream) -> TokenStream {
     let Entity { krate, error, .. } = model;
     quote_spanned! {validator.span()=>
-        #krate::__private::rejects::<#error>(#validator(#value))?;
+        #krate::checks::rejects::<#error>(#validator(#value))?;
     }
 }
 
@@ -194,7 +194,7 @@ fn update_fn(model: &Entity) -> TokenStream {
         })
     });
     let changes = updatable.iter().map(|Field { ident, ty, .. }| {
-        let differs = quote_spanned!(ty.span()=> #krate::__private::differs::<#ty>);
+        let differs = quote_spanned!(ty.span()=> #krate::checks::differs::<#ty>);
         quote! {
             #ident: __command
                 .#ident
@@ -202,7 +202,7 @@ fn update_fn(model: &Entity) -> TokenStream {
         }
     });
     let own_check = model.validate.as_ref().map(|path| {
-        let would_be = quote_spanned!(path.span()=> #krate::__private::would_be::<#ident>);
+        let would_be = quote_spanned!(path.span()=> #krate::checks::would_be::<#ident>);
         let check = run_validator(model, path, quote!(&__would_be));
         quote! {
             let mut __would_be = #would_be(__current);

@@ -3,7 +3,7 @@
 
 use darling::FromMeta;
 use darling::error::Accumulator;
-use darling::util::{Flag, SpannedValue};
+use darling::util::SpannedValue;
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{DeriveInput, Generics, Ident, Path, Type, Visibility};
@@ -12,6 +12,7 @@ use crate::shared::attribute::{self, Read, TypeKey};
 use crate::shared::paths::enum_name;
 use crate::shared::rules::{Shape, struct_fields};
 use crate::shared::type_list::{Member, TypeList};
+use crate::shared::values::Marker;
 
 /// The derive input: the struct, what its `#[entity(...)]` says, and its fields.
 ///
@@ -81,11 +82,11 @@ pub(super) struct FieldInput {
 #[derive(FromMeta, Default)]
 pub(super) struct FieldOptions {
     /// The entity's identity.
-    pub(super) id: Flag,
+    pub(super) id: Marker,
     /// Set at creation, absent from the update patch.
-    pub(super) readonly: Flag,
+    pub(super) readonly: Marker,
     /// Not stored: absent from every event, and `Default` when the entity is created.
-    pub(super) skip: Flag,
+    pub(super) skip: Marker,
     /// Validates the field's value before a create or update is accepted.
     pub(super) validate: Option<Path>,
 }

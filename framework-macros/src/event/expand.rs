@@ -5,9 +5,9 @@ use quote::{quote, quote_spanned};
 use syn::Type;
 use syn::spanned::Spanned;
 
-use crate::shared::bounds::{message_supertraits, with_supertraits};
-use crate::shared::diagnostics::display_tokens;
+use crate::shared::bounds::exists_when;
 use crate::shared::dummy::wrap_in_const;
+use crate::shared::respan::respan;
 
 use super::model::DomainEvent;
 
@@ -23,12 +23,16 @@ pub(super) fn domain_event(event: &DomainEvent) -> TokenStream {
         upcast_from,
     } = event;
     let (impl_generics, type_generics, _) = generics.split_for_impl();
-    let serde = quote!(#krate::__private::serde);
-    let supertraits = message_supertraits();
-    let where_clause = with_supertraits(
-        generics,
-        quote!(#serde::Serialize + #serde::de::DeserializeOwned + #supertraits),
-    );
+    let where_clause = exists_when(generics, quote!(#krate::checks::EventData));
+    // One check of everything an event must be, at the type; a generic event is checked where
+    // it is used with concrete types.
+    let check = generics.params.is_empty().then(|| {
+        quote_spanned! {ident.span()=>
+            const _: () = {
+                let _ = #runtime::checks::event_data::<#ident>;
+            };
+        }
+    });
     let version = Literal::u32_unsuffixed(*version);
     let upcasting = upcast_from
         .as_ref()
@@ -47,7 +51,7 @@ pub(super) fn domain_event(event: &DomainEvent) -> TokenStream {
             }
         },
     );
-    quote!(#impls #upcast_checks)
+    quote!(#impls #check #upcast_checks)
 }
 
 /// `decode_stored` through the older schema, spanned at it so that a missing
@@ -55,7 +59,7 @@ pub(super) fn domain_event(event: &DomainEvent) -> TokenStream {
 fn decode_upcasting(event: &DomainEvent, older: &Type) -> TokenStream {
     let krate = &event.krate;
     let call = quote_spanned! {older.span()=>
-        #krate::__private::decode_upcasting::<Self, #older>(__stored_version, __payload.into())
+        #krate::checks::decode_upcasting::<Self, #older>(__stored_version, __payload.into())
     };
     quote! {
         fn decode_stored<'__payload>(
@@ -67,33 +71,30 @@ fn decode_upcasting(event: &DomainEvent, older: &Type) -> TokenStream {
     }
 }
 
-/// The older schema must be an older version stored under the same name: a `const _` beside
-/// the impl's, naming the runtime by the user's path, so that a failure is reported as the
-/// evaluation of `_`.
+/// The older schema must be an older version stored under the same name: a bound per rule on
+/// the `Rule` that comparing them gives, whose unmet one says which rule is broken (a const `assert!`
+/// would be reported as "evaluation of `_` failed"). In a `const _` beside the impl's, naming
+/// the runtime by the user's path.
 fn upcast_checks(event: &DomainEvent, older: &Type) -> TokenStream {
     let DomainEvent {
         runtime: krate,
         ident,
         ..
     } = event;
-    let older_name = display_tokens(older);
-    let older_version = format!(
-        "`{older_name}` (the `upcast_from` of `{ident}`) must have a lower version than `{ident}`: \
-         lower its `version`, or raise `{ident}`'s"
+    let schema = |ty: TokenStream| quote!((<#ty as #krate::DomainEvent>::EVENT_TYPE, <#ty as #krate::DomainEvent>::EVENT_VERSION));
+    let (older_schema, newer_schema) = (schema(quote!(#older)), schema(quote!(#ident)));
+    let verdict = quote!(#krate::checks::upcast_verdict(#older_schema, #newer_schema));
+    // Every token at the older schema as the user named it, where the error is then reported.
+    let check = respan(
+        quote! {
+            let _ = #krate::checks::upcasts_from::<
+                #ident,
+                #older,
+                #krate::checks::Rule<{ #verdict != 1 }>,
+                #krate::checks::Rule<{ #verdict != 2 }>,
+            >;
+        },
+        older.span(),
     );
-    let same_name = format!(
-        "`{older_name}` (the `upcast_from` of `{ident}`) must be stored under the same name as \
-         `{ident}`: give both the same `#[event(name = \"...\")]`"
-    );
-    let older = quote_spanned!(older.span()=> <#older as #krate::DomainEvent>);
-    let newer = quote!(<#ident as #krate::DomainEvent>);
-    quote_spanned! {older.span()=>
-        const _: () = {
-            ::core::assert!(#older::EVENT_VERSION < #newer::EVENT_VERSION, #older_version);
-            ::core::assert!(
-                #krate::__private::str_eq(#older::EVENT_TYPE, #newer::EVENT_TYPE),
-                #same_name,
-            );
-        };
-    }
+    quote!(const _: () = { #check };)
 }

@@ -24,16 +24,26 @@ pub(super) fn saga(model: &Saga) -> TokenStream {
         services,
         ..
     } = model;
-    wrap_in_const(
+    // The impl exists only when the struct is what a saga must be, which one check at the
+    // type reports otherwise: see `steps_impl`.
+    let impls = wrap_in_const(
         runtime,
         quote! {
             #[automatically_derived]
-            impl #krate::saga::Saga for #ident {
+            impl #krate::saga::Saga for #ident where for<'__a> Self: #krate::checks::SagaData {
                 const SAGA_TYPE: &'static str = #type_name;
                 type Services = #services;
             }
         },
-    )
+    );
+    let check = model.stands_in.then(|| {
+        quote_spanned! {ident.span()=>
+            const _: () = {
+                let _ = #runtime::checks::saga_data::<#ident>;
+            };
+        }
+    });
+    quote!(#impls #check)
 }
 
 /// `impl SagaSteps` and the step enum.
@@ -99,9 +109,12 @@ fn steps_impl(model: &Steps) -> TokenStream {
             #saga::unknown_step(<Self as #saga::Saga>::SAGA_TYPE, step),
         )
     };
+    // Under the condition of the `Saga` impl: a saga struct that is not `Serialize` is reported
+    // once, by the derive's check, not again here. Without the derive there is no `Saga` impl,
+    // and this impl reports it.
     quote! {
         #[automatically_derived]
-        impl #saga::SagaSteps for #self_ty {
+        impl #saga::SagaSteps for #self_ty where for<'__a> Self: #krate::checks::SagaData {
             const STEPS: &'static [#saga::StepInfo] = &[#(#infos),*];
 
             #run_step {

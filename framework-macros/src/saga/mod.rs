@@ -61,3 +61,17 @@ fn not_an_impl(item: &Item) -> TokenStream {
     item.to_tokens(&mut tokens);
     tokens
 }
+
+/// `#[step(...)]` outside a `#[saga_steps]` block, where it has no meaning: the error saying
+/// what to add, and the method unchanged. Inside a block, `#[saga_steps]` removes the
+/// attribute before it could run.
+pub(crate) fn stray_step(item: TokenStream) -> TokenStream {
+    let error = syn::Error::new(
+        proc_macro2::Span::call_site(),
+        "`#[step]` marks a saga step only inside an `impl` block under `#[saga_steps]`: add \
+         `#[saga_steps]` above the `impl` block of the `#[derive(Saga)]` struct",
+    );
+    let mut tokens = error.into_compile_error();
+    tokens.extend(item);
+    tokens
+}

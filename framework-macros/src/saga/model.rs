@@ -7,6 +7,7 @@ use darling::util::{Flag, SpannedValue};
 use syn::{Attribute, DeriveInput, Ident, ImplItem, ItemImpl, Path, Signature, Type};
 
 use crate::shared::attribute::{self, Read, TypeKey};
+use crate::shared::values::Millis;
 
 /// What `#[saga(...)]` may contain. The shape of the struct (named fields, or a unit struct)
 /// is checked by the validation, so that the error says what to write instead.
@@ -71,7 +72,7 @@ pub(super) struct StepOptions {
     /// Nothing to undo.
     pub(super) no_compensation: Flag,
     /// How long one run of the step may take.
-    pub(super) timeout_ms: Option<SpannedValue<u64>>,
+    pub(super) timeout_ms: Option<Millis>,
 }
 
 /// The impl block under `#[saga_steps]`, with every `#[step(...)]` taken off its methods: the

@@ -10,20 +10,22 @@ use quote::{quote, quote_spanned};
 use syn::Path;
 use syn::spanned::Spanned;
 
-use super::diagnostics::display_path;
 use super::message_sets::MessageSets;
+use super::respan::respan;
 use super::type_list::Member;
 
 /// Serde and `EventSet` for the event enum.
 pub(crate) fn expand(model: &MessageSets) -> TokenStream {
-    let items = [event_serde(model), event_set(model)];
+    let items = [event_serde(model), event_set(model), listing(model)];
     quote!(#(#items)*)
 }
 
-/// `<E as DomainEvent>`, spanned at the listed `E`.
+/// `<E as ListedEvent>::EVENT_OPS`, spanned at the listed `E`: every use of a listed event
+/// reads this one constant, so that one that is not a usable event is one error, at the listed
+/// type (the compiler reports identical errors once).
 fn as_domain_event(model: &MessageSets, ty: &syn::Path) -> TokenStream {
     let krate = &model.krate;
-    quote_spanned!(ty.span()=> <#ty as #krate::DomainEvent>)
+    quote_spanned!(ty.span()=> <#ty as #krate::checks::ListedEvent>::EVENT_OPS)
 }
 
 fn event_serde(model: &MessageSets) -> TokenStream {
@@ -34,12 +36,14 @@ fn event_serde(model: &MessageSets) -> TokenStream {
     let serde = quote!(#private::serde);
     let arms = model.events.iter().map(|Member { ty, variant }| {
         let event = as_domain_event(model, ty);
+        // Through the payload, as the stores encode it, rather than the event's own `Serialize`,
+        // so that this names no trait of the listed type but through `EVENT_OPS`.
         quote! {
             Self::#variant(__event) => #private::serialize_tagged(
                 __serializer,
-                #event::EVENT_TYPE,
-                #event::EVENT_VERSION,
-                __event,
+                #event.event_type,
+                #event.event_version,
+                &(#event.encode)(__event).map_err(<__S::Error as #serde::ser::Error>::custom)?,
             )
         }
     });
@@ -86,31 +90,32 @@ fn event_set(model: &MessageSets) -> TokenStream {
         ..
     } = model;
     let private = quote!(#krate::__private);
-    let json = quote!(#private::serde_json);
     let names = events.iter().map(|Member { ty, .. }| {
         let event = as_domain_event(model, ty);
-        quote!(#event::EVENT_TYPE)
+        quote!(#event.event_type)
     });
     let type_arms = events.iter().map(|Member { ty, variant }| {
         let event = as_domain_event(model, ty);
-        quote!(Self::#variant(_) => #event::EVENT_TYPE)
+        quote!(Self::#variant(_) => #event.event_type)
     });
     let version_arms = events.iter().map(|Member { ty, variant }| {
         let event = as_domain_event(model, ty);
-        quote!(Self::#variant(_) => #event::EVENT_VERSION)
+        quote!(Self::#variant(_) => #event.event_version)
     });
-    let encode_arms = events
-        .iter()
-        .map(|Member { variant, .. }| quote!(Self::#variant(__event) => #krate::event::to_payload(__event)));
+    let encode_arms = events.iter().map(|Member { ty, variant }| {
+        let event = as_domain_event(model, ty);
+        quote!(Self::#variant(__event) => (#event.encode)(__event))
+    });
     // The text an append carries, serialized straight from the event (no `Value` between).
-    let payload_arms = events
-        .iter()
-        .map(|Member { variant, .. }| quote!(Self::#variant(__event) => #krate::event::Payload::encode(__event)));
+    let payload_arms = events.iter().map(|Member { ty, variant }| {
+        let event = as_domain_event(model, ty);
+        quote!(Self::#variant(__event) => (#event.payload)(__event))
+    });
     let decoders = events.iter().map(|Member { ty, variant }| {
         let event = as_domain_event(model, ty);
         quote! {
-            if __event_type == #event::EVENT_TYPE {
-                #event::decode_stored(__event_version, __payload).map(Self::#variant)
+            if __event_type == #event.event_type {
+                (#event.decode)(__event_version, __payload).map(Self::#variant)
             }
         }
     });
@@ -133,7 +138,7 @@ fn event_set(model: &MessageSets) -> TokenStream {
 
             fn encode(
                 &self,
-            ) -> ::core::result::Result<#json::Value, #json::Error> {
+            ) -> ::core::result::Result<#private::JsonValue, #private::JsonError> {
                 match self {
                     #(#encode_arms,)*
                 }
@@ -141,7 +146,7 @@ fn event_set(model: &MessageSets) -> TokenStream {
 
             fn encode_payload(
                 &self,
-            ) -> ::core::result::Result<#krate::event::Payload, #json::Error> {
+            ) -> ::core::result::Result<#krate::event::Payload, #private::JsonError> {
                 match self {
                     #(#payload_arms,)*
                 }
@@ -163,39 +168,84 @@ fn event_set(model: &MessageSets) -> TokenStream {
     }
 }
 
+/// What the stored-name checks read of the event enum: the listed events' versions, and each
+/// listed event by its position, so that a check can name the event it clashes with.
+fn listing(model: &MessageSets) -> TokenStream {
+    let MessageSets {
+        krate,
+        event_enum,
+        events,
+        ..
+    } = model;
+    if events.len() < 2 {
+        return TokenStream::new();
+    }
+    let versions = events.iter().map(|Member { ty, .. }| {
+        let event = as_domain_event(model, ty);
+        quote!(#event.event_version)
+    });
+    let nth = events.iter().enumerate().map(|(index, Member { ty, .. })| {
+        quote! {
+            #[automatically_derived]
+            impl #krate::checks::NthEvent<#index> for #event_enum {
+                type Event = #ty;
+            }
+        }
+    });
+    quote! {
+        #[automatically_derived]
+        impl #krate::checks::EventVersions for #event_enum {
+            const EVENT_VERSIONS: &'static [u32] = &[#(#versions),*];
+        }
+
+        #(#nth)*
+    }
+}
+
 /// One compile-time check per listed event that its stored name is not taken by an event
 /// listed before it, spanned at the event: the names are only known to the compiler.
 ///
-/// Each check is a `const _` of its own, beside the `const _` of the impls rather than in it,
-/// naming the runtime by `runtime` (the user's path): each failing check is then reported, and
-/// reported as the evaluation of `_`.
+/// The check is a bound per rule, `Rule<{ name_verdict(..) != 1 }>: NotSameEvent<E, Earlier>`
+/// and so on, whose unmet one says which rule is broken and names both events (`Earlier`, the first earlier
+/// event of the same name, is found by its position). A const `assert!` could only name the
+/// events listed before, and would be reported as "evaluation of `_` failed".
 pub(crate) fn stored_name_checks(model: &MessageSets, runtime: &Path) -> TokenStream {
     let krate = runtime;
     let MessageSets { event_enum, .. } = model;
-    let events = &model.events;
-    let checks = events.iter().enumerate().skip(1).map(|(index, later)| {
-        let earlier: Vec<String> = events[..index]
-            .iter()
-            .map(|member| format!("`{}`", display_path(&member.ty)))
-            .collect();
-        let earlier = match earlier.as_slice() {
-            [one] => one.clone(),
-            many => format!("one of {}", many.join(", ")),
+    if model.events.len() < 2 {
+        return TokenStream::new();
+    }
+    let names = quote!(<#event_enum as #krate::EventSet>::EVENT_TYPES);
+    let versions = quote!(<#event_enum as #krate::checks::EventVersions>::EVENT_VERSIONS);
+    let checks = model
+        .events
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(index, later)| {
+            let ty = &later.ty;
+            let verdict = quote!(#krate::checks::name_verdict(#names, #versions, #index));
+            let rule = |broken: u8| quote!(#krate::checks::Rule<{ #verdict != #broken }>);
+            let (same, older, newer) = (rule(1), rule(3), rule(2));
+            // Every token at the listed type, where the error is then reported.
+            respan(
+                quote! {
+                    let _ = #krate::checks::stored_name_is_free::<
+                        #ty,
+                        <#event_enum as #krate::checks::NthEvent<
+                            { #krate::checks::name_clash(#names, #index) },
+                        >>::Event,
+                        #same,
+                        #older,
+                        #newer,
+                    >;
+                },
+                ty.span(),
+            )
+        });
+    quote! {
+        const _: () = {
+            #(#checks)*
         };
-        let message = format!(
-            "`{}` in `events(...)` shares its stored name with {earlier}: give one of them \
-             #[event(name = \"...\")]",
-            display_path(&later.ty),
-        );
-        quote_spanned! {later.ty.span()=>
-            const _: () = ::core::assert!(
-                !#krate::__private::repeats_earlier(
-                    <#event_enum as #krate::EventSet>::EVENT_TYPES,
-                    #index,
-                ),
-                #message,
-            );
-        }
-    });
-    quote!(#(#checks)*)
+    }
 }

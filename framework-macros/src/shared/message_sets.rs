@@ -2,8 +2,9 @@
 //! items a user names (`BankAccountEvent`, `BankAccountCommand`). Their encoding is in
 //! [`super::event_set`].
 
-use proc_macro2::TokenStream;
-use quote::quote;
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::{Ident, Path, Visibility};
 
 use super::diagnostics::display_path;
@@ -52,13 +53,11 @@ pub(crate) fn enums(model: &MessageSets, docs: &EnumDocs) -> TokenStream {
     let (event_doc, command_doc) = (&docs.events, &docs.commands);
     quote! {
         #[doc = #event_doc]
-        #[derive(::core::fmt::Debug, ::core::clone::Clone)]
         #vis enum #event_enum {
             #(#event_variants,)*
         }
 
         #[doc = #command_doc]
-        #[derive(::core::fmt::Debug, ::core::clone::Clone)]
         #vis enum #command_enum {
             #(#command_variants,)*
         }
@@ -69,12 +68,67 @@ pub(crate) fn enums(model: &MessageSets, docs: &EnumDocs) -> TokenStream {
 /// event enum's encoding. They name the runtime by `model.krate`, inside a `const _`.
 pub(crate) fn impls(model: &MessageSets) -> TokenStream {
     let items = [
+        clone_debug(model, &model.event_enum, &model.events, "Event"),
+        clone_debug(model, &model.command_enum, &model.commands, "Command"),
         event_partial_eq(model),
         conversions(&model.event_enum, &model.events),
         conversions(&model.command_enum, &model.commands),
         event_set::expand(model),
     ];
     quote!(#(#items)*)
+}
+
+/// `Clone` and `Debug` variant by variant, as derived, but reaching each listed type's through
+/// the runtime's `ListedEvent::EVENT_OPS` or `ListedCommand::COMMAND_OPS` (`through` is `Event`
+/// or `Command`), spanned at the listed type as every other use of it: a listed type without them is one error there, not one per use.
+fn clone_debug(
+    model: &MessageSets,
+    name: &Ident,
+    members: &[Member],
+    through: &str,
+) -> TokenStream {
+    let krate = &model.krate;
+    let (listed, ops) = (
+        Ident::new(&format!("Listed{through}"), Span::call_site()),
+        Ident::new(
+            &format!("{}_OPS", through.to_uppercase()),
+            Span::call_site(),
+        ),
+    );
+    let clone_arms = members.iter().map(|Member { ty, variant }| {
+        let clone = quote_spanned!(ty.span()=> (<#ty as #krate::checks::#listed>::#ops.clone));
+        quote!(Self::#variant(__value) => Self::#variant(#clone(__value)))
+    });
+    let debug_arms = members.iter().map(|Member { ty, variant }| {
+        let debug = quote_spanned!(ty.span()=> (<#ty as #krate::checks::#listed>::#ops.debug));
+        let variant_name = variant.to_string();
+        quote! {
+            Self::#variant(__value) => __formatter
+                .debug_tuple(#variant_name)
+                .field(#debug(__value))
+                .finish()
+        }
+    });
+    quote! {
+        #[automatically_derived]
+        impl ::core::clone::Clone for #name {
+            #[inline]
+            fn clone(&self) -> Self {
+                match self {
+                    #(#clone_arms,)*
+                }
+            }
+        }
+
+        #[automatically_derived]
+        impl ::core::fmt::Debug for #name {
+            fn fmt(&self, __formatter: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                match self {
+                    #(#debug_arms,)*
+                }
+            }
+        }
+    }
 }
 
 /// `PartialEq` variant by variant. The `for<'__a>` binder makes each bound non-trivial, so

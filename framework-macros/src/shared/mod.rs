@@ -2,7 +2,8 @@
 //! derive takes (`derive`), reading attributes (`attribute`), lists of types (`type_list`), the event and command enums with
 //! their encoding and checks (`message_sets`, `event_set`, `command_checks`), the rules and
 //! messages every derive shares (`diagnostics`, `rules`), paths into the runtime (`paths`),
-//! where clauses (`bounds`), spans (`respan`) and the `const _` wrapper (`dummy`).
+//! where clauses (`bounds`), spans (`respan`), attribute values with our messages (`values`)
+//! and the `const _` wrapper (`dummy`).
 //!
 //! Not for what one derive alone needs: that stays in the derive's folder.
 
@@ -18,3 +19,4 @@ pub(crate) mod paths;
 pub(crate) mod respan;
 pub(crate) mod rules;
 pub(crate) mod type_list;
+pub(crate) mod values;

@@ -27,9 +27,7 @@ pub use payload::{Payload, to_payload};
     label = "listed as an event but has no `DomainEvent` impl",
     note = "add `#[derive(aggregato::DomainEvent, serde::Serialize, serde::Deserialize, Clone, Debug)]` to `{Self}`"
 )]
-pub trait DomainEvent:
-    Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static
-{
+pub trait DomainEvent: crate::checks::EventData {
     /// The stable stored name of this event type.
     const EVENT_TYPE: &'static str;
     /// The schema version of this event type, starting at 1.

@@ -8,68 +8,11 @@ use super::{Repository, RepositoryError, RepositoryResult, idempotency, wait};
 use crate::aggregate::Aggregate;
 use crate::event::{EventEnvelope, Metadata};
 use crate::store::{EventStore, StoreError};
-use crate::trace::short_type_name;
 
 impl<A: Aggregate, S: EventStore> Repository<A, S> {
-    /// Executes `command` on the instance `id` with empty metadata.
-    /// See [`Repository::execute_with_metadata`].
-    pub async fn execute<C: Into<A::Command>>(
-        &self,
-        id: &A::Id,
-        command: C,
-    ) -> RepositoryResult<Vec<EventEnvelope<A::Event>>, A> {
-        let name = short_type_name::<C>();
-        self.run(id, command.into(), name, Metadata::default(), None)
-            .await
-    }
-
-    /// Loads `id`, lets it handle `command`, and appends the events it produced expecting the
-    /// version it was loaded at; `metadata` lands on every event. On a concurrency conflict it
-    /// starts over from the load, as the retry policy allows. Returns the committed events
-    /// (none when the command changed nothing).
-    ///
-    /// The command has an id: the causation id `metadata` brings (the id of the message that
-    /// asked for it, or one the caller chose), else a fresh UUID v7. Its events carry it as
-    /// their causation id, and as their correlation id unless `metadata` brings one (the
-    /// correlation of whatever caused the command, inherited).
-    ///
-    /// With a state cache ([`Repository::with_state_cache`]) the load is skipped when the
-    /// aggregate is cached.
-    pub async fn execute_with_metadata<C: Into<A::Command>>(
-        &self,
-        id: &A::Id,
-        command: C,
-        metadata: Metadata,
-    ) -> RepositoryResult<Vec<EventEnvelope<A::Event>>, A> {
-        let name = short_type_name::<C>();
-        self.run(id, command.into(), name, metadata, None).await
-    }
-
-    /// [`Repository::execute_with_metadata`] made idempotent by `key` (a request id, a saga
-    /// step's [`StepKey`](crate::saga::StepKey)): its events' ids, and the command's id unless
-    /// `metadata` brings one, derive from the key and the stream (name-based UUIDs), so if a command under this key was
-    /// committed before (a client retrying after a timeout whose append did commit), its
-    /// stored events come back and nothing runs again: no second copy, whichever process or
-    /// cached state the retry meets. Two executions racing under one key store one batch.
-    ///
-    /// A command under the key that stored nothing (rejected, or changing nothing) left no
-    /// trace: it runs again. Keys are per stream: the same key on another instance is another
-    /// command.
-    pub async fn execute_idempotent<C: Into<A::Command>>(
-        &self,
-        id: &A::Id,
-        command: C,
-        key: &str,
-        metadata: Metadata,
-    ) -> RepositoryResult<Vec<EventEnvelope<A::Event>>, A> {
-        let name = short_type_name::<C>();
-        self.run(id, command.into(), name, metadata, Some(key))
-            .await
-    }
-
     /// Executes `command` (named `name` in traces), idempotently when `key` is given, in a
     /// `command` span.
-    async fn run(
+    pub(super) async fn run(
         &self,
         id: &A::Id,
         command: A::Command,

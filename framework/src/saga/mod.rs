@@ -67,8 +67,6 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::event::Metadata;
@@ -85,7 +83,7 @@ pub use progress::{SagaPhase, SagaProgress};
     label = "`{Self}` needs `#[derive(Saga)]`",
     note = "add `#[derive(Saga)]` (with serde's `Serialize` and `Deserialize`) to the struct holding the saga's data"
 )]
-pub trait Saga: Serialize + DeserializeOwned + Send + Sync + 'static {
+pub trait Saga: crate::checks::SagaData {
     /// The saga's stored name: the stream prefix and aggregate type of its events. Stored
     /// forever, so keep it stable.
     const SAGA_TYPE: &'static str;

@@ -6,6 +6,7 @@
 use std::fmt::Debug;
 
 use crate::aggregate::Aggregate;
+use crate::checks::{CommandOf, EventOf};
 use crate::event::{DecodeError, EventSet};
 
 /// A given/when/then test of one aggregate: given past events, when a command, then the
@@ -76,7 +77,7 @@ impl<A: Aggregate> AggregateFixture<A> {
     }
 
     /// Applies past events, in order.
-    pub fn given<E: Into<A::Event>>(mut self, events: impl IntoIterator<Item = E>) -> Self {
+    pub fn given<E: EventOf<A>>(mut self, events: impl IntoIterator<Item = E>) -> Self {
         for event in events {
             self.state.evolve(&event.into());
         }
@@ -112,7 +113,7 @@ impl<A: Aggregate> AggregateFixture<A> {
     }
 
     /// The command under test.
-    pub fn when(self, command: impl Into<A::Command>) -> FixtureWhen<A> {
+    pub fn when(self, command: impl CommandOf<A>) -> FixtureWhen<A> {
         FixtureWhen {
             fixture: self,
             command: command.into(),
@@ -171,7 +172,7 @@ impl<A: Aggregate> FixtureWhen<A> {
     /// # Panics
     /// When the command is rejected or produces other events: this is a test assertion.
     #[track_caller]
-    pub fn then_events<E: Into<A::Event>>(
+    pub fn then_events<E: EventOf<A>>(
         self,
         expected: impl IntoIterator<Item = E>,
     ) -> impl Future<Output = A>

@@ -4,7 +4,6 @@
 use darling::FromMeta;
 use darling::ast::NestedMeta;
 use darling::error::Accumulator;
-use darling::util::SpannedValue;
 use syn::spanned::Spanned;
 use syn::{Attribute, Ident, Meta};
 
@@ -12,6 +11,7 @@ use super::marks::{after_pivot, resolve_kind};
 use super::signature::{Role, check_signature, output_span};
 use crate::saga::model::{Method, Step, StepKind, StepOptions, StepsBlock};
 use crate::shared::diagnostics::error_at;
+use crate::shared::values::Millis;
 
 /// Every marked method as a step, in order; a method whose marks are wrong is left out, its
 /// mistakes reported.
@@ -59,15 +59,15 @@ pub(super) fn read_steps(errors: &mut Accumulator, block: &StepsBlock) -> Vec<St
 }
 
 /// A time limit of zero would fail every run.
-fn positive_timeout(errors: &mut Accumulator, timeout: SpannedValue<u64>) -> u64 {
-    if *timeout == 0 {
+fn positive_timeout(errors: &mut Accumulator, timeout: Millis) -> u64 {
+    if timeout.value == 0 {
         errors.push(error_at(
-            timeout.span(),
+            timeout.span,
             "`timeout_ms = 0` fails every run: give the step's time limit in milliseconds, \
              such as `timeout_ms = 5000`, or remove it to use the executor's default",
         ));
     }
-    *timeout
+    timeout.value
 }
 
 /// The options of a method's one `#[step(...)]`.
