@@ -239,6 +239,18 @@ where
     }
 }
 
+/// How a generated Deleted event decodes: it carries nothing, so whatever version up to its
+/// own stored it reads as one (a newer one is unsupported, as for any event).
+pub fn decode_deletion<T: DomainEvent>(
+    stored_version: u32,
+    deletion: fn() -> T,
+) -> Result<T, DecodeError> {
+    if stored_version > T::EVENT_VERSION {
+        return Err(DecodeError::unsupported_version::<T>(stored_version));
+    }
+    Ok(deletion())
+}
+
 /// The comparison an entity's update makes to leave unchanged fields out of its event, under
 /// a name that lets the compiler say what to do when a field cannot be compared.
 #[diagnostic::on_unimplemented(

@@ -389,8 +389,22 @@ fn name_overrides_the_stored_prefix_and_version_the_schema() {
         CustomerEvent::decode("CustomerDeleted", 2, &json!(null)),
         Err(DecodeError::UnknownEventType { .. })
     ));
+    // A deletion carries nothing: one stored at an older version reads, a newer one does not.
     assert!(matches!(
         CustomerEvent::decode("Catalog.CustomerDeleted", 1, &json!(null)),
+        Ok(CustomerEvent::CustomerDeleted(_))
+    ));
+    assert!(matches!(
+        CustomerEvent::decode("Catalog.CustomerDeleted", 3, &json!(null)),
+        Err(DecodeError::UnsupportedVersion {
+            stored: 3,
+            known: 2,
+            ..
+        })
+    ));
+    // Without `upcast(...)`, a Created event of an older version does not.
+    assert!(matches!(
+        CustomerEvent::decode("Catalog.CustomerCreated", 1, &json!({})),
         Err(DecodeError::UnsupportedVersion {
             stored: 1,
             known: 2,
@@ -662,4 +676,114 @@ async fn only_the_created_event_names_an_instance() {
         .execute(&pid("p1"), DeleteProduct)
         .await
         .expect("deleted");
+}
+
+/// A generated event evolves like a hand-written one: `#[entity(version = 2, upcast(...))]`
+/// reads the Created and Updated events stored at version 1 through the user's old types, and
+/// a Deleted event of any version up to the entity's.
+mod evolved {
+    use aggregato::DecodeError;
+    use aggregato::prelude::*;
+    use serde::{Deserialize, Serialize};
+    use serde_json::json;
+
+    /// Version 2: prices in cents (version 1 stored whole units as `price`).
+    #[derive(Debug, Clone, PartialEq, Entity)]
+    #[entity(version = 2, upcast(created = GadgetCreatedV1, updated = GadgetUpdatedV1))]
+    pub struct Gadget {
+        #[entity(id)]
+        pub id: String,
+        pub name: String,
+        pub price_cents: u64,
+    }
+
+    #[derive(Debug, Clone, Serialize, Deserialize, DomainEvent)]
+    #[event(name = "GadgetCreated", version = 1)]
+    pub struct GadgetCreatedV1 {
+        pub id: String,
+        pub name: String,
+        pub price: u64,
+    }
+
+    impl From<GadgetCreatedV1> for GadgetCreated {
+        fn from(old: GadgetCreatedV1) -> Self {
+            Self {
+                id: old.id,
+                name: old.name,
+                price_cents: old.price * 100,
+            }
+        }
+    }
+
+    #[derive(Debug, Clone, Serialize, Deserialize, DomainEvent)]
+    #[event(name = "GadgetUpdated", version = 1)]
+    pub struct GadgetUpdatedV1 {
+        pub name: Option<String>,
+        pub price: Option<u64>,
+    }
+
+    impl From<GadgetUpdatedV1> for GadgetUpdated {
+        fn from(old: GadgetUpdatedV1) -> Self {
+            Self {
+                name: old.name,
+                price_cents: old.price.map(|price| price * 100),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn events_stored_at_the_old_version_are_read_through_the_users_old_types() {
+        let state = AggregateFixture::<EntityState<Gadget>>::new()
+            .given_stored(
+                "GadgetCreated",
+                1,
+                json!({ "id": "g1", "name": "Lamp", "price": 2 }),
+            )
+            .given_stored("GadgetUpdated", 1, json!({ "price": 3 }))
+            .when(UpdateGadget {
+                name: Some("Desk lamp".to_owned()),
+                price_cents: None,
+            })
+            .then_events([GadgetUpdated {
+                name: Some("Desk lamp".to_owned()),
+                price_cents: None,
+            }])
+            .await;
+        let gadget = state.get().expect("live");
+        assert_eq!(
+            (gadget.name.as_str(), gadget.price_cents),
+            ("Desk lamp", 300)
+        );
+    }
+
+    #[test]
+    fn a_deletion_of_any_version_up_to_the_current_one_reads() {
+        for version in [1, 2] {
+            let decoded = GadgetEvent::decode("GadgetDeleted", version, &json!(null));
+            assert!(
+                matches!(decoded, Ok(GadgetEvent::GadgetDeleted(_))),
+                "v{version}: {decoded:?}"
+            );
+        }
+        let newer = GadgetEvent::decode("GadgetDeleted", 3, &json!(null));
+        assert!(
+            matches!(
+                newer,
+                Err(DecodeError::UnsupportedVersion { stored: 3, .. })
+            ),
+            "{newer:?}"
+        );
+        let too_new = GadgetEvent::decode("GadgetCreated", 3, &json!({}));
+        assert!(
+            matches!(
+                too_new,
+                Err(DecodeError::UnsupportedVersion {
+                    stored: 3,
+                    known: 2,
+                    ..
+                })
+            ),
+            "{too_new:?}"
+        );
+    }
 }

@@ -3,8 +3,9 @@
 //! public structs the user names, and their impls, which go in the `const _`.
 
 use proc_macro2::{Literal, TokenStream};
-use quote::quote;
-use syn::Ident;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned as _;
+use syn::{Ident, Path};
 
 use super::model::{Entity, Field};
 use crate::shared::diagnostics::display_path;
@@ -165,17 +166,32 @@ fn events(model: &Entity) -> (Vec<Message>, TokenStream) {
     );
     let version = Literal::u32_unsuffixed(*version);
     let impls = [
-        (&names.created, "Created"),
-        (&names.updated, "Updated"),
-        (&names.deleted, "Deleted"),
+        (&names.created, "Created", model.upcast.created.as_ref()),
+        (&names.updated, "Updated", model.upcast.updated.as_ref()),
+        (&names.deleted, "Deleted", None),
     ]
-    .map(|(event, suffix)| {
+    .map(|(event, suffix, older)| {
         let stored = format!("{type_name}{suffix}");
+        let decode = match (older, suffix) {
+            (Some(older), _) => upcast_decoder(krate, older),
+            // A deletion carries nothing: what any version stored reads as one.
+            (None, "Deleted") => quote! {
+                fn decode_stored<'__payload>(
+                    __stored_version: u32,
+                    __payload: impl ::core::convert::Into<#krate::event::StoredPayload<'__payload>>,
+                ) -> ::core::result::Result<Self, #krate::DecodeError> {
+                    let _ = __payload;
+                    #krate::checks::decode_deletion(__stored_version, || Self)
+                }
+            },
+            (None, _) => TokenStream::new(),
+        };
         quote! {
             #[automatically_derived]
             impl #krate::DomainEvent for #event {
                 const EVENT_TYPE: &'static str = #stored;
                 const EVENT_VERSION: u32 = #version;
+                #decode
             }
         }
     });
@@ -229,4 +245,20 @@ fn commands(model: &Entity) -> (Vec<Message>, TokenStream) {
         }
     });
     (vec![create, update, delete], quote!(#(#impls)*))
+}
+
+/// `decode_stored` through the older schema `older`, spanned at it so that a missing
+/// `From<Older>` impl is reported where it is named.
+fn upcast_decoder(krate: &Path, older: &Path) -> TokenStream {
+    let call = quote_spanned! {older.span()=>
+        #krate::checks::decode_upcasting::<Self, #older>(__stored_version, __payload.into())
+    };
+    quote! {
+        fn decode_stored<'__payload>(
+            __stored_version: u32,
+            __payload: impl ::core::convert::Into<#krate::event::StoredPayload<'__payload>>,
+        ) -> ::core::result::Result<Self, #krate::DecodeError> {
+            #call
+        }
+    }
 }

@@ -37,6 +37,8 @@ pub(super) struct EntityOptions {
     pub(super) name: Option<SpannedValue<String>>,
     /// The schema version of the three generated events; 1 when absent.
     pub(super) version: Option<SpannedValue<u32>>,
+    /// The older schemas the generated events read their older versions through.
+    pub(super) upcast: Option<EntityUpcast>,
     /// The user's error; `Infallible` when absent.
     pub(super) error: Option<Type>,
     /// The services handed to the handlers of added commands; `()` when absent.
@@ -54,6 +56,15 @@ pub(super) struct EntityOptions {
     /// The runtime crate's path.
     #[darling(rename = "crate")]
     pub(super) krate: Option<Path>,
+}
+
+/// `upcast(created = CreatedV1, updated = UpdatedV1)`: the event types, written by the user,
+/// that the generated Created and Updated events were stored as at older versions; each
+/// converts into the generated one with `From`, as `#[event(upcast_from = ...)]` does.
+#[derive(FromMeta, Default, Clone)]
+pub(super) struct EntityUpcast {
+    pub(super) created: Option<Path>,
+    pub(super) updated: Option<Path>,
 }
 
 /// The keys of `#[entity(...)]` on the struct whose values are types, read as types whatever
@@ -146,6 +157,8 @@ pub(super) struct Entity {
     pub(super) type_name: String,
     /// The schema version of the generated events.
     pub(super) version: u32,
+    /// What older versions of the generated events are read through.
+    pub(super) upcast: EntityUpcast,
     pub(super) error: Type,
     pub(super) services: Type,
     /// The struct-level validator.

@@ -11,6 +11,7 @@ fn every_option() {
         #[entity(
             name = "Catalog.Product",
             version = 2,
+            upcast(created = ProductCreatedV1, updated = ProductUpdatedV1),
             error = CatalogueError,
             services = Pricing,
             validate = check_product,

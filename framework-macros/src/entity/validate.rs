@@ -66,6 +66,7 @@ pub(super) fn validate(input: EntityInput, errors: &mut Accumulator) -> Entity {
             .name
             .map_or_else(|| ident.to_string(), SpannedValue::into_inner),
         version,
+        upcast: options.upcast.unwrap_or_default(),
         error: type_or(options.error, error_broken, infallible),
         services: type_or(options.services, services_broken, unit_type),
         validate: options.validate,

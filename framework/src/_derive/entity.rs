@@ -79,7 +79,8 @@
 //! | key | meaning |
 //! |---|---|
 //! | `name = "..."` | The stored entity type ([`Aggregate::AGGREGATE_TYPE`](crate::Aggregate::AGGREGATE_TYPE), the stream id prefix) and the prefix of the stored event names: `name = "Catalog.Product"` stores `Catalog.ProductCreated`, ... Default: the struct's name. Changing it orphans stored streams. |
-//! | `version = N` | The schema version of the three generated events. Default 1. Generated events have no `upcast_from`: events stored at another version do not load. |
+//! | `version = N` | The schema version of the three generated events. Default 1. Events stored at an older version load only through `upcast(...)` (a Deleted event, which carries nothing, loads at any version up to `N`). |
+//! | `upcast(created = CreatedV1, updated = UpdatedV1)` | The event types, written by you with `#[derive(DomainEvent)]` and the generated event's stored name at their older version, that the generated Created and Updated events were stored as before `version` was raised; each converts into the generated event with `From`, as [`upcast_from`](macro@crate::DomainEvent) does for a hand-written event. Either may be left out. |
 //! | `error = Type` | The error of validators and of the handlers of added commands, carried by `EntityError::Rejected`. Default `Infallible`; required with `validate`. |
 //! | `services = Type` | What the handlers of added commands receive. Default `()`. |
 //! | `validate = path` | `fn(&Struct) -> Result<(), Error>`, run on the would-be entity of each create and update. An update needs `Struct: Clone` for it. |
