@@ -51,13 +51,18 @@ pub(crate) fn enums(model: &MessageSets, docs: &EnumDocs) -> TokenStream {
     let (event_variants, command_variants) =
         (variants(events, "event"), variants(commands, "command"));
     let (event_doc, command_doc) = (&docs.events, &docs.commands);
+    // The variants are named after the listed types, which often share the aggregate's name
+    // (`GadgetCreated`, `GadgetUpdated`, ...): that is the user's naming, not a lint to
+    // raise in their crate.
     quote! {
         #[doc = #event_doc]
+        #[allow(clippy::enum_variant_names)]
         #vis enum #event_enum {
             #(#event_variants,)*
         }
 
         #[doc = #command_doc]
+        #[allow(clippy::enum_variant_names)]
         #vis enum #command_enum {
             #(#command_variants,)*
         }
