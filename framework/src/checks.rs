@@ -140,6 +140,7 @@ pub trait ListedEvent: DomainEvent {
     const EVENT_OPS: EventOps<Self> = EventOps {
         event_type: Self::EVENT_TYPE,
         event_version: Self::EVENT_VERSION,
+        aliases: Self::EVENT_ALIASES,
         clone: |event| event.clone(),
         debug: |event| event,
         encode: |event| crate::event::to_payload(event),
@@ -156,6 +157,8 @@ pub struct EventOps<E> {
     pub event_type: &'static str,
     /// [`DomainEvent::EVENT_VERSION`].
     pub event_version: u32,
+    /// [`DomainEvent::EVENT_ALIASES`].
+    pub aliases: &'static [&'static str],
     /// `Clone`.
     pub clone: fn(&E) -> E,
     /// `Debug`.

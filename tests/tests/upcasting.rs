@@ -221,3 +221,81 @@ async fn a_fixture_given_stored_payloads_of_older_versions_upcasts_them() {
 async fn a_fixture_given_a_stored_payload_that_does_not_decode_fails() {
     AggregateFixture::<Wallet>::new().given_stored("Credited", 1, json!({ "cents": 2 }));
 }
+
+/// A renamed event reads under its former stored names.
+mod renamed {
+    use aggregato::prelude::*;
+    use serde::{Deserialize, Serialize};
+    use serde_json::json;
+
+    /// Stored as `Credited`, then `Deposited`, now `FundsAdded`.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, DomainEvent)]
+    #[event(name = "FundsAdded", aliases("Credited", "Deposited"))]
+    pub struct FundsAdded {
+        pub cents: u64,
+    }
+
+    #[derive(Debug, Clone, Command)]
+    #[command(aggregate = Purse)]
+    pub struct AddFunds {
+        pub cents: u64,
+    }
+
+    #[derive(Debug, Default, Aggregate)]
+    #[aggregate(id = String, events(FundsAdded), commands(AddFunds))]
+    pub struct Purse {
+        pub cents: u64,
+    }
+
+    impl Handle<AddFunds> for Purse {
+        async fn handle(
+            &self,
+            command: AddFunds,
+            _: &(),
+        ) -> Result<Vec<PurseEvent>, std::convert::Infallible> {
+            Ok(vec![
+                FundsAdded {
+                    cents: command.cents,
+                }
+                .into(),
+            ])
+        }
+    }
+
+    impl Apply<FundsAdded> for Purse {
+        fn apply(&mut self, event: &FundsAdded) {
+            self.cents += event.cents;
+        }
+    }
+
+    #[tokio::test]
+    async fn events_stored_under_former_names_load_and_new_ones_take_the_new_name() {
+        let store = InMemoryEventStore::new();
+        for (name, cents) in [("Credited", 1), ("Deposited", 10)] {
+            let event = aggregato::NewEvent {
+                event_id: uuid::Uuid::now_v7(),
+                aggregate_type: "Purse".to_owned(),
+                event_type: name.to_owned(),
+                event_version: 1,
+                metadata: Metadata::default(),
+                payload: json!({ "cents": cents }).into(),
+            };
+            store
+                .append("Purse-p", ExpectedVersion::Any, vec![event])
+                .await
+                .expect("append under a former name");
+        }
+        let purses = Repository::<Purse, _>::new(store);
+        let added = purses
+            .execute(&"p".to_owned(), AddFunds { cents: 100 })
+            .await
+            .expect("decides on the state the old names built");
+        assert_eq!(added[0].event_type, "FundsAdded");
+        let purse = purses.load(&"p".to_owned()).await.expect("load");
+        assert_eq!(purse.state().cents, 111);
+        assert!(matches!(
+            PurseEvent::decode("Charged", 1, &json!({ "cents": 1 })),
+            Err(aggregato::DecodeError::UnknownEventType { .. })
+        ));
+    }
+}

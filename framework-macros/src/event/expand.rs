@@ -21,6 +21,7 @@ pub(super) fn domain_event(event: &DomainEvent) -> TokenStream {
         name,
         version,
         upcast_from,
+        aliases,
     } = event;
     let (impl_generics, type_generics, _) = generics.split_for_impl();
     let where_clause = exists_when(generics, quote!(#krate::checks::EventData));
@@ -34,6 +35,8 @@ pub(super) fn domain_event(event: &DomainEvent) -> TokenStream {
         }
     });
     let version = Literal::u32_unsuffixed(*version);
+    let aliases = (!aliases.is_empty())
+        .then(|| quote!(const EVENT_ALIASES: &'static [&'static str] = &[#(#aliases),*];));
     let upcasting = upcast_from
         .as_ref()
         .map(|older| decode_upcasting(event, older));
@@ -47,6 +50,7 @@ pub(super) fn domain_event(event: &DomainEvent) -> TokenStream {
             impl #impl_generics #krate::DomainEvent for #ident #type_generics #where_clause {
                 const EVENT_TYPE: &'static str = #name;
                 const EVENT_VERSION: u32 = #version;
+                #aliases
                 #upcasting
             }
         },

@@ -24,9 +24,35 @@ pub(super) struct EventOptions {
     /// The type holding the previous schema of this event, which stored payloads of older
     /// versions decode into before `From` brings them up to this one.
     pub(super) upcast_from: Option<Type>,
+    /// Names it was stored under before a rename.
+    pub(super) aliases: Option<Aliases>,
     /// The runtime crate's path.
     #[darling(rename = "crate")]
     pub(super) krate: Option<Path>,
+}
+
+/// `aliases("OldName", ...)`: the names an event was stored under before it was renamed.
+#[derive(Default)]
+pub(super) struct Aliases(pub(super) Vec<syn::LitStr>);
+
+impl FromMeta for Aliases {
+    fn from_list(items: &[darling::ast::NestedMeta]) -> darling::Result<Self> {
+        let mut errors = darling::Error::accumulator();
+        let mut names = Vec::new();
+        for item in items {
+            match item {
+                darling::ast::NestedMeta::Lit(syn::Lit::Str(name)) => names.push(name.clone()),
+                other => errors.push(
+                    darling::Error::custom(
+                        "write each former stored name as a string, as in \
+                         `aliases(\"MoneyDeposited\")`",
+                    )
+                    .with_span(other),
+                ),
+            }
+        }
+        errors.finish_with(Self(names))
+    }
 }
 
 /// The keys of `#[event(...)]` whose values are types, read as types whatever they are
@@ -58,4 +84,6 @@ pub(super) struct DomainEvent {
     pub(super) name: String,
     pub(super) version: u32,
     pub(super) upcast_from: Option<Type>,
+    /// Former stored names.
+    pub(super) aliases: Vec<String>,
 }

@@ -19,7 +19,7 @@ fn defaults() {
 fn overrides() {
     let expansion = super::expand(quote! {
         #[derive(Serialize, Deserialize, DomainEvent)]
-        #[event(name = "Deposited", version = 2, crate = ::renamed)]
+        #[event(name = "Deposited", version = 2, aliases("Credited", "Paid"), crate = ::renamed)]
         pub enum Deposit {
             Cash { amount: u64 },
             Cheque(String),

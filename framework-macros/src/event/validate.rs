@@ -29,7 +29,27 @@ pub(super) fn validate(input: EventInput, errors: &mut Accumulator) -> DomainEve
     if let Some(older) = &options.upcast_from {
         errors.handle(upcast_is_possible(&ident, &generics, &options, older));
     }
+    let name = options
+        .name
+        .as_ref()
+        .map_or_else(|| ident.to_string(), |name| name.as_str().to_owned());
+    let mut aliases = Vec::new();
+    for alias in options.aliases.iter().flat_map(|aliases| &aliases.0) {
+        let value = alias.value();
+        if value.is_empty() || value == name || aliases.contains(&value) {
+            errors.push(crate::shared::diagnostics::error_at(
+                alias.span(),
+                format!(
+                    "`{value}` cannot be a former name of `{name}`: an alias is a name the event \
+                     was stored under before, non-empty, listed once, other than its name now"
+                ),
+            ));
+            continue;
+        }
+        aliases.push(value);
+    }
     DomainEvent {
+        aliases,
         runtime: runtime_crate(options.krate),
         krate: local_crate(),
         name: options

@@ -114,7 +114,9 @@ fn event_set(model: &MessageSets) -> TokenStream {
     let decoders = events.iter().map(|Member { ty, variant }| {
         let event = as_domain_event(model, ty);
         quote! {
-            if __event_type == #event.event_type {
+            if __event_type == #event.event_type
+                || #event.aliases.contains(&__event_type)
+            {
                 (#event.decode)(__event_version, __payload).map(Self::#variant)
             }
         }

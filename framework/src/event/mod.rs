@@ -32,6 +32,10 @@ pub trait DomainEvent: crate::checks::EventData {
     const EVENT_TYPE: &'static str;
     /// The schema version of this event type, starting at 1.
     const EVENT_VERSION: u32;
+    /// Names this event was stored under before it was renamed (`#[event(aliases("Old"))]`):
+    /// a stored event of one of them decodes as this one. New events are stored under
+    /// [`Self::EVENT_TYPE`]. None by default.
+    const EVENT_ALIASES: &'static [&'static str] = &[];
 
     /// Rebuilds this event from a payload stored at `stored_version`, in whichever form the
     /// store hands it over (a `&serde_json::Value`, or JSON text decoded straight into the
