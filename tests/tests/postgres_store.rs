@@ -9,45 +9,9 @@ mod support;
 
 use aggregato::{EventStore as _, PostgresEventStore};
 use support::Guarded;
+use support::stores::PgSchema as Schema;
 
 type TestStore = Guarded<PostgresEventStore, Schema>;
-
-/// A schema that is dropped (with everything in it) when the value is dropped.
-pub struct Schema {
-    url: String,
-    name: String,
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        // Drop runs inside the test's runtime, where blocking on a future is not allowed: a
-        // thread of its own with its own small runtime does the async work.
-        let (url, name) = (self.url.clone(), self.name.clone());
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|error| error.to_string())?;
-            runtime.block_on(async {
-                use sqlx::Connection as _;
-                let mut connection = sqlx::PgConnection::connect(&url)
-                    .await
-                    .map_err(|error| error.to_string())?;
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP SCHEMA IF EXISTS \"{name}\" CASCADE"
-                )))
-                .execute(&mut connection)
-                .await
-                .map_err(|error| error.to_string())?;
-                Ok::<_, String>(())
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop test schema {}: {dropped:?}", self.name);
-        }
-    }
-}
 
 fn database_url() -> Option<String> {
     std::env::var("DATABASE_URL")

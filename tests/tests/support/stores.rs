@@ -32,8 +32,8 @@ pub async fn postgres_store() -> Option<Arc<Guarded<PostgresEventStore, PgSchema
 
 /// A schema dropped (with everything in it) when the value is dropped.
 pub struct PgSchema {
-    url: String,
-    name: String,
+    pub url: String,
+    pub name: String,
 }
 
 impl Drop for PgSchema {
