@@ -187,6 +187,7 @@ pub mod aggregate;
 pub mod command;
 pub mod entity;
 pub mod event;
+pub mod projection;
 pub mod repository;
 pub mod retry;
 pub mod root;
@@ -212,6 +213,7 @@ pub use entity::{Entity, EntityError, EntityState};
 pub use event::{
     DecodeError, DomainEvent, EventEnvelope, EventSet, Metadata, NewEvent, RecordedEvent,
 };
+pub use projection::{Project, Projection, ProjectionRunner};
 pub use repository::{Repository, RepositoryError, RepositoryResult};
 pub use retry::RetryPolicy;
 pub use root::AggregateRoot;
@@ -235,6 +237,7 @@ pub mod prelude {
     pub use crate::command::Command;
     pub use crate::entity::{EntityError, EntityState};
     pub use crate::event::{DomainEvent, EventEnvelope, EventSet, Metadata};
+    pub use crate::projection::{Project, Projection, ProjectionRunner};
     pub use crate::repository::{Repository, RepositoryError};
     pub use crate::retry::RetryPolicy;
     pub use crate::root::AggregateRoot;

@@ -353,6 +353,12 @@ pub trait EventStore: Send + Sync {
     fn position_watch(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
         None
     }
+
+    /// The position of the newest event in the global log (0: none), when the store can
+    /// tell; how a rebuild reports its progress. `None` (the default) means it cannot.
+    async fn head_position(&self) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
 }
 
 #[async_trait]
@@ -428,5 +434,9 @@ impl<S: EventStore + ?Sized> EventStore for Arc<S> {
 
     fn position_watch(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
         (**self).position_watch()
+    }
+
+    async fn head_position(&self) -> Result<Option<u64>, StoreError> {
+        (**self).head_position().await
     }
 }

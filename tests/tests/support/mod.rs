@@ -86,6 +86,10 @@ impl<S: EventStore, G: Send + Sync> EventStore for Guarded<S, G> {
     fn position_watch(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
         self.store.position_watch()
     }
+
+    async fn head_position(&self) -> Result<Option<u64>, StoreError> {
+        self.store.head_position().await
+    }
 }
 
 #[async_trait]

@@ -115,6 +115,10 @@ impl EventStore for InMemoryEventStore {
     fn position_watch(&self) -> Option<watch::Receiver<u64>> {
         Some(self.head.subscribe())
     }
+
+    async fn head_position(&self) -> Result<Option<u64>, StoreError> {
+        Ok(Some(*self.head.borrow()))
+    }
 }
 
 #[async_trait]
