@@ -19,7 +19,7 @@ pub enum ProjectionError {
         projection: ProjectionKey,
         /// What the store said.
         #[source]
-        source: StoreError,
+        source: Box<StoreError>,
     },
     /// The checkpoint store failed (its database is down, say).
     #[error("the checkpoint store failed: {0}")]

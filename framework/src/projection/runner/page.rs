@@ -117,7 +117,7 @@ where
             }]),
             Err(source) => Err(ProjectionError::Store {
                 projection: key.clone(),
-                source,
+                source: Box::new(source),
             }),
         }
     }
