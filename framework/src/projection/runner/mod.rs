@@ -18,6 +18,9 @@ use crate::store::{EventFilter, EventStore};
 
 /// How many events one batch (one transaction) holds unless configured otherwise.
 pub const DEFAULT_BATCH_SIZE: usize = 100;
+/// The fewest events one read of the log fetches: a small batch size sets how often a
+/// transaction commits, not how often the log is read.
+pub const MIN_READ_SIZE: usize = 512;
 /// How long a claim lasts without renewal unless configured otherwise: the longest a dead
 /// runner keeps its projection from the others.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(10);
@@ -144,7 +147,9 @@ where
         }
     }
 
-    /// Sets how many events one transaction holds (at least 1).
+    /// Sets how many events one transaction holds (at least 1): the checkpoint is written,
+    /// and the read model's writes committed, once per batch. The log is read in pages of at
+    /// least [`MIN_READ_SIZE`] events either way.
     pub fn with_batch_size(mut self, batch_size: usize) -> Self {
         self.config.batch_size = batch_size.max(1);
         self
@@ -352,7 +357,7 @@ where
         let items = Self::read_page(
             &self.store,
             &self.filter,
-            self.config.batch_size,
+            self.config.batch_size.max(MIN_READ_SIZE),
             &self.key,
             after,
         )
@@ -360,7 +365,9 @@ where
         if items.is_empty() {
             return Ok(false);
         }
-        self.handle_page(&items).await?;
+        for batch in items.chunks(self.config.batch_size) {
+            self.handle_batch(batch).await?;
+        }
         Ok(true)
     }
 

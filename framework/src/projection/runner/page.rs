@@ -122,11 +122,10 @@ where
         }
     }
 
-    /// Hands a page to the projection and commits it, in batches that end at a failing
-    /// event: the events before it commit, the failing one is retried with backoff and then
-    /// given up on as the projection says (stop, or dead-letter and go on). Returns how many
-    /// events were committed.
-    pub(super) async fn handle_page(
+    /// Hands a batch to the projection and commits it, in one transaction unless an event
+    /// fails: the events before it commit, the failing one is retried with backoff and then
+    /// given up on as the projection says (stop, or dead-letter and go on).
+    pub(super) async fn handle_batch(
         &mut self,
         items: &[Item<P::Event>],
     ) -> Result<(), ProjectionError> {
