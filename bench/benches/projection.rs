@@ -214,7 +214,7 @@ async fn reset_ours(pool: &PgPool, checkpoints: &PostgresCheckpoints, owner: Uui
         .expect("truncate");
     let key = ProjectionKey::new(Balances::NAME, Balances::VERSION);
     // A previous sample's runner holds the claim: wait for nobody, take it over by expiring it.
-    sqlx::query("UPDATE aggregato_projections SET lease_until = now() - interval '1 second'")
+    sqlx::query("UPDATE aggregato_checkpoints SET lease_until = now() - interval '1 second'")
         .execute(pool)
         .await
         .ok();
