@@ -11,7 +11,7 @@
 
 mod projection;
 
-pub use projection::{ListedAggregate, ProjectionHook, projection_hook};
+pub use projection::{ListedAggregate, ProjectionHook, listed_aggregate_type, projection_hook};
 
 use std::fmt::Debug;
 use std::marker::PhantomData;

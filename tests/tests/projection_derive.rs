@@ -80,10 +80,12 @@ impl Handle<PlaceOrder> for Shop {
         command: PlaceOrder,
         _: &(),
     ) -> Result<Vec<ShopEvent>, std::convert::Infallible> {
-        Ok(vec![OrderPlaced {
-            total: command.total,
-        }
-        .into()])
+        Ok(vec![
+            OrderPlaced {
+                total: command.total,
+            }
+            .into(),
+        ])
     }
 }
 
@@ -93,7 +95,10 @@ impl Apply<OrderPlaced> for Shop {
 
 /// Deposits and orders per aggregate id, from two aggregates' events.
 #[derive(Debug, Default, Projection)]
-#[projection(events(AccountOpened, MoneyDeposited, OrderPlaced), aggregates(Account, Shop))]
+#[projection(
+    events(AccountOpened, MoneyDeposited, OrderPlaced),
+    aggregates(Account, Shop)
+)]
 pub struct Activity {
     opened: Vec<String>,
     deposited: BTreeMap<String, u64>,
@@ -150,7 +155,14 @@ fn the_filter_names_the_listed_events_with_their_aliases_and_the_listed_aggregat
     let filter = Activity::filter();
     assert_eq!(
         filter.allowed_event_types(),
-        Some(&strings(&["AccountOpened", "MoneyDeposited", "Deposited", "OrderPlaced"])[..])
+        Some(
+            &strings(&[
+                "AccountOpened",
+                "MoneyDeposited",
+                "Deposited",
+                "OrderPlaced"
+            ])[..]
+        )
     );
     assert_eq!(
         filter.allowed_aggregate_types(),
@@ -169,18 +181,28 @@ fn defaults_name_the_type_at_version_one_stopping_on_failure() {
 }
 
 #[tokio::test]
-async fn stored_events_decode_into_the_enum_and_dispatch_to_their_handlers()
--> Result<(), BoxError> {
+async fn stored_events_decode_into_the_enum_and_dispatch_to_their_handlers() -> Result<(), BoxError>
+{
     let store = Arc::new(InMemoryEventStore::new());
     let accounts = Repository::<Account, _>::new(Arc::clone(&store));
     let shops = Repository::<Shop, _>::new(Arc::clone(&store));
-    accounts.execute(&"alice".to_owned(), Deposit { amount: 5 }).await?;
-    shops.execute(&"corner".to_owned(), PlaceOrder { total: 12 }).await?;
-    accounts.execute(&"alice".to_owned(), Deposit { amount: 3 }).await?;
-    accounts.execute(&"bob".to_owned(), Deposit { amount: 1 }).await?;
+    accounts
+        .execute(&"alice".to_owned(), Deposit { amount: 5 })
+        .await?;
+    shops
+        .execute(&"corner".to_owned(), PlaceOrder { total: 12 })
+        .await?;
+    accounts
+        .execute(&"alice".to_owned(), Deposit { amount: 3 })
+        .await?;
+    accounts
+        .execute(&"bob".to_owned(), Deposit { amount: 1 })
+        .await?;
     // An aggregate the projection does not list: its events stay in the store.
     let ledgers = Repository::<Ledger, _>::new(Arc::clone(&store));
-    ledgers.execute(&LedgerId("l1".to_owned()), OpenLedger).await?;
+    ledgers
+        .execute(&LedgerId("l1".to_owned()), OpenLedger)
+        .await?;
     assert_eq!(store.read_all(0, 100).await?.len(), 7);
 
     let stored = store.read_all_filtered(0, 100, &Activity::filter()).await?;
@@ -204,7 +226,10 @@ async fn stored_events_decode_into_the_enum_and_dispatch_to_their_handlers()
         activity.deposited,
         BTreeMap::from([("alice".to_owned(), 8), ("bob".to_owned(), 1)])
     );
-    assert_eq!(activity.ordered, BTreeMap::from([("corner".to_owned(), 12)]));
+    assert_eq!(
+        activity.ordered,
+        BTreeMap::from([("corner".to_owned(), 12)])
+    );
     assert_eq!(activity.replayed, 0);
     Ok(())
 }
@@ -291,7 +316,9 @@ async fn dispatch_writes_through_the_transaction_and_the_hooks_run_the_named_met
 -> Result<(), BoxError> {
     let store = Arc::new(InMemoryEventStore::new());
     let accounts = Repository::<Account, _>::new(Arc::clone(&store));
-    accounts.execute(&"alice".to_owned(), Deposit { amount: 7 }).await?;
+    accounts
+        .execute(&"alice".to_owned(), Deposit { amount: 7 })
+        .await?;
     let stored = store.read_all_filtered(0, 10, &Totals::filter()).await?;
     let [deposit] = &stored[..] else {
         panic!("one deposit stored, got {stored:?}");
@@ -302,7 +329,10 @@ async fn dispatch_writes_through_the_transaction_and_the_hooks_run_the_named_met
     let mut totals = Totals::default();
     let mut journal = Journal::new();
     totals
-        .dispatch(typed.payload, &mut Context::new(&recorded, &mut journal, true))
+        .dispatch(
+            typed.payload,
+            &mut Context::new(&recorded, &mut journal, true),
+        )
         .await?;
     assert_eq!(totals.total, 7);
 

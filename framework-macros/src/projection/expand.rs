@@ -1,7 +1,7 @@
 //! The code `#[derive(Projection)]` generates from a validated [`Projection`].
 //!
-//! Paths that resolve a listed type's trait impls (`<Self as Project<E>>`, `<A as
-//! ListedAggregate>`) and the calls of the hook methods are spanned at the name as the user
+//! Paths that resolve a listed type's trait impls (`<Self as Project<E>>`,
+//! `listed_aggregate_type::<A>()`) and the calls of the hook methods are spanned at the name as the user
 //! wrote it, so a missing impl or method is reported there.
 
 use proc_macro2::TokenStream;
@@ -98,9 +98,10 @@ fn filter(model: &Projection) -> TokenStream {
         }
     });
     let aggregates = (!model.aggregates.is_empty()).then(|| {
-        let types = model.aggregates.iter().map(|ty| {
-            quote_spanned!(ty.span()=> <#ty as #krate::checks::ListedAggregate>::LISTED_AGGREGATE_TYPE)
-        });
+        let types = model
+            .aggregates
+            .iter()
+            .map(|ty| quote_spanned!(ty.span()=> #krate::checks::listed_aggregate_type::<#ty>()));
         quote!(.aggregate_types([#(#types),*]))
     });
     quote!(#krate::EventFilter::all() #(#events)* #aggregates)
@@ -113,9 +114,12 @@ fn hook(model: &Projection, name: &str, method: Option<&Ident>) -> Option<TokenS
     let krate = &model.krate;
     let method = method?;
     let name = format_ident!("{name}");
-    let call = quote_spanned! {method.span()=>
-        #krate::checks::projection_hook::<Self, _>(Self::#method(self, transaction))
-    };
+    // The path alone is spanned at the method's name: a missing method is reported there,
+    // and a wrong number of parameters too, without a suggestion to edit the attribute.
+    let path = quote_spanned!(method.span()=> Self::#method);
+    let check = quote_spanned!(method.span()=> #krate::checks::projection_hook::<Self, _>);
+    // Awaited in a block of its own: see `checks::projection_hook`.
+    let call = quote!(async move { #check(#path(self, transaction)).await });
     Some(quote! {
         fn #name(
             &mut self,
