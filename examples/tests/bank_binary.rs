@@ -143,7 +143,7 @@ fn a_kept_sqlite_file_carries_the_story_into_the_next_run() {
             "missing {expected:?} in:\n{second}"
         );
     }
-    assert_eq!(day_sums(&second), (12_200, 4, 10_000, 3), "{second}");
+    assert_eq!(day_sums(&second), (11_500, 4, 10_000, 3), "{second}");
 }
 
 #[tokio::test]
