@@ -26,6 +26,15 @@ use support::{EXPECTED_SUMS, PgSchema, expected_balances, history, server_url, s
 use time::OffsetDateTime;
 use time::macros::{date, datetime};
 
+/// Fails in CI without `DATABASE_URL`: the PostgreSQL tests would be skipped there.
+#[test]
+fn postgres_tests_are_not_skipped_in_ci() {
+    assert!(
+        !support::in_ci() || std::env::var_os("DATABASE_URL").is_some_and(|url| !url.is_empty()),
+        "CI is set but DATABASE_URL is not: the PostgreSQL tests would be skipped"
+    );
+}
+
 /// A migrated SQLite store in a temporary directory, with the views' tables.
 async fn sqlite_store() -> (SqliteEventStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temporary directory");
