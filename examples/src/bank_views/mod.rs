@@ -5,8 +5,8 @@
 //!   balance and each UTC day's deposit and withdrawal totals in two SQL tables
 //!   (`bank_balances`, `bank_daily_totals`). They write through the runner's transaction, so
 //!   with `SqliteCheckpoints` / `PostgresCheckpoints` in the same database each event changes
-//!   the tables exactly once. Both run the same SQL ([`sql`](self::sql)); only the connection
-//!   type differs. Their `reset` empties the tables, so they can be rebuilt.
+//!   the tables exactly once. Both run the same SQL (the private `sql` module); only the
+//!   connection type differs. Their `reset` empties the tables, so they can be rebuilt.
 //! - [`redis::RedisBankViews`] keeps balances and day totals in Redis keys that expire. Redis
 //!   cannot join the checkpoint's transaction, so delivery is at least once: it de-duplicates
 //!   by event id in the same atomic script that writes.
