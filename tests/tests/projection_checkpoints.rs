@@ -7,7 +7,6 @@
 
 mod support;
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -86,54 +85,38 @@ struct Markers<P> {
 }
 
 impl ReadModel<PostgresCheckpoints> for Markers<PgPool> {
-    fn write<'a>(
-        &'a self,
-        transaction: &'a mut PgConnection,
-        marker: u64,
-    ) -> impl Future<Output = ()> + Send + 'a {
-        async move {
-            sqlx::query("INSERT INTO markers (marker) VALUES ($1)")
-                .bind(i64::try_from(marker).expect("small marker"))
-                .execute(transaction)
-                .await
-                .expect("write a marker");
-        }
+    async fn write(&self, transaction: &mut PgConnection, marker: u64) {
+        sqlx::query("INSERT INTO markers (marker) VALUES ($1)")
+            .bind(i64::try_from(marker).expect("small marker"))
+            .execute(transaction)
+            .await
+            .expect("write a marker");
     }
 
-    fn committed(&self) -> impl Future<Output = Vec<u64>> + Send + '_ {
-        async move {
-            let markers: Vec<i64> = sqlx::query_scalar("SELECT marker FROM markers")
-                .fetch_all(&self.pool)
-                .await
-                .expect("read the markers");
-            markers.into_iter().map(|m| m as u64).collect()
-        }
+    async fn committed(&self) -> Vec<u64> {
+        let markers: Vec<i64> = sqlx::query_scalar("SELECT marker FROM markers")
+            .fetch_all(&self.pool)
+            .await
+            .expect("read the markers");
+        markers.into_iter().map(|m| m.unsigned_abs()).collect()
     }
 }
 
 impl ReadModel<SqliteCheckpoints> for Markers<SqlitePool> {
-    fn write<'a>(
-        &'a self,
-        transaction: &'a mut SqliteConnection,
-        marker: u64,
-    ) -> impl Future<Output = ()> + Send + 'a {
-        async move {
-            sqlx::query("INSERT INTO markers (marker) VALUES (?)")
-                .bind(i64::try_from(marker).expect("small marker"))
-                .execute(transaction)
-                .await
-                .expect("write a marker");
-        }
+    async fn write(&self, transaction: &mut SqliteConnection, marker: u64) {
+        sqlx::query("INSERT INTO markers (marker) VALUES (?)")
+            .bind(i64::try_from(marker).expect("small marker"))
+            .execute(transaction)
+            .await
+            .expect("write a marker");
     }
 
-    fn committed(&self) -> impl Future<Output = Vec<u64>> + Send + '_ {
-        async move {
-            let markers: Vec<i64> = sqlx::query_scalar("SELECT marker FROM markers")
-                .fetch_all(&self.pool)
-                .await
-                .expect("read the markers");
-            markers.into_iter().map(|m| m as u64).collect()
-        }
+    async fn committed(&self) -> Vec<u64> {
+        let markers: Vec<i64> = sqlx::query_scalar("SELECT marker FROM markers")
+            .fetch_all(&self.pool)
+            .await
+            .expect("read the markers");
+        markers.into_iter().map(|m| m.unsigned_abs()).collect()
     }
 }
 
@@ -403,4 +386,35 @@ async fn postgres_head_position_is_the_newest_position() {
         return skipped("head_position on PostgreSQL");
     };
     head_position_is_the_newest_position(&*store).await;
+}
+
+/// First claims of several versions of one projection at once: exactly one version ends up
+/// active (the partial unique index settles the race, and the losers' claims are retried as
+/// inactive versions).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
+async fn postgres_racing_first_claims_leave_one_active_version() {
+    let Some((checkpoints, _store)) = postgres().await else {
+        return skipped("racing first claims on PostgreSQL");
+    };
+    let claims = (1..=4).map(|version| {
+        let checkpoints = checkpoints.clone();
+        tokio::spawn(async move {
+            let key = ProjectionKey::new("racing", version);
+            checkpoints.claim(&key, Uuid::now_v7(), LONG_LEASE).await
+        })
+    });
+    let mut active = 0;
+    for claim in claims.collect::<Vec<_>>() {
+        let claim = claim.await.expect("join").expect("claim").expect("granted");
+        active += usize::from(claim.active);
+    }
+    assert_eq!(active, 1, "exactly one of the racing versions is active");
+    assert!(
+        checkpoints
+            .active_version("racing")
+            .await
+            .expect("active")
+            .is_some()
+    );
 }

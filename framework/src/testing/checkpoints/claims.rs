@@ -162,7 +162,12 @@ pub async fn a_released_claim_is_taken_at_once<C: CheckpointStore>(store: &C) {
     let renewed_owner = expect_claim(store, &key, b, LONG_LEASE).await;
     assert_eq!(renewed_owner.epoch, taken.epoch + 1);
     let refused = advance(store, &taken, 0, 1).await;
-    assert_fenced(&refused, &taken, 0, "the advance of the same owner's older claim");
+    assert_fenced(
+        &refused,
+        &taken,
+        0,
+        "the advance of the same owner's older claim",
+    );
     assert!(!ok("renew", store.renew(&taken, LONG_LEASE).await));
     ok("advance 0 -> 1", advance(store, &renewed_owner, 0, 1).await);
 }
