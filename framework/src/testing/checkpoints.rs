@@ -1,6 +1,5 @@
-//! The checkpoint-store conformance suite: the checks every
-//! [`CheckpointStore`](crate::projection::CheckpointStore) must pass unchanged (feature
-//! `testing`).
+//! The checkpoint-store conformance suite: the checks every [`CheckpointStore`] must pass
+//! unchanged (feature `testing`).
 //!
 //! Each check is a public async function taking the store by reference; every check uses
 //! projection names of its own, so one store can run them all ([`run_all`]). Leases are made
