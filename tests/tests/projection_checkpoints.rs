@@ -418,3 +418,38 @@ async fn postgres_racing_first_claims_leave_one_active_version() {
             .is_some()
     );
 }
+
+/// SQLite: a claim while a frozen runner's batch holds the file's write lock waits for the
+/// pool's busy timeout (5 s here), then answers "not claimed" rather than failing; once the
+/// batch is gone it is granted.
+#[tokio::test]
+async fn sqlite_a_claim_behind_a_frozen_batch_is_not_granted() {
+    let (checkpoints, _store) = sqlite().await;
+    let key = ProjectionKey::new("frozen", 1);
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    let frozen = checkpoints
+        .claim(&key, a, SHORT_LEASE)
+        .await
+        .expect("claim")
+        .expect("granted");
+    let mut batch = checkpoints.begin().await.expect("begin");
+    checkpoints
+        .advance(&mut batch, &frozen, 0, 1, SHORT_LEASE)
+        .await
+        .expect("advance");
+    tokio::time::sleep(PAST_SHORT_LEASE).await;
+    let claimed = tokio::time::timeout(
+        Duration::from_secs(20),
+        checkpoints.claim(&key, b, LONG_LEASE),
+    )
+    .await
+    .expect("the claim gives up after the busy timeout");
+    assert_eq!(claimed.expect("not an error"), None);
+    checkpoints.rollback(batch).await.expect("rollback");
+    let taken = checkpoints
+        .claim(&key, b, LONG_LEASE)
+        .await
+        .expect("claim")
+        .expect("granted once the batch is gone");
+    assert_eq!(taken.epoch, frozen.epoch + 1);
+}
