@@ -154,6 +154,11 @@ pub trait CheckpointStore: Send + Sync + 'static {
     type Transaction: Send;
     /// An open transaction.
     type Batch: Send;
+    /// Whether rolling a batch back undoes what its handlers wrote (`true` when they write
+    /// through [`Transaction`](Self::Transaction), as on the SQL stores). When it does not,
+    /// the runner never hands a handled event to a handler again in the same process: after a
+    /// failure it commits the checkpoint past the events handled before the failing one.
+    const ROLLS_BACK_HANDLERS: bool = true;
 
     /// Claims `key` for `owner` for `lease`, if nobody else holds it: no claim yet, the
     /// holder's lease has run out, or `owner` holds it already. A claim by a new owner

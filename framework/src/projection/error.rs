@@ -19,7 +19,7 @@ pub enum ProjectionError {
         projection: ProjectionKey,
         /// What the store said.
         #[source]
-        source: StoreError,
+        source: Box<StoreError>,
     },
     /// The checkpoint store failed (its database is down, say).
     #[error("the checkpoint store failed: {0}")]
@@ -64,6 +64,25 @@ pub enum ProjectionError {
         /// The projection.
         projection: ProjectionKey,
     },
+    /// Another runner holds the projection's claim (for a one-off
+    /// [`catch_up`](super::ProjectionRunner::catch_up) or rebuild; [`run`](super::ProjectionRunner::run)
+    /// waits on standby instead).
+    #[error("projection `{projection}` is held by another runner")]
+    Held {
+        /// The projection.
+        projection: ProjectionKey,
+    },
+    /// The projection's `reset` or `activate` hook failed; nothing was committed.
+    #[error("projection `{projection}`: its `{hook}` failed: {error}")]
+    Hook {
+        /// The projection.
+        projection: ProjectionKey,
+        /// Which hook.
+        hook: &'static str,
+        /// What it returned.
+        #[source]
+        error: BoxError,
+    },
     /// A newer version of the projection is active; this one is not run any more.
     #[error("projection `{projection}` is retired: a newer version is active")]
     Retired {
@@ -73,6 +92,18 @@ pub enum ProjectionError {
 }
 
 impl ProjectionError {
+    pub(crate) fn hook_failed(
+        projection: &ProjectionKey,
+        hook: &'static str,
+        error: BoxError,
+    ) -> Self {
+        Self::Hook {
+            projection: projection.clone(),
+            hook,
+            error,
+        }
+    }
+
     /// A checkpoint-store failure from any error.
     pub fn checkpoint(error: impl Into<BoxError>) -> Self {
         Self::Checkpoint(error.into())

@@ -1,4 +1,5 @@
-//! Testing aids: the given/when/then [`AggregateFixture`], [`GoldenEvents`] files that keep
+//! Testing aids: the given/when/then [`AggregateFixture`], the given/then
+//! [`ProjectionFixture`], [`GoldenEvents`] files that keep
 //! stored history readable, and (feature `testing`) the conformance suite every
 //! [`EventStore`](crate::store::EventStore) backend must pass.
 
@@ -8,6 +9,8 @@ pub mod checkpoints;
 pub mod conformance;
 mod fixture;
 pub mod golden;
+mod projection;
 
 pub use fixture::{AggregateFixture, FixtureWhen};
 pub use golden::{GoldenError, GoldenEvents, GoldenReport};
+pub use projection::ProjectionFixture;
