@@ -53,7 +53,9 @@ pub use error::{BoxError, ProjectionError};
 pub use memory::InMemoryCheckpoints;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresCheckpoints;
-pub use runner::{Progress, ProjectionRunner, RunOutcome};
+pub use runner::{
+    DEFAULT_BATCH_SIZE, DEFAULT_LEASE, MIN_READ_SIZE, Progress, ProjectionRunner, RunOutcome,
+};
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 pub use sql::CorruptCheckpoint;
 #[cfg(feature = "sqlite")]

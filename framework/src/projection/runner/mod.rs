@@ -254,7 +254,7 @@ where
 
     /// Rebuilds the projection: in one transaction, empties the read model (its `reset`) and
     /// sets the checkpoint back to 0, then replays the whole log, reporting progress. Events
-    /// up to the old checkpoint are handed out as replays ([`Context::is_replay`]).
+    /// up to the old checkpoint are handed out as replays ([`Context::is_replay`](crate::projection::Context::is_replay)).
     ///
     /// A rebuild that is interrupted goes on from where it stopped on the next run: the reset
     /// and the checkpoint commit together, and so does every batch after.
