@@ -20,6 +20,7 @@ use aggregato_examples::bank::*;
 struct Balances<const DEAD_LETTER: bool = false, const VERSION: u32 = 1> {
     balances: HashMap<String, u64>,
     handled: Vec<(u64, bool)>,
+    recorded_at: Vec<time::OffsetDateTime>,
     fail_at: Option<(u64, u32)>,
     resets: u32,
 }
@@ -54,6 +55,7 @@ impl<const DEAD_LETTER: bool, const VERSION: u32> Projection for Balances<DEAD_L
             return Err(format!("cannot project position {position}").into());
         }
         self.handled.push((context.position(), context.is_replay()));
+        self.recorded_at.push(context.recorded_at());
         let account = context.aggregate_id().to_owned();
         match event {
             BankAccountEvent::MoneyDeposited(MoneyDeposited { balance, .. })
@@ -539,4 +541,38 @@ async fn a_run_follows_the_log_live_until_shut_down() {
         .expect("state")
         .expect("row");
     assert_eq!(state.owner, None, "the claim was given up on shutdown");
+}
+
+#[tokio::test]
+async fn the_fixture_filters_like_the_runner_and_stamps_the_given_time() {
+    use aggregato::testing::ProjectionFixture;
+    let noon = time::OffsetDateTime::from_unix_timestamp(1_795_953_600).expect("a time");
+    let opened = AccountOpened {
+        account_id: AccountId("acc0".into()),
+        owner: "ann".into(),
+    };
+    let deposited = MoneyDeposited {
+        amount: 5,
+        balance: 5,
+    };
+    let fixture = ProjectionFixture::new(Balances::<false>::default())
+        .at(noon)
+        .given(
+            "BankAccount-acc0",
+            [
+                BankAccountEvent::from(opened.clone()),
+                deposited.clone().into(),
+            ],
+        )
+        .await
+        .expect("given")
+        .replaying(true)
+        // Another aggregate type: the projection's filter keeps these out, as the store would.
+        .given("Ledger-acc0", [BankAccountEvent::from(opened)])
+        .await
+        .expect("given");
+    let balances = fixture.projection();
+    assert_eq!(balances.balances["acc0"], 5);
+    assert_eq!(balances.handled, vec![(1, false), (2, false)]);
+    assert_eq!(balances.recorded_at, vec![noon, noon]);
 }
