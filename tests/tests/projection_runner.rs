@@ -576,3 +576,87 @@ async fn the_fixture_filters_like_the_runner_and_stamps_the_given_time() {
     assert_eq!(balances.handled, vec![(1, false), (2, false)]);
     assert_eq!(balances.recorded_at, vec![noon, noon]);
 }
+
+/// Buffers what it is handed and moves it to `flushed` once per batch; the first `failures`
+/// flushes fail. A retried batch is handed out again from its first event, so the buffer
+/// drops what it held from there on.
+#[derive(Debug, Default)]
+struct Buffered {
+    pending: Vec<u64>,
+    flushed: Vec<u64>,
+    flushes: u32,
+    failures: u32,
+}
+
+impl Projection for Buffered {
+    const NAME: &'static str = "buffered";
+    const VERSION: u32 = 1;
+    const ON_FAILURE: OnFailure = OnFailure::Stop;
+    const RESETTABLE: bool = false;
+    type Event = BankAccountEvent;
+    type Transaction = ();
+    type Error = BoxError;
+
+    fn filter() -> EventFilter {
+        EventFilter::all().aggregate_types(["BankAccount"])
+    }
+
+    async fn dispatch(
+        &mut self,
+        _: BankAccountEvent,
+        context: &mut Context<'_, ()>,
+    ) -> Result<(), BoxError> {
+        let position = context.position();
+        self.pending.retain(|held| *held < position);
+        self.pending.push(position);
+        Ok(())
+    }
+
+    async fn flush(&mut self, _: &mut ()) -> Result<(), BoxError> {
+        self.flushes += 1;
+        if self.failures > 0 {
+            self.failures -= 1;
+            return Err("the broker is away".into());
+        }
+        self.flushed.append(&mut self.pending);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn flush_runs_once_per_batch_and_a_failed_flush_retries_the_batch() {
+    let store = Store::default();
+    history(&store, 3, 2).await;
+    let projection = Buffered {
+        failures: 2,
+        ..Default::default()
+    };
+    let mut runner =
+        ProjectionRunner::new(Arc::clone(&store), InMemoryCheckpoints::new(), projection)
+            .with_batch_size(4)
+            .with_retry(fast_retry())
+            .with_name("buffered-to-a-broker");
+    runner
+        .catch_up()
+        .await
+        .expect("the third flush of the first batch succeeds");
+    assert_eq!(runner.key().name, "buffered-to-a-broker");
+    let buffered = runner.projection();
+    assert_eq!(
+        buffered.flushed,
+        vec![1, 2, 3, 5, 6, 7, 9, 10, 11],
+        "each event flushed once, in order"
+    );
+    assert_eq!(
+        buffered.flushes,
+        2 + 3,
+        "two failed flushes, then one per batch of 4, 4 and 1"
+    );
+    let state = runner
+        .checkpoints()
+        .state(runner.key())
+        .await
+        .expect("state")
+        .expect("row");
+    assert_eq!(state.position, 11);
+}

@@ -61,8 +61,8 @@ pub use sql::CorruptCheckpoint;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteCheckpoints;
 
-use crate::event::EventSet;
-use crate::store::EventFilter;
+use crate::event::{DecodeError, EventSet};
+use crate::store::{EventFilter, StoredEvent};
 
 /// What a projection does with an event that keeps failing after its retries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -93,8 +93,10 @@ pub trait Projection: Send + 'static {
     /// Whether [`reset`](Self::reset) was given, so the projection can be rebuilt.
     const RESETTABLE: bool;
 
-    /// The events it reads, decoded from the store: one variant per listed type.
-    type Event: EventSet;
+    /// The events it reads, decoded from the store: the derive's enum, one variant per listed
+    /// type (any [`EventSet`]), or [`RawEvent`](crate::event::RawEvent) for a projection that
+    /// passes events on undecoded (an outbox publisher).
+    type Event: ProjectedEvent;
     /// What each handler receives to write through: `sqlx::PgConnection` for a PostgreSQL read
     /// model, `sqlx::SqliteConnection` for SQLite, `()` when the read model lives elsewhere.
     type Transaction: Send;
@@ -111,6 +113,19 @@ pub trait Projection: Send + 'static {
         event: Self::Event,
         context: &mut Context<'_, Self::Transaction>,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// Finishes a batch: called once the batch's events were dispatched and before its
+    /// checkpoint is written, in its transaction. A projection that buffers (an outbox
+    /// publisher waiting for the broker's acknowledgements, a read model writing in bulk)
+    /// completes its work here; an error fails the batch, which is retried from its first
+    /// event. Nothing by default.
+    fn flush(
+        &mut self,
+        transaction: &mut Self::Transaction,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        let _ = transaction;
+        async { Ok(()) }
+    }
 
     /// Empties the read model before a rebuild, in the transaction that resets the checkpoint.
     /// The derive calls the method named by `reset = ...`; without it, a rebuild is refused.
@@ -131,6 +146,19 @@ pub trait Projection: Send + 'static {
     ) -> impl Future<Output = Result<(), Self::Error>> + Send {
         let _ = transaction;
         async { Ok(()) }
+    }
+}
+
+/// What a projection decodes each stored event into: any [`EventSet`] (the derive's event
+/// enum), or [`RawEvent`](crate::event::RawEvent), the event as stored.
+pub trait ProjectedEvent: Clone + Send + Sync + 'static {
+    /// Decodes `event`'s payload.
+    fn from_stored(event: &StoredEvent<'_>) -> Result<Self, DecodeError>;
+}
+
+impl<E: EventSet> ProjectedEvent for E {
+    fn from_stored(event: &StoredEvent<'_>) -> Result<Self, DecodeError> {
+        event.decode()
     }
 }
 

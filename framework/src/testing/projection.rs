@@ -52,7 +52,11 @@ pub struct ProjectionFixture<P> {
     recorded_at: Option<OffsetDateTime>,
 }
 
-impl<P: Projection> ProjectionFixture<P> {
+impl<P> ProjectionFixture<P>
+where
+    P: Projection,
+    P::Event: EventSet,
+{
     /// A fixture around `projection`, before any event.
     pub fn new(projection: P) -> Self {
         Self {

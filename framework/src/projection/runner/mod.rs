@@ -182,6 +182,14 @@ where
         self
     }
 
+    /// Keeps the checkpoint under `name` instead of the projection's
+    /// [`NAME`](Projection::NAME): for several instances of one projection type (outbox
+    /// publishers to different brokers, say), each with its own checkpoint.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.key.name = name.into();
+        self
+    }
+
     /// Sets the owner id this runner claims under (a new UUID v7 by default). Two runners
     /// must not share one.
     pub fn with_owner(mut self, owner: Uuid) -> Self {
