@@ -196,6 +196,7 @@ pub mod aggregate;
 pub mod command;
 pub mod entity;
 pub mod event;
+pub mod outbox;
 pub mod projection;
 pub mod repository;
 pub mod retry;

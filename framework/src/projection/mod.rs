@@ -127,6 +127,14 @@ pub trait Projection: Send + 'static {
         async { Ok(()) }
     }
 
+    /// Whether `error` is permanent: trying the event again cannot help, so the projection
+    /// gives up on it at once (stops, or dead-letters it) instead of retrying. `false` by
+    /// default: every handler error is retried.
+    fn is_permanent(error: &Self::Error) -> bool {
+        let _ = error;
+        false
+    }
+
     /// Empties the read model before a rebuild, in the transaction that resets the checkpoint.
     /// The derive calls the method named by `reset = ...`; without it, a rebuild is refused.
     fn reset(
@@ -159,6 +167,16 @@ pub trait ProjectedEvent: Clone + Send + Sync + 'static {
 impl<E: EventSet> ProjectedEvent for E {
     fn from_stored(event: &StoredEvent<'_>) -> Result<Self, DecodeError> {
         event.decode()
+    }
+}
+
+impl ProjectedEvent for crate::event::RawEvent {
+    fn from_stored(event: &StoredEvent<'_>) -> Result<Self, DecodeError> {
+        Ok(Self::from_stored(
+            event.event_type,
+            event.event_version,
+            event.payload,
+        ))
     }
 }
 

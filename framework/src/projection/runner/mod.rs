@@ -190,6 +190,14 @@ where
         self
     }
 
+    /// Reads the events `filter` lets through instead of the projection's own
+    /// [`filter`](Projection::filter): for a projection of raw events (an outbox publisher)
+    /// that serves different event sets.
+    pub fn with_filter(mut self, filter: EventFilter) -> Self {
+        self.filter = filter;
+        self
+    }
+
     /// Sets the owner id this runner claims under (a new UUID v7 by default). Two runners
     /// must not share one.
     pub fn with_owner(mut self, owner: Uuid) -> Self {

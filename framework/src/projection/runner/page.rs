@@ -234,7 +234,10 @@ where
                         self.projection
                             .dispatch(event.clone(), &mut context)
                             .await
-                            .map_err(|error| (error_chain(&error.into()), true))
+                            .map_err(|error| {
+                                let retryable = !P::is_permanent(&error);
+                                (error_chain(&error.into()), retryable)
+                            })
                     }
                 };
                 if let Err((error, retryable)) = outcome {
@@ -249,10 +252,11 @@ where
         }
         if let Err(error) = self.projection.flush(C::transaction(&mut batch)).await {
             roll_back(&self.checkpoints, &self.key, batch).await;
+            let retryable = !P::is_permanent(&error);
             return Err(SliceError::Handler {
                 index: start,
                 error: error_chain(&error.into()),
-                retryable: true,
+                retryable,
             });
         }
         let from = claim.position;
