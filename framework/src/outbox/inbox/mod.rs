@@ -74,6 +74,7 @@ pub enum InboxError {
 }
 
 /// Whether a message sent at `sent_at` is older than `retention`.
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
 fn too_old(sent_at: OffsetDateTime, retention: Duration) -> bool {
     OffsetDateTime::now_utc() - sent_at > retention
 }
