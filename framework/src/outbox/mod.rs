@@ -16,6 +16,8 @@ mod broker;
 mod cloud_event;
 pub mod inbox;
 mod publisher;
+#[cfg(feature = "rabbitmq")]
+pub mod rabbitmq;
 
 pub use broker::{Broker, OutgoingMessage, PublishError};
 pub use cloud_event::{CloudEvent, CloudEventError, SPEC_VERSION};
