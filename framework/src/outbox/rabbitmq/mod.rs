@@ -218,6 +218,7 @@ impl RabbitMqBroker {
             .map_or(0, |since| since.as_secs());
         let channel = self.channel().await?;
         let mut confirms = Vec::with_capacity(messages.len());
+        let mut publish_error = None;
         for (message, (exchange, routing_key)) in messages.iter().zip(&routes) {
             let properties = BasicProperties::default()
                 .with_message_id(message.id.to_string().into())
@@ -225,7 +226,7 @@ impl RabbitMqBroker {
                 .with_delivery_mode(2)
                 .with_type(message.event_type.as_str().into())
                 .with_timestamp(timestamp);
-            let confirm = channel
+            let published = channel
                 .basic_publish(
                     exchange.as_str().into(),
                     routing_key.as_str().into(),
@@ -236,20 +237,31 @@ impl RabbitMqBroker {
                     &message.body,
                     properties,
                 )
-                .await
-                .map_err(|error| {
-                    confirm::classify(error, Some((message, exchange, routing_key)))
-                })?;
-            confirms.push(confirm);
+                .await;
+            match published {
+                Ok(confirm) => confirms.push(confirm),
+                Err(error) => {
+                    // The broker may have closed the channel over an earlier message (a
+                    // missing exchange): its confirm says why, and comes first.
+                    publish_error = Some(confirm::classify(
+                        error,
+                        Some((message, exchange, routing_key)),
+                    ));
+                    break;
+                }
+            }
         }
+        let published = confirms.len();
         let awaited = tokio::time::timeout(
             self.confirm_timeout,
-            confirm::all_confirmed(confirms, messages, &routes),
+            confirm::all_confirmed(confirms, &messages[..published], &routes[..published]),
         )
         .await;
-        match awaited {
-            Ok(outcome) => outcome,
-            Err(_) => Err(PublishError::Unavailable(
+        match (awaited, publish_error) {
+            (Ok(Err(error)), _) => Err(error),
+            (Ok(Ok(())), Some(error)) => Err(error),
+            (Ok(Ok(())), None) => Ok(()),
+            (Err(_), _) => Err(PublishError::Unavailable(
                 format!(
                     "RabbitMQ did not confirm the batch within {:?}",
                     self.confirm_timeout
