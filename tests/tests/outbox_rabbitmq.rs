@@ -107,6 +107,11 @@ impl Rabbit {
     /// A queue bound to the bank's exchange for every event; it expires a minute after its
     /// last use, should the test not get to delete it.
     async fn bound_queue(&mut self, name: &str) -> String {
+        self.bound_queue_with(name, FieldTable::default()).await
+    }
+
+    /// [`bound_queue`](Self::bound_queue) with more queue arguments.
+    async fn bound_queue_with(&mut self, name: &str, mut arguments: FieldTable) -> String {
         let queue = format!("{}.{name}", self.prefix);
         // Declared as the broker does (`declare_exchanges`), so either may come first.
         self.channel
@@ -121,7 +126,6 @@ impl Rabbit {
             )
             .await
             .expect("declare the exchange");
-        let mut arguments = FieldTable::default();
         arguments.insert("x-expires".into(), AMQPValue::LongInt(60_000));
         self.channel
             .queue_declare(
@@ -447,5 +451,38 @@ async fn the_broker_connects_again_after_losing_its_connection() {
         .await
         .expect("publish on a new connection");
     assert_eq!(rabbit.ready(&queue).await, 3);
+    rabbit.clean_up().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(no_amqp_url, ignore = "needs RabbitMQ: AMQP_URL is not set")]
+async fn a_nacked_message_is_rejected_naming_it() {
+    let Some(url) = amqp_url("a_nacked_message_is_rejected_naming_it") else {
+        return;
+    };
+    let mut rabbit = Rabbit::new(url).await;
+    let mut broker = rabbit.broker().await;
+    // A full queue that refuses more: RabbitMQ nacks what it cannot take.
+    let mut arguments = FieldTable::default();
+    arguments.insert("x-max-length".into(), AMQPValue::LongInt(1));
+    arguments.insert(
+        "x-overflow".into(),
+        AMQPValue::LongString("reject-publish".into()),
+    );
+    let queue = rabbit.bound_queue_with("full", arguments).await;
+    let batch = [raw_message(1), raw_message(2), raw_message(3)];
+    let error = broker
+        .publish(&batch)
+        .await
+        .expect_err("the second message does not fit");
+    let PublishError::Rejected { message_id, .. } = &error else {
+        panic!("expected a rejection, got {error:?}");
+    };
+    assert_eq!(
+        *message_id, batch[1].id,
+        "the first message the broker nacked"
+    );
+    assert!(error.is_permanent());
+    assert_eq!(rabbit.ready(&queue).await, 1);
     rabbit.clean_up().await;
 }
