@@ -69,6 +69,8 @@ struct Rabbit {
     connection: Connection,
     channel: Channel,
     queues: Vec<String>,
+    /// Whether [`clean_up`](Self::clean_up) ran; if not, dropping deletes what it can.
+    cleaned: bool,
 }
 
 impl Rabbit {
@@ -83,6 +85,7 @@ impl Rabbit {
             connection,
             channel,
             queues: Vec::new(),
+            cleaned: false,
         }
     }
 
@@ -184,21 +187,67 @@ impl Rabbit {
     }
 
     /// Deletes the test's queues and exchange.
-    async fn clean_up(self) {
-        for queue in &self.queues {
-            self.channel
-                .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-                .await
-                .expect("delete the queue");
-        }
-        self.channel
-            .exchange_delete(
-                self.exchange().as_str().into(),
-                ExchangeDeleteOptions::default(),
-            )
+    async fn clean_up(mut self) {
+        let queues = std::mem::take(&mut self.queues);
+        delete(&self.channel, &queues, &self.exchange())
             .await
-            .expect("delete the exchange");
+            .expect("delete the test's queues and exchange");
+        self.queues.clear();
+        self.cleaned = true;
         let _ = self.connection.close(200, "done".into()).await;
+    }
+}
+
+/// Deletes `queues` and `exchange` (which need not exist).
+async fn delete(
+    channel: &Channel,
+    queues: &[String],
+    exchange: &str,
+) -> Result<(), aggregato::outbox::rabbitmq::lapin::Error> {
+    for queue in queues {
+        channel
+            .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+            .await?;
+    }
+    channel
+        .exchange_delete(exchange.into(), ExchangeDeleteOptions::default())
+        .await?;
+    Ok(())
+}
+
+impl Drop for Rabbit {
+    /// A test that failed before its clean-up still deletes what it declared, on a
+    /// connection of its own (the test's may be what failed).
+    fn drop(&mut self) {
+        if self.cleaned {
+            return;
+        }
+        let (url, queues, exchange) = (self.url.clone(), self.queues.clone(), self.exchange());
+        let name = exchange.clone();
+        let deleted = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|error| error.to_string())?;
+            runtime.block_on(async {
+                let connection = Connection::connect(&url, ConnectionProperties::default())
+                    .await
+                    .map_err(|error| error.to_string())?;
+                let channel = connection
+                    .create_channel()
+                    .await
+                    .map_err(|error| error.to_string())?;
+                delete(&channel, &queues, &name)
+                    .await
+                    .map_err(|error| error.to_string())?;
+                let _ = connection.close(200, "done".into()).await;
+                Ok::<_, String>(())
+            })
+        })
+        .join();
+        if !matches!(deleted, Ok(Ok(()))) {
+            eprintln!("could not delete the test's exchange {exchange}: {deleted:?}");
+        }
     }
 }
 
