@@ -14,6 +14,7 @@ mod inbox;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use aggregato::outbox::rabbitmq::lapin::options::{
     BasicConsumeOptions, ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions,
@@ -533,5 +534,26 @@ async fn a_nacked_message_is_rejected_naming_it() {
     );
     assert!(error.is_permanent());
     assert_eq!(rabbit.ready(&queue).await, 1);
+    rabbit.clean_up().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(no_amqp_url, ignore = "needs RabbitMQ: AMQP_URL is not set")]
+async fn confirms_that_do_not_come_in_time_are_unavailable() {
+    let Some(url) = amqp_url("confirms_that_do_not_come_in_time_are_unavailable") else {
+        return;
+    };
+    let mut rabbit = Rabbit::new(url).await;
+    // No broker confirms within no time at all.
+    let mut broker = rabbit.broker().await.with_confirm_timeout(Duration::ZERO);
+    rabbit.bound_queue("slow").await;
+    let error = broker
+        .publish(&[raw_message(1)])
+        .await
+        .expect_err("not confirmed in time");
+    assert!(
+        matches!(&error, PublishError::Unavailable(_)) && error.to_string().contains("within"),
+        "unavailable, retried: {error:?}"
+    );
     rabbit.clean_up().await;
 }

@@ -49,7 +49,8 @@ use super::{Broker, OutgoingMessage, PublishError};
 pub const CONTENT_TYPE: &str = "application/cloudevents+json";
 /// The exchange prefix unless configured otherwise.
 pub const DEFAULT_EXCHANGE_PREFIX: &str = "aggregato";
-/// How long the broker waits for a batch's confirms unless configured otherwise.
+/// How long publishing a batch may take (connecting and confirms included) unless configured
+/// otherwise.
 pub const DEFAULT_CONFIRM_TIMEOUT: Duration = Duration::from_secs(30);
 
 type ExchangeNamer = Arc<dyn Fn(&str) -> String + Send + Sync>;
@@ -116,8 +117,9 @@ impl RabbitMqBroker {
         self
     }
 
-    /// Sets how long a batch's confirms may take (30 s by default) before the batch counts
-    /// as [`Unavailable`](PublishError::Unavailable) and is published again.
+    /// Sets how long publishing a batch may take, connecting and confirms included (30 s by
+    /// default), before the batch counts as [`Unavailable`](PublishError::Unavailable) and is
+    /// published again.
     pub fn with_confirm_timeout(mut self, timeout: Duration) -> Self {
         self.confirm_timeout = timeout;
         self
@@ -252,36 +254,34 @@ impl RabbitMqBroker {
             }
         }
         let published = confirms.len();
-        let awaited = tokio::time::timeout(
-            self.confirm_timeout,
-            confirm::all_confirmed(confirms, &messages[..published], &routes[..published]),
-        )
-        .await;
-        match (awaited, publish_error) {
-            (Ok(Err(error)), _) => Err(error),
-            (Ok(Ok(())), Some(error)) => Err(error),
-            (Ok(Ok(())), None) => Ok(()),
-            (Err(_), _) => Err(PublishError::Unavailable(
-                format!(
-                    "RabbitMQ did not confirm the batch within {:?}",
-                    self.confirm_timeout
-                )
-                .into(),
-            )),
+        let confirmed =
+            confirm::all_confirmed(confirms, &messages[..published], &routes[..published]).await;
+        match (confirmed, publish_error) {
+            (Err(error), _) | (Ok(()), Some(error)) => Err(error),
+            (Ok(()), None) => Ok(()),
         }
     }
 }
 
 impl Broker for RabbitMqBroker {
     async fn publish(&mut self, messages: &[OutgoingMessage]) -> Result<(), PublishError> {
-        let published = self.publish_batch(messages).await;
+        let timeout = self.confirm_timeout;
+        // The whole of it, connecting included: a broker that blocks publishers (a memory or
+        // disk alarm) or stops answering makes the batch unavailable, to be tried again.
+        let published = match tokio::time::timeout(timeout, self.publish_batch(messages)).await {
+            Ok(published) => published,
+            Err(_) => Err(PublishError::Unavailable(
+                format!("RabbitMQ did not take and confirm the batch within {timeout:?}").into(),
+            )),
+        };
         if published.is_err() {
             // The channel may hold confirms of the failed batch, or be closed by the broker (a
             // missing exchange): the next attempt starts on a fresh one.
             if let Some(channel) = self.channel.take()
                 && channel.status().connected()
             {
-                let _ = channel.close(200, "batch failed".into()).await;
+                let _ =
+                    tokio::time::timeout(timeout, channel.close(200, "batch failed".into())).await;
             }
         }
         published
