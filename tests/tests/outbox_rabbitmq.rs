@@ -9,13 +9,15 @@
 
 mod support;
 
+#[path = "outbox_rabbitmq/broker.rs"]
+mod broker;
 #[path = "outbox_rabbitmq/inbox.rs"]
 mod inbox;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
+use aggregato::outbox::Publisher;
 use aggregato::outbox::rabbitmq::lapin::options::{
     BasicConsumeOptions, ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions,
     QueueDeclareOptions, QueueDeleteOptions,
@@ -25,7 +27,6 @@ use aggregato::outbox::rabbitmq::lapin::{
     Channel, Connection, ConnectionProperties, Consumer, ExchangeKind,
 };
 use aggregato::outbox::rabbitmq::{CONTENT_TYPE, RabbitMqBroker, decode_delivery};
-use aggregato::outbox::{Broker as _, PublishError, Publisher};
 use aggregato::projection::{CheckpointStore as _, InMemoryCheckpoints, ProjectionError, Status};
 use aggregato::{RetryPolicy, prelude::*};
 use aggregato_examples::bank::*;
@@ -450,110 +451,5 @@ async fn a_missing_exchange_stops_the_publisher_too() {
         "the error names `{destination}`: {error}"
     );
     assert_eq!((state.status, state.position), (Status::Failed, 0));
-    rabbit.clean_up().await;
-}
-
-/// A message for the bank's exchange that no consumer here decodes.
-fn raw_message(position: u64) -> aggregato::outbox::OutgoingMessage {
-    aggregato::outbox::OutgoingMessage {
-        id: Uuid::now_v7(),
-        stream_id: "BankAccount-raw".to_owned(),
-        aggregate_type: "BankAccount".to_owned(),
-        event_type: "Raw".to_owned(),
-        version: position,
-        position,
-        body: b"{}".to_vec(),
-    }
-}
-
-/// Nothing listens on port 1: a broker that cannot be reached is unavailable, which the
-/// publisher retries, not a permanent failure.
-#[tokio::test]
-async fn an_unreachable_broker_is_unavailable_not_failed() {
-    let error = RabbitMqBroker::connect("amqp://guest:guest@127.0.0.1:1/%2f")
-        .await
-        .expect_err("nothing listens there");
-    assert!(
-        matches!(error, PublishError::Unavailable(_)),
-        "unavailable: {error:?}"
-    );
-    assert!(!error.is_permanent());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(no_amqp_url, ignore = "needs RabbitMQ: AMQP_URL is not set")]
-async fn the_broker_connects_again_after_losing_its_connection() {
-    let Some(url) = amqp_url("the_broker_connects_again_after_losing_its_connection") else {
-        return;
-    };
-    let mut rabbit = Rabbit::new(url).await;
-    let mut broker = rabbit.broker().await;
-    let queue = rabbit.bound_queue("reconnect").await;
-    broker.publish(&[raw_message(1)]).await.expect("publish");
-    broker
-        .connection()
-        .expect("connected")
-        .close(320, "the test drops the connection".into())
-        .await
-        .expect("close the connection");
-    broker
-        .publish(&[raw_message(2), raw_message(3)])
-        .await
-        .expect("publish on a new connection");
-    assert_eq!(rabbit.ready(&queue).await, 3);
-    rabbit.clean_up().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(no_amqp_url, ignore = "needs RabbitMQ: AMQP_URL is not set")]
-async fn a_nacked_message_is_rejected_naming_it() {
-    let Some(url) = amqp_url("a_nacked_message_is_rejected_naming_it") else {
-        return;
-    };
-    let mut rabbit = Rabbit::new(url).await;
-    let mut broker = rabbit.broker().await;
-    // A full queue that refuses more: RabbitMQ nacks what it cannot take.
-    let mut arguments = FieldTable::default();
-    arguments.insert("x-max-length".into(), AMQPValue::LongInt(1));
-    arguments.insert(
-        "x-overflow".into(),
-        AMQPValue::LongString("reject-publish".into()),
-    );
-    let queue = rabbit.bound_queue_with("full", arguments).await;
-    let batch = [raw_message(1), raw_message(2), raw_message(3)];
-    let error = broker
-        .publish(&batch)
-        .await
-        .expect_err("the second message does not fit");
-    let PublishError::Rejected { message_id, .. } = &error else {
-        panic!("expected a rejection, got {error:?}");
-    };
-    assert_eq!(
-        *message_id, batch[1].id,
-        "the first message the broker nacked"
-    );
-    assert!(error.is_permanent());
-    assert_eq!(rabbit.ready(&queue).await, 1);
-    rabbit.clean_up().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(no_amqp_url, ignore = "needs RabbitMQ: AMQP_URL is not set")]
-async fn confirms_that_do_not_come_in_time_are_unavailable() {
-    let Some(url) = amqp_url("confirms_that_do_not_come_in_time_are_unavailable") else {
-        return;
-    };
-    let mut rabbit = Rabbit::new(url).await;
-    // No broker confirms within no time at all.
-    let mut broker = rabbit.broker().await.with_confirm_timeout(Duration::ZERO);
-    rabbit.bound_queue("slow").await;
-    let error = broker
-        .publish(&[raw_message(1)])
-        .await
-        .expect_err("not confirmed in time");
-    assert!(
-        matches!(&error, PublishError::Unavailable(_)) && error.to_string().contains("within"),
-        "unavailable, retried: {error:?}"
-    );
     rabbit.clean_up().await;
 }
