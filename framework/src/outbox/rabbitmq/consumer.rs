@@ -151,6 +151,10 @@ pub enum ConsumeError {
 /// Handles one delivery through `inbox`: decodes it, records it and applies `handler`'s effect
 /// in one transaction, commits, and only then acks; a duplicate is acked with no effect. A
 /// failed effect writes nothing and requeues the message.
+///
+/// The inbox judges the message's age by the event's recording time (the CloudEvent's
+/// `time`), not by when it was published: a republished old event may have been handled, and
+/// its record purged, long ago.
 pub async fn handle_delivery<I, H>(
     inbox: &I,
     handler: &mut H,
