@@ -129,7 +129,6 @@ async fn a_publisher_sends_every_event_as_a_cloud_event_and_checkpoints_after_th
         seen.ahead
     );
     assert_eq!(seen.attempts as u64, 3 + head.div_ceil(16));
-    let stored = store.read_all(0, 1000).await.expect("read");
     assert_eq!(seen.acknowledged.len(), stored.len(), "each event once");
     for (message, event) in seen.acknowledged.iter().zip(&stored) {
         assert_eq!(
