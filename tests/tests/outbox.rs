@@ -122,6 +122,7 @@ async fn a_publisher_sends_every_event_as_a_cloud_event_and_checkpoints_after_th
         .expect("publishes despite the outage");
     assert_eq!(progress.position, head);
 
+    let stored = store.read_all(0, 1000).await.expect("read");
     let seen = broker.seen.lock().expect("lock");
     assert!(
         seen.ahead.is_empty(),
