@@ -35,7 +35,13 @@ mod checkpoint;
 mod context;
 mod error;
 mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 mod runner;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod sql;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 
 use std::future::Future;
 
@@ -45,7 +51,13 @@ pub use checkpoint::{
 pub use context::Context;
 pub use error::{BoxError, ProjectionError};
 pub use memory::InMemoryCheckpoints;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresCheckpoints;
 pub use runner::{Progress, ProjectionRunner, RunOutcome};
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub use sql::CorruptCheckpoint;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteCheckpoints;
 
 use crate::event::EventSet;
 use crate::store::EventFilter;

@@ -202,6 +202,10 @@ impl EventStore for PostgresEventStore {
         self.select_event(stream, event_id).await
     }
 
+    async fn head_position(&self) -> Result<Option<u64>, StoreError> {
+        self.select_head().await.map(Some)
+    }
+
     /// Fed by `LISTEN`/`NOTIFY` (appends of every process on this schema) and by this
     /// process's own appends; see the [module docs](self).
     fn position_watch(&self) -> Option<watch::Receiver<u64>> {

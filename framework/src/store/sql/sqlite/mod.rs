@@ -163,6 +163,10 @@ impl EventStore for SqliteEventStore {
         self.select_event(stream, event_id).await
     }
 
+    async fn head_position(&self) -> Result<Option<u64>, StoreError> {
+        self.select_head().await.map(Some)
+    }
+
     /// Bumped after each append this process commits (through any clone of this store);
     /// appends by other processes are found by polling.
     fn position_watch(&self) -> Option<watch::Receiver<u64>> {

@@ -138,6 +138,17 @@ impl SqliteEventStore {
         .map_err(backend)?;
         Ok(u64::try_from(version).unwrap_or(0))
     }
+
+    /// The newest event's position, 0 when the log is empty (an index probe of the primary
+    /// key).
+    pub(super) async fn select_head(&self) -> Result<u64, StoreError> {
+        let head: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM aggregato_events")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(u64::try_from(head).unwrap_or(0))
+    }
 }
 
 /// A read of the global log, narrowed in SQL by the filter's lists that are given; its
