@@ -1,0 +1,348 @@
+//! Crash safety shown, not claimed: the bank balances projection runs in `projector` OS
+//! processes (tests/src/bin/projector) that are killed with SIGKILL at random points and
+//! restarted, frozen with SIGSTOP past their lease, and cut off from PostgreSQL, while events
+//! keep being appended. After each kill, and at the end, the read model must hold exactly the
+//! events up to the checkpoint, each applied once (`Database::assert_exact`, which computes
+//! it from the events themselves).
+//!
+//! The PostgreSQL tests run each in a schema of their own. Without `DATABASE_URL` they are
+//! built as ignored tests, or say they were skipped; under `CI` a skip fails.
+
+mod processes;
+mod support;
+
+use std::time::{Duration, Instant};
+
+use processes::child::{Projector, field};
+use processes::{Bank, Database, Rng, database_url, runtime, skipped};
+
+/// Fails in CI without `DATABASE_URL`. Elsewhere the PostgreSQL tests of this file are
+/// counted as ignored (built without `DATABASE_URL`) or say they were skipped (run without
+/// it).
+#[test]
+fn postgres_tests_are_not_skipped_in_ci() {
+    assert!(
+        !processes::in_ci() || database_url().is_some(),
+        "CI is set but DATABASE_URL is not: the PostgreSQL tests would be skipped"
+    );
+}
+
+/// The lease of every runner here: short, so takeovers are quick.
+const LEASE: Duration = Duration::from_millis(1000);
+/// How often a runner on standby tries to claim.
+const CLAIM_INTERVAL: Duration = Duration::from_millis(200);
+/// Room for a loaded 2-core machine on top of lease and claim interval.
+const SLACK: Duration = Duration::from_millis(1500);
+/// The longest a takeover may take once the holder is dead, frozen or cut off.
+const TAKEOVER: Duration = Duration::from_millis(1000 + 200 + 1500);
+/// The runners' flags beyond the database and owner.
+const RUNNER: &[&str] = &[
+    "--lease-ms",
+    "1000",
+    "--claim-interval-ms",
+    "200",
+    "--poll-ms",
+    "50",
+    "--batch",
+    "7",
+    "--idle-timeout-ms",
+    "1500",
+];
+/// How long a process may take to start, connect and claim.
+const START: Duration = Duration::from_secs(15);
+
+fn is(prefix: &'static str) -> impl Fn(&str) -> bool {
+    move |line| line.starts_with(prefix)
+}
+
+fn caught_up_to(head: u64) -> impl Fn(&str) -> bool {
+    move |line| line.starts_with("caught-up") && field(line, "position").is_some_and(|at| at >= head)
+}
+
+/// Lets `runner` catch up with `head`, stops it, and checks it stopped cleanly.
+fn finish(runner: &mut Projector, head: u64) {
+    runner.expect(
+        Duration::from_secs(30),
+        &format!("caught-up position={head}"),
+        caught_up_to(head),
+    );
+    let status = runner.stop(Duration::from_secs(10));
+    assert!(status.success(), "{status}\n{}", runner.transcript());
+    assert!(runner.printed("stopped"), "{}", runner.transcript());
+}
+
+/// 20 SIGKILLs at random points, the process restarted after each, while two appenders
+/// add events; after every kill the read model is exactly the events up to the checkpoint,
+/// and at the end exactly all of them.
+fn killed_and_restarted(database: &Database, runtime: &tokio::runtime::Runtime, rng: &mut Rng) {
+    let store = database.store();
+    runtime.block_on(Bank::new("early", 40, rng.clone()).append(&*store, 2000, Duration::ZERO));
+    let appenders: Vec<_> = ["late-a", "late-b"]
+        .into_iter()
+        .map(|prefix| {
+            let store = database.store();
+            let mut bank = Bank::new(prefix, 10, Rng(rng.next()));
+            runtime.spawn(async move {
+                bank.append(&*store, 500, Duration::from_millis(25)).await;
+            })
+        })
+        .collect();
+    let args = database.args("crashing", RUNNER);
+    let (mut moved, mut inside) = (0, 0);
+    for round in 0..20 {
+        let before = runtime.block_on(database.checkpoint());
+        let mut runner = Projector::spawn(&format!("run {round}"), &args);
+        if round % 5 == 0 {
+            // Killed while starting: connecting or claiming.
+            std::thread::sleep(rng.up_to(Duration::from_millis(30)));
+        } else {
+            runner.expect(START, "claimed", is("claimed"));
+            let pause = match rng.below(4) {
+                0 => rng.up_to(Duration::from_millis(2)),
+                1 => rng.up_to(Duration::from_millis(25)),
+                _ => rng.up_to(Duration::from_millis(200)),
+            };
+            std::thread::sleep(pause);
+        }
+        runner.kill();
+        let after = runtime.block_on(database.assert_exact(&format!("after kill {round}")));
+        if after > before {
+            moved += 1;
+        }
+        // Killed with a batch's transaction open: its last word was `begun`. Its work is
+        // rolled back, or committed whole if its COMMIT had reached the database.
+        let open_batch = runner
+            .seen
+            .iter()
+            .rev()
+            .find(|line| {
+                ["begun", "committed", "caught-up"]
+                    .iter()
+                    .any(|word| line.text.starts_with(word))
+            })
+            .is_some_and(|line| line.text == "begun");
+        if open_batch {
+            inside += 1;
+        }
+    }
+    for appender in appenders {
+        runtime.block_on(appender).expect("appender");
+    }
+    eprintln!(
+        "{}: the checkpoint moved in {moved} of 20 runs; {inside} kills landed inside a batch",
+        database.name()
+    );
+    assert!(moved >= 3, "the runs must get work done between kills: moved in {moved} of 20");
+    assert!(inside >= 3, "kills must land inside batches: {inside} of 20 did");
+    let head = runtime.block_on(database.head());
+    let mut runner = Projector::spawn("final run", &args);
+    finish(&mut runner, head);
+    assert_eq!(runtime.block_on(database.assert_exact("at the end")), head);
+    let total: i64 = runtime
+        .block_on(database.read_model())
+        .values()
+        .map(|(_, events)| events)
+        .sum();
+    assert_eq!(total as u64, head, "every event applied once");
+}
+
+#[test]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
+fn postgres_runner_killed_20_times_ends_exact() {
+    let Some(url) = database_url() else {
+        skipped("postgres_runner_killed_20_times_ends_exact");
+        return;
+    };
+    let mut rng = Rng::from_env("postgres_runner_killed_20_times_ends_exact");
+    let runtime = runtime();
+    let database = runtime.block_on(Database::postgres(&url));
+    killed_and_restarted(&database, &runtime, &mut rng);
+}
+
+#[test]
+fn sqlite_runner_killed_20_times_ends_exact() {
+    let mut rng = Rng::from_env("sqlite_runner_killed_20_times_ends_exact");
+    let runtime = runtime();
+    let database = runtime.block_on(Database::sqlite());
+    killed_and_restarted(&database, &runtime, &mut rng);
+}
+
+/// Starts two runners on `database` at once, waits until one of them has claimed and
+/// caught up with `head`; (active, standby). The other must not claim meanwhile.
+fn one_of_two(database: &Database, head: u64) -> (Projector, Projector) {
+    let mut a = Projector::spawn("a", &database.args("a", RUNNER));
+    let mut b = Projector::spawn("b", &database.args("b", RUNNER));
+    a.expect(START, "ready", is("ready"));
+    b.expect(START, "ready", is("ready"));
+    let deadline = Instant::now() + START;
+    let (mut active, mut standby) = loop {
+        if a.wait_for(Duration::from_millis(50), is("claimed")).is_some() {
+            break (a, b);
+        }
+        if b.wait_for(Duration::from_millis(50), is("claimed")).is_some() {
+            break (b, a);
+        }
+        assert!(Instant::now() < deadline, "neither runner claimed");
+    };
+    active.expect(Duration::from_secs(30), "caught-up", caught_up_to(head));
+    // Several claim intervals and more than a lease: the standby keeps trying, and fails.
+    std::thread::sleep(LEASE + CLAIM_INTERVAL * 2);
+    assert!(
+        !standby.printed("claimed"),
+        "two runners claimed at once\n{}\n{}",
+        active.transcript(),
+        standby.transcript()
+    );
+    (active, standby)
+}
+
+#[test]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
+fn postgres_standby_takes_over_a_killed_runner_within_the_lease() {
+    let Some(url) = database_url() else {
+        skipped("postgres_standby_takes_over_a_killed_runner_within_the_lease");
+        return;
+    };
+    let mut rng = Rng::from_env("postgres_standby_takes_over_a_killed_runner_within_the_lease");
+    let runtime = runtime();
+    let database = runtime.block_on(Database::postgres(&url));
+    let store = database.store();
+    let mut bank = Bank::new("acc", 30, rng.clone());
+    runtime.block_on(bank.append(&*store, 1000, Duration::ZERO));
+    let head = runtime.block_on(database.head());
+    let (mut active, mut standby) = one_of_two(&database, head);
+    let epoch = runtime.block_on(database.state()).expect("a checkpoint").epoch;
+
+    // Killed while it works through new events.
+    runtime.block_on(bank.append(&*store, 500, Duration::ZERO));
+    std::thread::sleep(rng.up_to(Duration::from_millis(100)));
+    active.kill();
+    let killed = Instant::now();
+    let position = runtime.block_on(database.assert_exact("after the kill"));
+
+    let claimed = standby.expect(TAKEOVER + SLACK, "claimed", is("claimed"));
+    let took = claimed.at.duration_since(killed);
+    assert!(took <= TAKEOVER, "the takeover took {took:?}, more than {TAKEOVER:?}");
+    assert_eq!(
+        field(&claimed.text, "position"),
+        Some(position),
+        "the standby goes on from the checkpoint"
+    );
+    assert_eq!(field(&claimed.text, "epoch"), Some(epoch + 1), "a takeover raises the epoch");
+    let head = runtime.block_on(database.head());
+    finish(&mut standby, head);
+    assert_eq!(runtime.block_on(database.assert_exact("at the end")), head);
+}
+
+#[test]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
+fn postgres_runner_frozen_past_its_lease_is_fenced() {
+    let Some(url) = database_url() else {
+        skipped("postgres_runner_frozen_past_its_lease_is_fenced");
+        return;
+    };
+    let rng = Rng::from_env("postgres_runner_frozen_past_its_lease_is_fenced");
+    let runtime = runtime();
+    let database = runtime.block_on(Database::postgres(&url));
+    let store = database.store();
+    let mut bank = Bank::new("acc", 30, rng);
+    runtime.block_on(bank.append(&*store, 500, Duration::ZERO));
+    let head = runtime.block_on(database.head());
+    let (mut frozen, mut other) = one_of_two(&database, head);
+
+    // The next batch waits (outside a transaction) before it begins, and is frozen there:
+    // it has read its events and will commit them under its old claim.
+    frozen.tell("hold");
+    runtime.block_on(bank.append(&*store, 50, Duration::ZERO));
+    frozen.expect(Duration::from_secs(10), "held", is("held"));
+    frozen.signal("STOP");
+    let stopped = Instant::now();
+
+    let claimed = other.expect(TAKEOVER + SLACK, "claimed", is("claimed"));
+    let took = claimed.at.duration_since(stopped);
+    assert!(took <= TAKEOVER, "the takeover took {took:?}, more than {TAKEOVER:?}");
+    runtime.block_on(bank.append(&*store, 200, Duration::ZERO));
+    let head = runtime.block_on(database.head());
+    other.expect(Duration::from_secs(30), "caught-up", caught_up_to(head));
+
+    frozen.signal("CONT");
+    let fenced = frozen.expect(Duration::from_secs(10), "fenced", is("fenced"));
+    assert!(
+        fenced.text.starts_with("fenced op=advance"),
+        "the refused write is the batch's checkpoint: {}",
+        fenced.text
+    );
+    // Back on standby: it keeps running but claims nothing while the other holds the lease.
+    std::thread::sleep(LEASE + CLAIM_INTERVAL * 2);
+    assert!(frozen.is_running(), "{}", frozen.transcript());
+    assert!(!frozen.holds_claim(), "{}", frozen.transcript());
+    assert!(other.holds_claim(), "{}", other.transcript());
+    runtime.block_on(database.assert_exact("after the fenced commit"));
+
+    runtime.block_on(bank.append(&*store, 100, Duration::ZERO));
+    let head = runtime.block_on(database.head());
+    finish(&mut other, head);
+    assert!(!other.printed("fenced") && !other.printed("lost"), "{}", other.transcript());
+    assert_eq!(runtime.block_on(database.assert_exact("at the end")), head);
+    let status = frozen.stop(Duration::from_secs(10));
+    assert!(status.success(), "{}", frozen.transcript());
+}
+
+#[test]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
+fn postgres_runners_recover_when_their_connections_are_cut() {
+    let Some(url) = database_url() else {
+        skipped("postgres_runners_recover_when_their_connections_are_cut");
+        return;
+    };
+    let mut rng = Rng::from_env("postgres_runners_recover_when_their_connections_are_cut");
+    let runtime = runtime();
+    let database = runtime.block_on(Database::postgres(&url));
+    let store = database.store();
+    let mut bank = Bank::new("acc", 30, rng.clone());
+    runtime.block_on(bank.append(&*store, 1000, Duration::ZERO));
+    let head = runtime.block_on(database.head());
+    let (mut a, mut b) = one_of_two(&database, head);
+
+    let appender = {
+        let store = database.store();
+        runtime.spawn(async move {
+            bank.append(&*store, 600, Duration::from_millis(10)).await;
+        })
+    };
+    let mut ended = 0;
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_millis(300) + rng.up_to(Duration::from_millis(400)));
+        ended += runtime.block_on(database.terminate_backends());
+    }
+    let cut = Instant::now();
+    assert!(ended >= 3, "the runners' connections were ended: {ended}");
+    runtime.block_on(appender).expect("appender");
+
+    // Within the takeover bound, exactly one runner holds the claim again, and both live.
+    let held = loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let holders = usize::from(a.holds_claim()) + usize::from(b.holds_claim());
+        let live = runtime
+            .block_on(database.state())
+            .is_some_and(|state| state.owner.is_some());
+        if holders == 1 && live {
+            break Instant::now();
+        }
+        assert!(
+            cut.elapsed() <= TAKEOVER,
+            "{holders} runner(s) hold the claim {:?} after the last cut\n{}\n{}",
+            cut.elapsed(),
+            a.transcript(),
+            b.transcript()
+        );
+    };
+    assert!(held.duration_since(cut) <= TAKEOVER);
+    assert!(a.is_running() && b.is_running(), "{}\n{}", a.transcript(), b.transcript());
+    let (mut active, mut standby) = if a.holds_claim() { (a, b) } else { (b, a) };
+    let head = runtime.block_on(database.head());
+    finish(&mut active, head);
+    assert_eq!(runtime.block_on(database.assert_exact("at the end")), head);
+    let status = standby.stop(Duration::from_secs(10));
+    assert!(status.success(), "{}", standby.transcript());
+}
