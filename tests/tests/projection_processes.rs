@@ -252,32 +252,45 @@ fn postgres_runner_frozen_past_its_lease_is_fenced() {
 
     // The next batch waits (outside a transaction) before it begins, and is frozen there:
     // it has read its events and will commit them under its old claim.
-    frozen.tell("hold");
+    frozen.tell("hold 300");
     runtime.block_on(bank.append(&*store, 50, Duration::ZERO));
     frozen.expect(Duration::from_secs(10), "held", is("held"));
     frozen.signal("STOP");
     let stopped = Instant::now();
+    let position = runtime.block_on(database.checkpoint());
 
+    // The other takes over, and holds its first batch (for less than its lease, or it would
+    // lose its claim in turn): the checkpoint stays where the frozen runner expects it, so only
+    // the claim's owner and epoch can refuse its commit.
+    other.tell("hold 600");
     let claimed = other.expect(TAKEOVER + SLACK, "claimed", is("claimed"));
     let took = claimed.at.duration_since(stopped);
     assert!(took <= TAKEOVER, "the takeover took {took:?}, more than {TAKEOVER:?}");
+    other.expect(Duration::from_secs(5), "held", is("held"));
+    frozen.signal("CONT");
+    let fenced = frozen.expect(Duration::from_secs(5), "fenced", is("fenced"));
+    assert_eq!(
+        runtime.block_on(database.checkpoint()),
+        position,
+        "the other runner has not committed yet"
+    );
+    assert_eq!(
+        fenced.text,
+        format!("fenced op=advance epoch=1 expected={position}"),
+        "the refused write is the batch's checkpoint, expecting the position it still has"
+    );
+    runtime.block_on(database.assert_exact("after the fenced commit"));
+
+    // The other goes on, and handles new events; the frozen one is back on standby: it keeps
+    // running but claims nothing while the other holds the lease.
     runtime.block_on(bank.append(&*store, 200, Duration::ZERO));
     let head = runtime.block_on(database.head());
     other.expect(Duration::from_secs(30), "caught-up", caught_up_to(head));
-
-    frozen.signal("CONT");
-    let fenced = frozen.expect(Duration::from_secs(10), "fenced", is("fenced"));
-    assert!(
-        fenced.text.starts_with("fenced op=advance"),
-        "the refused write is the batch's checkpoint: {}",
-        fenced.text
-    );
-    // Back on standby: it keeps running but claims nothing while the other holds the lease.
     std::thread::sleep(LEASE + CLAIM_INTERVAL * 2);
     assert!(frozen.is_running(), "{}", frozen.transcript());
     assert!(!frozen.holds_claim(), "{}", frozen.transcript());
     assert!(other.holds_claim(), "{}", other.transcript());
-    runtime.block_on(database.assert_exact("after the fenced commit"));
+    runtime.block_on(database.assert_exact("after the takeover"));
 
     runtime.block_on(bank.append(&*store, 100, Duration::ZERO));
     let head = runtime.block_on(database.head());

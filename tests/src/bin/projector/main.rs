@@ -6,7 +6,7 @@
 //! projector (--postgres URL --schema NAME [--app-name NAME] [--idle-timeout-ms MS]
 //!            | --sqlite PATH)
 //!           --owner LABEL [--lease-ms MS] [--claim-interval-ms MS] [--poll-ms MS]
-//!           [--batch N] [--hold-ms MS]
+//!           [--batch N]
 //! ```
 //!
 //! The owner id is derived from the label, so a restarted process with the same label takes
@@ -17,8 +17,8 @@
 //! epoch=E position=P`, `caught-up position=P`, `fenced op=O epoch=E expected=P`, `lost
 //! epoch=E`, `error op=O: ...`, `begun` (a batch's transaction is open), `committed
 //! position=P`, `held`, and `stopped` or `failed: ...` at the end. On stdin,
-//! `stop` (or end of input) shuts it down, releasing the claim, and `hold` makes the next
-//! batch wait `--hold-ms` before it begins (outside any transaction). SIGTERM and SIGKILL end
+//! `stop` (or end of input) shuts it down, releasing the claim, and `hold MS` makes the next
+//! batch wait MS milliseconds before it begins (outside any transaction). SIGTERM and SIGKILL end
 //! it without cleanup, as a crash would.
 
 mod observed;
@@ -26,7 +26,7 @@ mod observed;
 use std::io::BufRead;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use aggregato::projection::postgres::PostgresCheckpoints;
@@ -60,7 +60,6 @@ struct Options {
     claim_interval: Duration,
     poll: Duration,
     batch: usize,
-    hold_for: Duration,
 }
 
 fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -80,7 +79,6 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut claim_interval = Duration::from_millis(200);
     let mut poll = Duration::from_millis(50);
     let mut idle_timeout = Duration::from_secs(2);
-    let mut hold_for = Duration::from_millis(500);
     let mut batch = 10;
     let mut args = args;
     while let Some(arg) = args.next() {
@@ -94,7 +92,6 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
             "--claim-interval-ms" => claim_interval = millis(args.next(), &arg)?,
             "--poll-ms" => poll = millis(args.next(), &arg)?,
             "--idle-timeout-ms" => idle_timeout = millis(args.next(), &arg)?,
-            "--hold-ms" => hold_for = millis(args.next(), &arg)?,
             "--batch" => {
                 let value = args.next().ok_or("--batch needs a value")?;
                 batch = value
@@ -121,7 +118,6 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
         claim_interval,
         poll,
         batch,
-        hold_for,
     })
 }
 
@@ -158,7 +154,7 @@ fn main() {
 }
 
 async fn run(options: Options) -> Result<(), String> {
-    let hold = Arc::new(AtomicBool::new(false));
+    let hold = Arc::new(AtomicU64::new(0));
     let stop = listen_to_stdin(Arc::clone(&hold));
     match &options.target {
         Target::Postgres {
@@ -179,7 +175,7 @@ async fn run(options: Options) -> Result<(), String> {
             let store = PostgresEventStore::from_pool(pool.clone());
             let checkpoints =
                 PostgresCheckpoints::new(pool).with_idle_in_transaction_timeout(*idle_timeout);
-            let observed = Observed::new(checkpoints, hold, options.hold_for);
+            let observed = Observed::new(checkpoints, hold);
             run_projection(&options, store, observed, PgBalances, stop).await
         }
         Target::Sqlite { path } => {
@@ -194,7 +190,7 @@ async fn run(options: Options) -> Result<(), String> {
                 .map_err(|error| error.to_string())?;
             let store = SqliteEventStore::from_pool(pool.clone());
             let checkpoints = SqliteCheckpoints::new(pool);
-            let observed = Observed::new(checkpoints, hold, options.hold_for);
+            let observed = Observed::new(checkpoints, hold);
             run_projection(&options, store, observed, SqliteBalances, stop).await
         }
     }
@@ -241,17 +237,18 @@ where
     }
 }
 
-/// Reads commands from stdin on a thread of its own: `hold` sets `hold`; `stop`, or the end
-/// of input, completes the returned receiver.
-fn listen_to_stdin(hold: Arc<AtomicBool>) -> oneshot::Receiver<()> {
+/// Reads commands from stdin on a thread of its own: `hold MS` sets `hold`; `stop`, or the
+/// end of input, completes the returned receiver.
+fn listen_to_stdin(hold: Arc<AtomicU64>) -> oneshot::Receiver<()> {
     let (stop, stopped) = oneshot::channel();
     std::thread::spawn(move || {
         for line in std::io::stdin().lock().lines() {
             let Ok(line) = line else { break };
-            match line.trim() {
-                "stop" => break,
-                "hold" => hold.store(true, Ordering::SeqCst),
-                _ => {}
+            let mut words = line.split_whitespace();
+            match (words.next(), words.next().map(str::parse::<u64>)) {
+                (Some("stop"), _) => break,
+                (Some("hold"), Some(Ok(ms))) => hold.store(ms, Ordering::SeqCst),
+                _ => println!("unknown command {line:?}"),
             }
         }
         let _ = stop.send(());

@@ -4,7 +4,7 @@
 //! parent can freeze the process between reading events and committing them.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use aggregato::projection::{
@@ -18,18 +18,17 @@ pub struct Observed<C> {
     /// Whether a claim is held, as far as the calls seen tell: so `claimed` is printed once
     /// per claim, not on every renewal.
     holding: AtomicBool,
-    /// Set by the parent (`hold` on stdin): the next batch waits `hold_for` before it begins.
-    hold: Arc<AtomicBool>,
-    hold_for: Duration,
+    /// Set by the parent (`hold MS` on stdin): the next batch waits this many milliseconds
+    /// before it begins; 0 when it does not.
+    hold: Arc<AtomicU64>,
 }
 
 impl<C> Observed<C> {
-    pub fn new(inner: C, hold: Arc<AtomicBool>, hold_for: Duration) -> Self {
+    pub fn new(inner: C, hold: Arc<AtomicU64>) -> Self {
         Self {
             inner,
             holding: AtomicBool::new(false),
             hold,
-            hold_for,
         }
     }
 
@@ -98,9 +97,10 @@ impl<C: CheckpointStore> CheckpointStore for Observed<C> {
     }
 
     async fn begin(&self) -> Result<Self::Batch, ProjectionError> {
-        if self.hold.swap(false, Ordering::SeqCst) {
+        let hold = self.hold.swap(0, Ordering::SeqCst);
+        if hold > 0 {
             println!("held");
-            tokio::time::sleep(self.hold_for).await;
+            tokio::time::sleep(Duration::from_millis(hold)).await;
         }
         let batch = self.seen("begin", self.inner.begin().await)?;
         println!("begun");
