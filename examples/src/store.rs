@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use aggregato::store::SnapshotStore;
 use aggregato::{EventStore, PostgresEventStore, SqliteEventStore, StoreError};
+use sqlx::{PgPool, SqlitePool};
 use tempfile::TempDir;
 
 /// The environment variable that selects a database when no option does.
@@ -133,16 +134,21 @@ impl StoreChoice {
                 let path = dir.path().join("events.db");
                 let store = SqliteEventStore::connect(&path.display().to_string()).await?;
                 Ok(OpenedStore {
+                    database: Database::Sqlite(store.pool().clone()),
                     store: Arc::new(store),
                     description: format!("SQLite file {} (temporary)", path.display()),
                     _temporary: Some(dir),
                 })
             }
-            Self::Sqlite(url) => Ok(OpenedStore {
-                store: Arc::new(SqliteEventStore::connect(&url).await?),
-                description: format!("SQLite {url}"),
-                _temporary: None,
-            }),
+            Self::Sqlite(url) => {
+                let store = SqliteEventStore::connect(&url).await?;
+                Ok(OpenedStore {
+                    database: Database::Sqlite(store.pool().clone()),
+                    store: Arc::new(store),
+                    description: format!("SQLite {url}"),
+                    _temporary: None,
+                })
+            }
             Self::Postgres { url, schema } => {
                 let (store, description) = match schema {
                     Some(schema) => (
@@ -155,6 +161,7 @@ impl StoreChoice {
                     ),
                 };
                 Ok(OpenedStore {
+                    database: Database::Postgres(store.pool().clone()),
                     store: Arc::new(store),
                     description,
                     _temporary: None,
@@ -164,10 +171,22 @@ impl StoreChoice {
     }
 }
 
+/// The database a store lives in: where the examples keep their read models too, so a
+/// projection's writes commit with its checkpoint.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// A SQLite file.
+    Sqlite(SqlitePool),
+    /// A PostgreSQL schema (the pool's connections have it as their current schema).
+    Postgres(PgPool),
+}
+
 /// An open store, and what keeps it alive.
 pub struct OpenedStore {
     /// The store, shared.
     pub store: Arc<dyn ExampleStore>,
+    /// Its database.
+    pub database: Database,
     /// Where it lives, for the user (no password: URLs are not repeated).
     pub description: String,
     /// The temporary directory of a temporary store, removed on drop.

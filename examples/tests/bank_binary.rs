@@ -40,7 +40,41 @@ const STORY: &[&str] = &[
     "! rejected: the account is closed",
     "acc-alice: version 6, balance 0, open: false",
     "acc-mallory: version 2, balance 700, open: true",
+    "views: checkpoint at #8, 8 event(s) projected in this run",
+    "view acc-alice (alice): balance 0, closed",
+    "view acc-mallory (mallory): balance 700, open",
 ];
+
+/// The sums of the `view day` lines: (deposits, their count, withdrawals, their count). A run
+/// across midnight (UTC) splits them over two days; the sums stay.
+fn day_sums(stdout: &str) -> (u64, u64, u64, u64) {
+    let mut sums = (0, 0, 0, 0);
+    for line in stdout.lines().filter(|line| line.starts_with("view day ")) {
+        let numbers: Vec<u64> = line
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|part| !part.is_empty())
+            .map(|part| part.parse().expect("a number"))
+            .collect();
+        // year, month, day, deposits, count, withdrawals, count
+        let [
+            _,
+            _,
+            _,
+            deposits,
+            deposit_count,
+            withdrawals,
+            withdrawal_count,
+        ] = numbers[..]
+        else {
+            panic!("unexpected day line {line:?}");
+        };
+        sums.0 += deposits;
+        sums.1 += deposit_count;
+        sums.2 += withdrawals;
+        sums.3 += withdrawal_count;
+    }
+    sums
+}
 
 fn run_bank(args: &[&str]) -> String {
     let output: Output = Command::new(env!("CARGO_BIN_EXE_bank"))
@@ -65,6 +99,11 @@ fn assert_story(stdout: &str) {
             "missing {expected:?} in:\n{stdout}"
         );
     }
+    assert_eq!(
+        day_sums(stdout),
+        (10_700, 2, 10_000, 3),
+        "the views' day totals: deposits 10000 + 700, withdrawals 2500 + 5000 + 2500:\n{stdout}"
+    );
 }
 
 #[test]
@@ -91,6 +130,20 @@ fn a_kept_sqlite_file_carries_the_story_into_the_next_run() {
         second.contains("acc-alice: version 6, balance 0, open: false"),
         "{second}"
     );
+    // The views' checkpoint is kept in the file too: the second run projects only the two
+    // deposits mallory's open account now takes, and the tables hold both runs, once.
+    for expected in [
+        "acc-mallory: version 4, balance 1500, open: true",
+        "views: checkpoint at #10, 2 event(s) projected in this run",
+        "view acc-mallory (mallory): balance 1500, open",
+        "view acc-alice (alice): balance 0, closed",
+    ] {
+        assert!(
+            second.contains(expected),
+            "missing {expected:?} in:\n{second}"
+        );
+    }
+    assert_eq!(day_sums(&second), (11_500, 4, 10_000, 3), "{second}");
 }
 
 #[tokio::test]

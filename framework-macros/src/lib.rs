@@ -1,5 +1,5 @@
 //! Derive macros for [aggregato](https://docs.rs/aggregato): `#[derive(Aggregate)]`,
-//! `#[derive(Entity)]`, `#[derive(DomainEvent)]`, `#[derive(Command)]`, and for sagas
+//! `#[derive(Entity)]`, `#[derive(DomainEvent)]`, `#[derive(Command)]`, `#[derive(Projection)]`, and for sagas
 //! `#[derive(Saga)]` with `#[saga_steps]`.
 //!
 //! Use them through the runtime crate (`use aggregato::prelude::*;`), which re-exports them
@@ -22,6 +22,7 @@ mod aggregate;
 mod command;
 mod entity;
 mod event;
+mod projection;
 mod saga;
 mod shared;
 #[cfg(test)]
@@ -63,6 +64,16 @@ pub fn derive_command(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(Entity, attributes(entity))]
 pub fn derive_entity(input: TokenStream) -> TokenStream {
     entity::expand(input.into()).into()
+}
+
+/// Derives `aggregato::projection::Projection` for the struct holding a read model, and
+/// generates the enum of the events it reads, which dispatches to your `Project<E>` impls.
+///
+/// See `aggregato::_derive` for the keys of `#[projection(...)]`, what is generated, and an
+/// example.
+#[proc_macro_derive(Projection, attributes(projection))]
+pub fn derive_projection(input: TokenStream) -> TokenStream {
+    projection::expand(input.into()).into()
 }
 
 /// Derives `aggregato::saga::Saga` for the struct holding a saga's data: its stored name and

@@ -9,6 +9,10 @@
 //!
 //! Not a public API: anything here may change in any release.
 
+mod projection;
+
+pub use projection::{ListedAggregate, ProjectionHook, listed_aggregate_type, projection_hook};
+
 use std::fmt::Debug;
 use std::marker::PhantomData;
 

@@ -87,8 +87,8 @@
 //! is a compile error at the line you wrote, saying what to do. Every derive documents its
 //! attributes: [`Aggregate`](macro@Aggregate), [`DomainEvent`](macro@DomainEvent)
 //! (including `upcast_from`, which loads events stored under an older schema),
-//! [`Command`](macro@Command), [`Entity`](macro@Entity), [`Saga`](macro@Saga) and
-//! [`saga_steps`].
+//! [`Command`](macro@Command), [`Entity`](macro@Entity), [`Projection`](macro@Projection),
+//! [`Saga`](macro@Saga) and [`saga_steps`].
 //!
 //! ## Where things are
 //!
@@ -226,12 +226,16 @@ pub use subscription::Subscription;
 
 /// The derive macros. See [`_derive`] for their reference, and the crate docs for a tour.
 #[cfg(feature = "derive")]
-pub use aggregato_macros::{Aggregate, Command, DomainEvent, Entity, Saga, saga_steps, step};
+pub use aggregato_macros::{
+    Aggregate, Command, DomainEvent, Entity, Projection, Saga, saga_steps, step,
+};
 
 /// Everything a domain module usually needs: `use aggregato::prelude::*;`.
 pub mod prelude {
     #[cfg(feature = "derive")]
-    pub use aggregato_macros::{Aggregate, Command, DomainEvent, Entity, Saga, saga_steps, step};
+    pub use aggregato_macros::{
+        Aggregate, Command, DomainEvent, Entity, Projection, Saga, saga_steps, step,
+    };
 
     pub use crate::aggregate::{Aggregate, Apply, Handle};
     pub use crate::command::Command;

@@ -7,7 +7,14 @@
 //! committing.
 
 /// The derives with ui cases, each a folder of `ui/`.
-const DERIVES: &[&str] = &["aggregate", "command", "entity", "event", "saga"];
+const DERIVES: &[&str] = &[
+    "aggregate",
+    "command",
+    "entity",
+    "event",
+    "projection",
+    "saga",
+];
 
 #[test]
 fn ui() {

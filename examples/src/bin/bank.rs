@@ -1,4 +1,6 @@
-//! Runs the banking domain and prints every event as it is committed.
+//! Runs the banking domain and prints every event as it is committed, then brings the bank's
+//! SQL views (`aggregato_examples::bank_views`) up to date in the same database and prints
+//! the balances and per-day totals they hold.
 //!
 //! `cargo run -p aggregato-examples --bin bank` runs on a SQLite file in a temporary directory;
 //! `-- --sqlite bank.db` keeps the file, `-- --postgres postgres://user@host/db [--schema NAME]`
@@ -7,6 +9,7 @@
 
 use aggregato::prelude::*;
 use aggregato_examples::bank::*;
+use aggregato_examples::bank_views::run::{BATCH_SIZE, Mode, run_views};
 use aggregato_examples::store::StoreChoice;
 
 #[tokio::main]
@@ -101,6 +104,35 @@ async fn main() {
                 account.state().is_open()
             ),
             Err(error) => eprintln!("{id}: cannot load: {error}"),
+        }
+    }
+
+    // The query side: the views catch up from their checkpoint (kept in the same database,
+    // so a second run on a kept file projects only the new events) and are read back.
+    match run_views(
+        opened.store.clone(),
+        &opened.database,
+        Mode::CatchUp,
+        BATCH_SIZE,
+        |_| {},
+    )
+    .await
+    {
+        Ok(report) => {
+            println!(
+                "views: checkpoint at #{}, {} event(s) projected in this run",
+                report.progress.position, report.progress.handled
+            );
+            for account in &report.balances {
+                println!("view {account}");
+            }
+            for day in &report.days {
+                println!("view day {day}");
+            }
+        }
+        Err(error) => {
+            eprintln!("bank: views: {error}");
+            std::process::exit(1);
         }
     }
 }

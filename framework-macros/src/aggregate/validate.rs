@@ -7,11 +7,11 @@ use syn::spanned::Spanned;
 use syn::{Ident, Type};
 
 use super::model::{Aggregate, AggregateInput};
-use crate::shared::diagnostics::{display_path, error_at};
+use crate::shared::diagnostics::error_at;
 use crate::shared::dummy::local_crate;
 use crate::shared::message_sets::MessageSets;
 use crate::shared::paths::{enum_name, infallible, runtime_crate, stand_in_type, unit_type};
-use crate::shared::rules::{not_generic, stored_name, stream_prefix};
+use crate::shared::rules::{no_duplicates, not_generic, stored_name, stream_prefix};
 use crate::shared::type_list::{Member, TypeList};
 
 /// Checks every rule, reporting every mistake to `errors`, and builds the model, with a
@@ -177,33 +177,8 @@ fn members(
         ));
     }
     let members = list.members(errors);
-    no_duplicates(errors, &members, kind);
+    no_duplicates(errors, &members, kind.key());
     Member::distinct(members)
-}
-
-/// Each type at most once, and no two types that would become the same variant.
-fn no_duplicates(errors: &mut Accumulator, members: &[Member], kind: Kind) {
-    let key = kind.key();
-    for (index, later) in members.iter().enumerate() {
-        let Some(earlier) = members[..index]
-            .iter()
-            .find(|earlier| earlier.variant == later.variant)
-        else {
-            continue;
-        };
-        let (earlier_path, later_path) = (display_path(&earlier.ty), display_path(&later.ty));
-        let message = if earlier_path == later_path {
-            format!("`{key}(...)` lists `{later_path}` twice; remove one")
-        } else {
-            format!(
-                "`{key}(...)` lists `{earlier_path}` and `{later_path}`, which would both become \
-                 the variant `{}`; import one under another name \
-                 (`use {later_path} as Other{};`) and list that name",
-                later.variant, later.variant
-            )
-        };
-        errors.push(error_at(later.variant.span(), message));
-    }
 }
 
 fn distinct_names(errors: &mut Accumulator, ident: &Ident, events: &Ident, commands: &Ident) {

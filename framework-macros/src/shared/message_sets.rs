@@ -22,6 +22,27 @@ pub(crate) struct MessageSets {
     pub(crate) commands: Vec<Member>,
 }
 
+impl MessageSets {
+    /// The model of an event enum without a command enum, as a projection has: no commands,
+    /// and a command enum name that only [`enums`] and [`impls`] would read, which such a
+    /// model is never given to ([`event_enum`] and [`event_impls`] are).
+    pub(crate) fn events_only(
+        krate: Path,
+        vis: Visibility,
+        event_enum: Ident,
+        events: Vec<Member>,
+    ) -> Self {
+        Self {
+            krate,
+            vis,
+            command_enum: event_enum.clone(),
+            event_enum,
+            events,
+            commands: Vec::new(),
+        }
+    }
+}
+
 /// The doc comments of the generated enums.
 pub(crate) struct EnumDocs {
     pub(crate) events: String,
@@ -39,32 +60,37 @@ pub(crate) fn enums(model: &MessageSets, docs: &EnumDocs) -> TokenStream {
         commands,
         ..
     } = model;
-    let variants = |members: &[Member], what: &str| -> Vec<TokenStream> {
-        members
-            .iter()
-            .map(|Member { ty, variant }| {
-                let doc = format!("The {what} `{}`.", display_path(ty));
-                quote!(#[doc = #doc] #variant(#ty))
-            })
-            .collect()
-    };
-    let (event_variants, command_variants) =
-        (variants(events, "event"), variants(commands, "command"));
-    let (event_doc, command_doc) = (&docs.events, &docs.commands);
+    let events = enum_item(vis, event_enum, &docs.events, events, "event");
+    let commands = enum_item(vis, command_enum, &docs.commands, commands, "command");
+    quote!(#events #commands)
+}
+
+/// The event enum alone, for a model whose command half is empty (a projection's): see
+/// [`MessageSets::events_only`].
+pub(crate) fn event_enum(model: &MessageSets, doc: &str) -> TokenStream {
+    enum_item(&model.vis, &model.event_enum, doc, &model.events, "event")
+}
+
+/// One enum, a variant per member; `what` ("event", "command") words the variants' docs.
+fn enum_item(
+    vis: &Visibility,
+    name: &Ident,
+    doc: &str,
+    members: &[Member],
+    what: &str,
+) -> TokenStream {
+    let variants = members.iter().map(|Member { ty, variant }| {
+        let doc = format!("The {what} `{}`.", display_path(ty));
+        quote!(#[doc = #doc] #variant(#ty))
+    });
     // The variants are named after the listed types, which often share the aggregate's name
     // (`GadgetCreated`, `GadgetUpdated`, ...): that is the user's naming, not a lint to
     // raise in their crate.
     quote! {
-        #[doc = #event_doc]
+        #[doc = #doc]
         #[allow(clippy::enum_variant_names)]
-        #vis enum #event_enum {
-            #(#event_variants,)*
-        }
-
-        #[doc = #command_doc]
-        #[allow(clippy::enum_variant_names)]
-        #vis enum #command_enum {
-            #(#command_variants,)*
+        #vis enum #name {
+            #(#variants,)*
         }
     }
 }
@@ -78,6 +104,18 @@ pub(crate) fn impls(model: &MessageSets) -> TokenStream {
         event_partial_eq(model),
         conversions(&model.event_enum, &model.events),
         conversions(&model.command_enum, &model.commands),
+        event_set::expand(model),
+    ];
+    quote!(#(#items)*)
+}
+
+/// The impls of the event enum alone (`Clone`, `Debug`, `PartialEq`, `From` each listed event,
+/// its encoding), for a model whose command half is empty: see [`MessageSets::events_only`].
+pub(crate) fn event_impls(model: &MessageSets) -> TokenStream {
+    let items = [
+        clone_debug(model, &model.event_enum, &model.events, "Event"),
+        event_partial_eq(model),
+        conversions(&model.event_enum, &model.events),
         event_set::expand(model),
     ];
     quote!(#(#items)*)

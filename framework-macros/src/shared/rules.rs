@@ -6,7 +6,8 @@ use darling::util::SpannedValue;
 use syn::spanned::Spanned;
 use syn::{Data, DataStruct, DeriveInput, Fields, FieldsNamed, Generics, Ident};
 
-use super::diagnostics::error_at;
+use super::diagnostics::{display_path, error_at};
+use super::type_list::Member;
 
 /// A stored name (`name = "..."`) must not be empty: it is written with every event or
 /// stream, and an empty one cannot be told apart.
@@ -125,4 +126,29 @@ pub(crate) fn struct_fields<'a>(
         span,
         format!("`#[derive({derive})]` needs {accepted}, but `{ident}` is {found}: {fix}"),
     ))
+}
+
+/// Each type of the list `key(...)` at most once, and no two types that would become the same
+/// variant.
+pub(crate) fn no_duplicates(errors: &mut Accumulator, members: &[Member], key: &str) {
+    for (index, later) in members.iter().enumerate() {
+        let Some(earlier) = members[..index]
+            .iter()
+            .find(|earlier| earlier.variant == later.variant)
+        else {
+            continue;
+        };
+        let (earlier_path, later_path) = (display_path(&earlier.ty), display_path(&later.ty));
+        let message = if earlier_path == later_path {
+            format!("`{key}(...)` lists `{later_path}` twice; remove one")
+        } else {
+            format!(
+                "`{key}(...)` lists `{earlier_path}` and `{later_path}`, which would both become \
+                 the variant `{}`; import one under another name \
+                 (`use {later_path} as Other{};`) and list that name",
+                later.variant, later.variant
+            )
+        };
+        errors.push(error_at(later.variant.span(), message));
+    }
 }
