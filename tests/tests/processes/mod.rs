@@ -18,7 +18,7 @@ use aggregato::{
 use aggregato_examples::bank::{
     AccountId, AccountOpened, BankAccountEvent, MoneyDeposited, MoneyWithdrawn,
 };
-use aggregato_tests::bank_balances::{self, ReadModel};
+use aggregato_tests::account_totals::{self, ReadModel};
 
 use crate::support::stores::PgSchema;
 
@@ -148,7 +148,7 @@ impl Bank {
 
 /// The checkpoint key of the projection the `projector` runs.
 pub fn key() -> ProjectionKey {
-    ProjectionKey::new(bank_balances::NAME, 1)
+    ProjectionKey::new(account_totals::NAME, 1)
 }
 
 /// Where a test's events, checkpoint and read model live.
@@ -172,7 +172,7 @@ impl Database {
         let store = PostgresEventStore::connect_in_schema(url, &name)
             .await
             .unwrap_or_else(|error| panic!("DATABASE_URL is set but PostgreSQL is unusable: {error}"));
-        sqlx::query(bank_balances::PG_TABLE)
+        sqlx::query(account_totals::PG_TABLE)
             .execute(store.pool())
             .await
             .expect("create the read model's table");
@@ -191,7 +191,7 @@ impl Database {
         let dir = tempfile::tempdir().expect("temporary directory");
         let path = dir.path().join("bank.db").display().to_string();
         let store = SqliteEventStore::connect(&path).await.expect("open SQLite");
-        sqlx::query(bank_balances::SQLITE_TABLE)
+        sqlx::query(account_totals::SQLITE_TABLE)
             .execute(store.pool())
             .await
             .expect("create the read model's table");
@@ -240,8 +240,8 @@ impl Database {
     /// The read model's rows.
     pub async fn read_model(&self) -> ReadModel {
         match self {
-            Self::Postgres { store, .. } => bank_balances::read_pg(store.pool()).await,
-            Self::Sqlite { store, .. } => bank_balances::read_sqlite(store.pool()).await,
+            Self::Postgres { store, .. } => account_totals::read_pg(store.pool()).await,
+            Self::Sqlite { store, .. } => account_totals::read_sqlite(store.pool()).await,
         }
         .expect("read the read model")
     }
@@ -292,11 +292,12 @@ impl Database {
         let events = self.events().await;
         let position = self.checkpoint().await;
         let model = self.read_model().await;
-        let expected = bank_balances::expected(&events, position);
+        let expected = account_totals::expected(&events, position);
         if model != expected {
-            let differing: Vec<_> = expected
-                .keys()
-                .chain(model.keys())
+            let accounts: std::collections::BTreeSet<&String> =
+                expected.keys().chain(model.keys()).collect();
+            let differing: Vec<_> = accounts
+                .into_iter()
                 .filter(|account| model.get(*account) != expected.get(*account))
                 .map(|account| (account, model.get(account), expected.get(account)))
                 .take(10)

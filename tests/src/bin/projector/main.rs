@@ -1,4 +1,4 @@
-//! Runs the bank balances projection (`aggregato_tests::bank_balances`) with
+//! Runs the bank balances projection (`aggregato_tests::account_totals`) with
 //! `ProjectionRunner::run` in a process of its own, for `tests/projection_processes.rs` to
 //! kill, freeze, cut off and restart.
 //!
@@ -33,7 +33,7 @@ use aggregato::projection::postgres::PostgresCheckpoints;
 use aggregato::projection::sqlite::SqliteCheckpoints;
 use aggregato::projection::{CheckpointStore, Projection, ProjectionError, ProjectionRunner};
 use aggregato::{EventStore, PostgresEventStore, SqliteEventStore};
-use aggregato_tests::bank_balances::{PgBalances, SqliteBalances};
+use aggregato_tests::account_totals::{PgTotals, SqliteTotals};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use tokio::sync::oneshot;
@@ -176,7 +176,7 @@ async fn run(options: Options) -> Result<(), String> {
             let checkpoints =
                 PostgresCheckpoints::new(pool).with_idle_in_transaction_timeout(*idle_timeout);
             let observed = Observed::new(checkpoints, hold);
-            run_projection(&options, store, observed, PgBalances, stop).await
+            run_projection(&options, store, observed, PgTotals, stop).await
         }
         Target::Sqlite { path } => {
             let connect = SqliteConnectOptions::from_str(path)
@@ -191,7 +191,7 @@ async fn run(options: Options) -> Result<(), String> {
             let store = SqliteEventStore::from_pool(pool.clone());
             let checkpoints = SqliteCheckpoints::new(pool);
             let observed = Observed::new(checkpoints, hold);
-            run_projection(&options, store, observed, SqliteBalances, stop).await
+            run_projection(&options, store, observed, SqliteTotals, stop).await
         }
     }
 }

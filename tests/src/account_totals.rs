@@ -9,36 +9,67 @@
 
 use std::collections::BTreeMap;
 
-use aggregato::projection::{BoxError, Context, OnFailure, Projection};
-use aggregato::{EventEnvelope, EventFilter};
-use aggregato_examples::bank::{BankAccountEvent, MoneyDeposited, MoneyWithdrawn};
+use aggregato::EventEnvelope;
+use aggregato::prelude::*;
+use aggregato::projection::Context;
+use aggregato_examples::bank::{
+    AccountClosed, AccountOpened, BankAccount, BankAccountEvent, MoneyDeposited, MoneyWithdrawn,
+};
 use sqlx::{PgConnection, SqliteConnection};
 
 /// The projection's checkpoint name.
-pub const NAME: &str = "bank_balances";
+pub const NAME: &str = "account_totals";
 
 /// The read model's table, in PostgreSQL.
-pub const PG_TABLE: &str = "CREATE TABLE IF NOT EXISTS bank_balances (\
+pub const PG_TABLE: &str = "CREATE TABLE IF NOT EXISTS account_totals (\
      account TEXT PRIMARY KEY, balance BIGINT NOT NULL, events BIGINT NOT NULL)";
 
 /// The read model's table, in SQLite.
-pub const SQLITE_TABLE: &str = "CREATE TABLE IF NOT EXISTS bank_balances (\
+pub const SQLITE_TABLE: &str = "CREATE TABLE IF NOT EXISTS account_totals (\
      account TEXT PRIMARY KEY, balance INTEGER NOT NULL, events INTEGER NOT NULL)";
 
 /// Per account: its balance and how many of its events were applied.
 pub type ReadModel = BTreeMap<String, (i64, i64)>;
 
-/// How `event` changes its account's balance.
-pub fn change(event: &BankAccountEvent) -> i64 {
-    match event {
-        BankAccountEvent::MoneyDeposited(MoneyDeposited { amount, .. }) => amount_of(*amount),
-        BankAccountEvent::MoneyWithdrawn(MoneyWithdrawn { amount, .. }) => -amount_of(*amount),
-        BankAccountEvent::AccountOpened(_) | BankAccountEvent::AccountClosed(_) => 0,
+/// How an event changes its account's balance.
+pub trait Change {
+    /// The amount added to the balance (negative: taken from it).
+    fn change(&self) -> i64;
+}
+
+impl Change for AccountOpened {
+    fn change(&self) -> i64 {
+        0
     }
 }
 
-fn amount_of(amount: u64) -> i64 {
-    i64::try_from(amount).unwrap_or(i64::MAX)
+impl Change for MoneyDeposited {
+    fn change(&self) -> i64 {
+        i64::try_from(self.amount).unwrap_or(i64::MAX)
+    }
+}
+
+impl Change for MoneyWithdrawn {
+    fn change(&self) -> i64 {
+        -i64::try_from(self.amount).unwrap_or(i64::MAX)
+    }
+}
+
+impl Change for AccountClosed {
+    fn change(&self) -> i64 {
+        0
+    }
+}
+
+impl Change for BankAccountEvent {
+    fn change(&self) -> i64 {
+        match self {
+            Self::AccountOpened(event) => event.change(),
+            Self::MoneyDeposited(event) => event.change(),
+            Self::MoneyWithdrawn(event) => event.change(),
+            Self::AccountClosed(event) => event.change(),
+        }
+    }
 }
 
 /// What the read model holds once the events of `events` up to position `up_to` are
@@ -52,50 +83,43 @@ pub fn expected<'a>(events: impl IntoIterator<Item = &'a EventEnvelope>, up_to: 
         let Ok(decoded) = envelope.clone().decode::<BankAccountEvent>() else {
             continue;
         };
-        let account = account_of(&envelope.stream_id).to_owned();
+        let account = envelope
+            .stream_id
+            .strip_prefix("BankAccount-")
+            .unwrap_or(&envelope.stream_id)
+            .to_owned();
         let entry = model.entry(account).or_default();
-        entry.0 += change(&decoded.payload);
+        entry.0 += decoded.payload.change();
         entry.1 += 1;
     }
     model
 }
 
-fn account_of(stream_id: &str) -> &str {
-    stream_id
-        .strip_prefix("BankAccount-")
-        .unwrap_or(stream_id)
-}
-
 /// The read model in PostgreSQL, writing through the batch's `PgConnection`.
-#[derive(Debug, Default)]
-pub struct PgBalances;
+#[derive(Debug, Default, Projection)]
+#[projection(
+    events(AccountOpened, MoneyDeposited, MoneyWithdrawn, AccountClosed),
+    aggregates(BankAccount),
+    transaction = sqlx::PgConnection,
+    error = sqlx::Error,
+    name = "account_totals",
+)]
+pub struct PgTotals;
 
-impl Projection for PgBalances {
-    const NAME: &'static str = NAME;
-    const VERSION: u32 = 1;
-    const ON_FAILURE: OnFailure = OnFailure::Stop;
-    const RESETTABLE: bool = false;
-    type Event = BankAccountEvent;
-    type Transaction = PgConnection;
-    type Error = BoxError;
-
-    fn filter() -> EventFilter {
-        EventFilter::all().aggregate_types(["BankAccount"])
-    }
-
-    async fn dispatch(
+impl<E: Change + Send> Project<E> for PgTotals {
+    async fn project(
         &mut self,
-        event: BankAccountEvent,
+        event: E,
         context: &mut Context<'_, PgConnection>,
-    ) -> Result<(), BoxError> {
+    ) -> Result<(), sqlx::Error> {
         let account = context.aggregate_id().to_owned();
         sqlx::query(
-            "INSERT INTO bank_balances (account, balance, events) VALUES ($1, $2, 1) \
-             ON CONFLICT (account) DO UPDATE SET balance = bank_balances.balance + $2, \
-             events = bank_balances.events + 1",
+            "INSERT INTO account_totals (account, balance, events) VALUES ($1, $2, 1) \
+             ON CONFLICT (account) DO UPDATE SET balance = account_totals.balance + $2, \
+             events = account_totals.events + 1",
         )
         .bind(account)
-        .bind(change(&event))
+        .bind(event.change())
         .execute(&mut *context.transaction())
         .await?;
         Ok(())
@@ -103,35 +127,30 @@ impl Projection for PgBalances {
 }
 
 /// The read model in SQLite, writing through the batch's `SqliteConnection`.
-#[derive(Debug, Default)]
-pub struct SqliteBalances;
+#[derive(Debug, Default, Projection)]
+#[projection(
+    events(AccountOpened, MoneyDeposited, MoneyWithdrawn, AccountClosed),
+    aggregates(BankAccount),
+    transaction = sqlx::SqliteConnection,
+    error = sqlx::Error,
+    name = "account_totals",
+)]
+pub struct SqliteTotals;
 
-impl Projection for SqliteBalances {
-    const NAME: &'static str = NAME;
-    const VERSION: u32 = 1;
-    const ON_FAILURE: OnFailure = OnFailure::Stop;
-    const RESETTABLE: bool = false;
-    type Event = BankAccountEvent;
-    type Transaction = SqliteConnection;
-    type Error = BoxError;
-
-    fn filter() -> EventFilter {
-        EventFilter::all().aggregate_types(["BankAccount"])
-    }
-
-    async fn dispatch(
+impl<E: Change + Send> Project<E> for SqliteTotals {
+    async fn project(
         &mut self,
-        event: BankAccountEvent,
+        event: E,
         context: &mut Context<'_, SqliteConnection>,
-    ) -> Result<(), BoxError> {
+    ) -> Result<(), sqlx::Error> {
         let account = context.aggregate_id().to_owned();
         sqlx::query(
-            "INSERT INTO bank_balances (account, balance, events) VALUES (?1, ?2, 1) \
-             ON CONFLICT (account) DO UPDATE SET balance = bank_balances.balance + ?2, \
-             events = bank_balances.events + 1",
+            "INSERT INTO account_totals (account, balance, events) VALUES (?1, ?2, 1) \
+             ON CONFLICT (account) DO UPDATE SET balance = account_totals.balance + ?2, \
+             events = account_totals.events + 1",
         )
         .bind(account)
-        .bind(change(&event))
+        .bind(event.change())
         .execute(&mut *context.transaction())
         .await?;
         Ok(())
@@ -141,7 +160,7 @@ impl Projection for SqliteBalances {
 /// The read model's rows in PostgreSQL (the pool's schema).
 pub async fn read_pg(pool: &sqlx::PgPool) -> Result<ReadModel, sqlx::Error> {
     let rows: Vec<(String, i64, i64)> =
-        sqlx::query_as("SELECT account, balance, events FROM bank_balances")
+        sqlx::query_as("SELECT account, balance, events FROM account_totals")
             .fetch_all(pool)
             .await?;
     Ok(rows
@@ -153,7 +172,7 @@ pub async fn read_pg(pool: &sqlx::PgPool) -> Result<ReadModel, sqlx::Error> {
 /// The read model's rows in SQLite.
 pub async fn read_sqlite(pool: &sqlx::SqlitePool) -> Result<ReadModel, sqlx::Error> {
     let rows: Vec<(String, i64, i64)> =
-        sqlx::query_as("SELECT account, balance, events FROM bank_balances")
+        sqlx::query_as("SELECT account, balance, events FROM account_totals")
             .fetch_all(pool)
             .await?;
     Ok(rows
