@@ -14,6 +14,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use processes::child::{Projector, field};
+use processes::proxy::{self, Proxy};
 use processes::{Bank, Database, Rng, database_url, runtime, skipped};
 
 /// Fails in CI without `DATABASE_URL`. Elsewhere the PostgreSQL tests of this file are
@@ -170,8 +171,14 @@ fn sqlite_runner_killed_20_times_ends_exact() {
 /// Starts two runners on `database` at once, waits until one of them has claimed and
 /// caught up with `head`; (active, standby). The other must not claim meanwhile.
 fn one_of_two(database: &Database, head: u64) -> (Projector, Projector) {
-    let mut a = Projector::spawn("a", &database.args("a", RUNNER));
-    let mut b = Projector::spawn("b", &database.args("b", RUNNER));
+    let a = Projector::spawn("a", &database.args("a", RUNNER));
+    let b = Projector::spawn("b", &database.args("b", RUNNER));
+    active_and_standby(a, b, head)
+}
+
+/// Of the runners `a` and `b`, started together, the one that claimed and caught up with
+/// `head`, and the other, which must not have claimed; (active, standby).
+fn active_and_standby(mut a: Projector, mut b: Projector, head: u64) -> (Projector, Projector) {
     a.expect(START, "ready", is("ready"));
     b.expect(START, "ready", is("ready"));
     let deadline = Instant::now() + START;
@@ -352,6 +359,88 @@ fn postgres_runners_recover_when_their_connections_are_cut() {
     };
     assert!(held.duration_since(cut) <= TAKEOVER);
     assert!(a.is_running() && b.is_running(), "{}\n{}", a.transcript(), b.transcript());
+    let (mut active, mut standby) = if a.holds_claim() { (a, b) } else { (b, a) };
+    let head = runtime.block_on(database.head());
+    finish(&mut active, head);
+    assert_eq!(runtime.block_on(database.assert_exact("at the end")), head);
+    let status = standby.stop(Duration::from_secs(10));
+    assert!(status.success(), "{}", standby.transcript());
+}
+
+#[test]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
+fn postgres_runners_ride_out_a_database_outage() {
+    let Some(url) = database_url() else {
+        skipped("postgres_runners_ride_out_a_database_outage");
+        return;
+    };
+    let rng = Rng::from_env("postgres_runners_ride_out_a_database_outage");
+    let runtime = runtime();
+    let database = runtime.block_on(Database::postgres(&url));
+    let store = database.store();
+    let mut bank = Bank::new("acc", 30, rng);
+    runtime.block_on(bank.append(&*store, 500, Duration::ZERO));
+    let head = runtime.block_on(database.head());
+
+    // The runners reach PostgreSQL through a proxy. Polling no more often than they renew
+    // (a third of the lease), a caught-up runner's first call after a quiet wait is the
+    // renewal: the idle outage meets it there, not in a read of the log.
+    let proxy = Proxy::start(proxy::upstream(&url));
+    let via = proxy.url(&url);
+    let mut runner = RUNNER.to_vec();
+    runner.extend(["--poll-ms", "400"]);
+    let a = Projector::spawn("a", &database.args_via(Some(&via), "a", &runner));
+    let b = Projector::spawn("b", &database.args_via(Some(&via), "b", &runner));
+    let (a, b) = active_and_standby(a, b, head);
+    let (mut a, mut b) = (a, b);
+
+    // One outage while the active runner works through new events (appended straight to
+    // PostgreSQL), one while it is idle, caught up, renewing its lease.
+    let appender = {
+        let store = database.store();
+        runtime.spawn(async move {
+            bank.append(&*store, 300, Duration::from_millis(15)).await;
+            bank
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    proxy.outage(Duration::from_millis(1500));
+    let mut bank = runtime.block_on(appender).expect("appender");
+    let head = runtime.block_on(database.head());
+    let caught_up = Instant::now() + Duration::from_secs(30);
+    while !a.printed(&format!("caught-up position={head}"))
+        && !b.printed(&format!("caught-up position={head}"))
+    {
+        assert!(Instant::now() < caught_up, "{}\n{}", a.transcript(), b.transcript());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    proxy.outage(Duration::from_millis(1500));
+    let back = Instant::now();
+    runtime.block_on(bank.append(&*store, 100, Duration::ZERO));
+
+    // Within the takeover bound of the database coming back, exactly one runner holds the
+    // claim again, and both are still running.
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let holders = usize::from(a.holds_claim()) + usize::from(b.holds_claim());
+        if holders == 1 {
+            break;
+        }
+        assert!(
+            back.elapsed() <= TAKEOVER,
+            "{holders} runner(s) hold the claim {:?} after the outage\n{}\n{}",
+            back.elapsed(),
+            a.transcript(),
+            b.transcript()
+        );
+    }
+    assert!(a.is_running() && b.is_running(), "{}\n{}", a.transcript(), b.transcript());
+    assert!(
+        a.printed("error op=renew") || b.printed("error op=renew"),
+        "the idle outage met a renewal\n{}\n{}",
+        a.transcript(),
+        b.transcript()
+    );
     let (mut active, mut standby) = if a.holds_claim() { (a, b) } else { (b, a) };
     let head = runtime.block_on(database.head());
     finish(&mut active, head);

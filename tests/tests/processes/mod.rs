@@ -4,6 +4,7 @@
 #![allow(dead_code)] // Each test uses the part it needs.
 
 pub mod child;
+pub mod proxy;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -220,10 +221,15 @@ impl Database {
 
     /// The `projector` arguments for owner `owner` on this database, then `extra`.
     pub fn args(&self, owner: &str, extra: &[&str]) -> Vec<String> {
+        self.args_via(None, owner, extra)
+    }
+
+    /// [`args`](Self::args), connecting to PostgreSQL through `url` when given (a proxy).
+    pub fn args_via(&self, via: Option<&str>, owner: &str, extra: &[&str]) -> Vec<String> {
         let mut args: Vec<String> = match self {
             Self::Postgres { url, schema, .. } => vec![
                 "--postgres".into(),
-                url.clone(),
+                via.unwrap_or(url).to_owned(),
                 "--schema".into(),
                 schema.name.clone(),
                 // Only this test's connections are cut off by `terminate_backends`.

@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! projector (--postgres URL --schema NAME [--app-name NAME] [--idle-timeout-ms MS]
+//!               [--acquire-timeout-ms MS]
 //!            | --sqlite PATH)
 //!           --owner LABEL [--lease-ms MS] [--claim-interval-ms MS] [--poll-ms MS]
 //!           [--batch N]
@@ -47,6 +48,7 @@ enum Target {
         schema: String,
         app_name: String,
         idle_timeout: Duration,
+        acquire_timeout: Duration,
     },
     Sqlite {
         path: String,
@@ -79,6 +81,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut claim_interval = Duration::from_millis(200);
     let mut poll = Duration::from_millis(50);
     let mut idle_timeout = Duration::from_secs(2);
+    let mut acquire_timeout = Duration::from_secs(30);
     let mut batch = 10;
     let mut args = args;
     while let Some(arg) = args.next() {
@@ -92,6 +95,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
             "--claim-interval-ms" => claim_interval = millis(args.next(), &arg)?,
             "--poll-ms" => poll = millis(args.next(), &arg)?,
             "--idle-timeout-ms" => idle_timeout = millis(args.next(), &arg)?,
+            "--acquire-timeout-ms" => acquire_timeout = millis(args.next(), &arg)?,
             "--batch" => {
                 let value = args.next().ok_or("--batch needs a value")?;
                 batch = value
@@ -107,6 +111,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
             schema,
             app_name,
             idle_timeout,
+            acquire_timeout,
         },
         (None, None, Some(path)) => Target::Sqlite { path },
         _ => return Err("give either --postgres URL --schema NAME, or --sqlite PATH".into()),
@@ -162,6 +167,7 @@ async fn run(options: Options) -> Result<(), String> {
             schema,
             app_name,
             idle_timeout,
+            acquire_timeout,
         } => {
             let connect = PgConnectOptions::from_str(url)
                 .map_err(|error| error.to_string())?
@@ -169,6 +175,7 @@ async fn run(options: Options) -> Result<(), String> {
                 .application_name(app_name);
             let pool = PgPoolOptions::new()
                 .max_connections(4)
+                .acquire_timeout(*acquire_timeout)
                 .connect_with(connect)
                 .await
                 .map_err(|error| error.to_string())?;
