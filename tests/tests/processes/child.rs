@@ -107,13 +107,15 @@ impl Projector {
     }
 
     /// [`wait_for`](Self::wait_for), failing the test with the child's output on timeout.
-    pub fn expect(&mut self, timeout: Duration, what: &str, matches: impl Fn(&str) -> bool) -> Line {
+    pub fn expect(
+        &mut self,
+        timeout: Duration,
+        what: &str,
+        matches: impl Fn(&str) -> bool,
+    ) -> Line {
         match self.wait_for(timeout, matches) {
             Some(line) => line,
-            None => panic!(
-                "no `{what}` within {timeout:?}\n{}",
-                self.transcript()
-            ),
+            None => panic!("no `{what}` within {timeout:?}\n{}", self.transcript()),
         }
     }
 
@@ -130,6 +132,16 @@ impl Projector {
         self.seen.iter().any(|line| line.text.starts_with(prefix))
     }
 
+    /// The owner id it claims under, once it has said so (`ready owner=...`).
+    pub fn owner(&mut self) -> Option<uuid::Uuid> {
+        self.drain();
+        self.seen.iter().find_map(|line| {
+            line.text
+                .strip_prefix("ready owner=")
+                .and_then(|owner| owner.parse().ok())
+        })
+    }
+
     /// Whether the child holds the claim, as its last claim-related line says.
     pub fn holds_claim(&mut self) -> bool {
         self.drain();
@@ -143,6 +155,7 @@ impl Projector {
                 } else if ["lost", "fenced", "error", "stopped", "failed", "outcome"]
                     .iter()
                     .any(|prefix| text.starts_with(prefix))
+                    && !text.starts_with("error op=rollback")
                 {
                     Some(false)
                 } else {
@@ -150,6 +163,34 @@ impl Projector {
                 }
             })
             .unwrap_or(false)
+    }
+
+    /// Whether it was killed with a batch's transaction open: its last word about batches was
+    /// `begun`. The batch was rolled back, or committed whole if its COMMIT had reached the
+    /// database.
+    pub fn died_inside_a_batch(&mut self) -> bool {
+        self.drain();
+        self.seen
+            .iter()
+            .rev()
+            .find(|line| {
+                ["begun", "committed", "caught-up"]
+                    .iter()
+                    .any(|word| line.text.starts_with(word))
+            })
+            .is_some_and(|line| line.text == "begun")
+    }
+
+    /// Lets it catch up with `head`, stops it, and checks that it stopped cleanly.
+    pub fn finish(&mut self, head: u64) {
+        self.expect(
+            Duration::from_secs(30),
+            &format!("caught-up position={head}"),
+            caught_up_to(head),
+        );
+        let status = self.stop(Duration::from_secs(10));
+        assert!(status.success(), "{status}\n{}", self.transcript());
+        assert!(self.printed("stopped"), "{}", self.transcript());
     }
 
     /// Sends `command` on its stdin.
@@ -198,10 +239,7 @@ impl Projector {
                 return status;
             }
             if Instant::now() >= deadline {
-                panic!(
-                    "did not stop within {timeout:?}\n{}",
-                    self.transcript()
-                );
+                panic!("did not stop within {timeout:?}\n{}", self.transcript());
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -243,4 +281,16 @@ pub fn field(line: &str, key: &str) -> Option<u64> {
     line.split_whitespace()
         .find_map(|word| word.strip_prefix(key)?.strip_prefix('='))
         .and_then(|value| value.parse().ok())
+}
+
+/// Matches a line starting with `prefix`.
+pub fn is(prefix: &'static str) -> impl Fn(&str) -> bool {
+    move |line| line.starts_with(prefix)
+}
+
+/// Matches a `caught-up` line at `head` or past it.
+pub fn caught_up_to(head: u64) -> impl Fn(&str) -> bool {
+    move |line| {
+        line.starts_with("caught-up") && field(line, "position").is_some_and(|at| at >= head)
+    }
 }

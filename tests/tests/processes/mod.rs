@@ -172,7 +172,9 @@ impl Database {
         let name = format!("aggregato_test_{}", uuid::Uuid::now_v7().simple());
         let store = PostgresEventStore::connect_in_schema(url, &name)
             .await
-            .unwrap_or_else(|error| panic!("DATABASE_URL is set but PostgreSQL is unusable: {error}"));
+            .unwrap_or_else(|error| {
+                panic!("DATABASE_URL is set but PostgreSQL is unusable: {error}")
+            });
         sqlx::query(account_totals::PG_TABLE)
             .execute(store.pool())
             .await
@@ -279,7 +281,9 @@ impl Database {
         let store = self.store();
         let mut events = Vec::new();
         loop {
-            let after = events.last().map_or(0, |event: &EventEnvelope| event.position);
+            let after = events
+                .last()
+                .map_or(0, |event: &EventEnvelope| event.position);
             let page = store.read_all(after, 1000).await.expect("read the log");
             if page.is_empty() {
                 return events;

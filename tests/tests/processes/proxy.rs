@@ -101,7 +101,9 @@ fn pump(mut from: TcpStream, mut to: TcpStream) {
 pub fn upstream(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
-    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
     if host.contains(':') {
         host.to_owned()
     } else {

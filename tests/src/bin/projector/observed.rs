@@ -32,8 +32,14 @@ impl<C> Observed<C> {
         }
     }
 
-    /// Prints an error of `operation`; the runner drops its claim after one and claims again.
-    fn seen<T>(&self, operation: &str, result: Result<T, ProjectionError>) -> Result<T, ProjectionError> {
+    /// Prints an error of `operation`. After one the runner drops its claim and claims again,
+    /// except after a failed rollback, which it only logs (the batch's error is the one that
+    /// counts: a handler's is retried under the same claim).
+    fn seen<T>(
+        &self,
+        operation: &str,
+        result: Result<T, ProjectionError>,
+    ) -> Result<T, ProjectionError> {
         match &result {
             Err(ProjectionError::Fenced {
                 epoch, expected, ..
@@ -42,7 +48,9 @@ impl<C> Observed<C> {
                 println!("fenced op={operation} epoch={epoch} expected={expected}");
             }
             Err(error) => {
-                self.holding.store(false, Ordering::SeqCst);
+                if operation != "rollback" {
+                    self.holding.store(false, Ordering::SeqCst);
+                }
                 println!("error op={operation}: {}", one_line(error));
             }
             Ok(_) => {}
@@ -143,7 +151,11 @@ impl<C: CheckpointStore> CheckpointStore for Observed<C> {
         self.seen("rewind", rewound)
     }
 
-    async fn activate(&self, batch: &mut Self::Batch, claim: &Claim) -> Result<(), ProjectionError> {
+    async fn activate(
+        &self,
+        batch: &mut Self::Batch,
+        claim: &Claim,
+    ) -> Result<(), ProjectionError> {
         let activated = self.inner.activate(batch, claim).await;
         self.seen("activate", activated)
     }
