@@ -7,7 +7,7 @@
 //! upserted per event. Both sides commit the read model's writes and their checkpoint in one
 //! transaction per batch of 1, 100 or 1,000 events, and both read the log in pages of 512.
 //!
-//! - `ours`: `#[derive(Projection)]`-style projection, `ProjectionRunner::catch_up`. Its
+//! - `ours`: a `#[derive(Projection)]` projection, `ProjectionRunner::catch_up`. Its
 //!   checkpoint write is fenced (owner, epoch and expected position).
 //! - `handwritten`: a loop over raw sqlx: SELECT a page of the events table, decode each
 //!   payload into the typed event, per batch BEGIN, the upserts, an UPDATE of its own
@@ -22,8 +22,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use aggregato::projection::postgres::PostgresCheckpoints;
-use aggregato::projection::{BoxError, CheckpointStore as _, Context, OnFailure, Projection, ProjectionKey};
-use aggregato::{EventFilter, EventStore as _, ExpectedVersion, ProjectionRunner};
+use aggregato::projection::{BoxError, CheckpointStore as _, Context, ProjectionKey};
+use aggregato::{EventStore as _, ExpectedVersion, Project, Projection, ProjectionRunner};
 use common::domain::{AccountOpened, MoneyDeposited, MoneyWithdrawn};
 use common::ours::{Account, AccountEvent, encoded_events};
 use common::workload::{Op, Workload};
@@ -68,7 +68,11 @@ async fn seed() {
     }
     for (id, ops) in ids.iter().zip(per_account) {
         store
-            .append(&pg::stream_of(id), ExpectedVersion::NoStream, encoded_events(ops, id))
+            .append(
+                &pg::stream_of(id),
+                ExpectedVersion::NoStream,
+                encoded_events(ops, id),
+            )
             .await
             .expect("seed the events");
     }
@@ -85,10 +89,12 @@ async fn seed() {
         .await
         .expect("a read-model table");
     }
-    sqlx::query("CREATE TABLE handwritten_checkpoint (name TEXT PRIMARY KEY, position BIGINT NOT NULL)")
-        .execute(&pool)
-        .await
-        .expect("the hand-written checkpoint table");
+    sqlx::query(
+        "CREATE TABLE handwritten_checkpoint (name TEXT PRIMARY KEY, position BIGINT NOT NULL)",
+    )
+    .execute(&pool)
+    .await
+    .expect("the hand-written checkpoint table");
 }
 
 async fn pool() -> PgPool {
@@ -128,40 +134,40 @@ async fn verify(pool: &PgPool, table: &str) {
     .fetch_all(pool)
     .await
     .expect("read the read model");
-    assert_eq!(rows.len(), WORKLOAD.accounts, "{table}: one row per account");
+    assert_eq!(
+        rows.len(),
+        WORKLOAD.accounts,
+        "{table}: one row per account"
+    );
     let events: i64 = rows.iter().map(|row| row.get::<i64, _>(2)).sum();
-    assert_eq!(events as usize, event_count(), "{table}: every event counted once");
+    assert_eq!(
+        events as usize,
+        event_count(),
+        "{table}: every event counted once"
+    );
     WORKLOAD.verify(table, |index| rows[index].get::<i64, _>(1));
 }
 
 // ---- ours ----
 
 /// The read model, as a user writes it: one upsert per event, through the batch's transaction.
+#[derive(Projection)]
+#[projection(
+    events(AccountOpened, MoneyDeposited, MoneyWithdrawn),
+    aggregates(Account),
+    transaction = PgConnection,
+    name = "bench_balances"
+)]
 struct Balances {
     upsert: String,
 }
 
-impl Projection for Balances {
-    const NAME: &'static str = "bench_balances";
-    const VERSION: u32 = 1;
-    const ON_FAILURE: OnFailure = OnFailure::Stop;
-    const RESETTABLE: bool = false;
-    type Event = AccountEvent;
-    type Transaction = PgConnection;
-    type Error = BoxError;
-
-    fn filter() -> EventFilter {
-        EventFilter::all()
-            .aggregate_types(["Account"])
-            .event_types(["AccountOpened", "MoneyDeposited", "MoneyWithdrawn"])
-    }
-
-    async fn dispatch(
-        &mut self,
-        event: AccountEvent,
+impl Balances {
+    async fn add(
+        &self,
+        amount: i64,
         context: &mut Context<'_, PgConnection>,
     ) -> Result<(), BoxError> {
-        let amount = amount_of(&event);
         let account = context.aggregate_id().to_owned();
         sqlx::query(sqlx::AssertSqlSafe(self.upsert.as_str()))
             .bind(account)
@@ -169,6 +175,36 @@ impl Projection for Balances {
             .execute(context.transaction())
             .await?;
         Ok(())
+    }
+}
+
+impl Project<AccountOpened> for Balances {
+    async fn project(
+        &mut self,
+        _: AccountOpened,
+        context: &mut Context<'_, PgConnection>,
+    ) -> Result<(), BoxError> {
+        self.add(0, context).await
+    }
+}
+
+impl Project<MoneyDeposited> for Balances {
+    async fn project(
+        &mut self,
+        event: MoneyDeposited,
+        context: &mut Context<'_, PgConnection>,
+    ) -> Result<(), BoxError> {
+        self.add(event.amount, context).await
+    }
+}
+
+impl Project<MoneyWithdrawn> for Balances {
+    async fn project(
+        &mut self,
+        event: MoneyWithdrawn,
+        context: &mut Context<'_, PgConnection>,
+    ) -> Result<(), BoxError> {
+        self.add(-event.amount, context).await
     }
 }
 

@@ -177,7 +177,7 @@ fn defaults_name_the_type_at_version_one_stopping_on_failure() {
     assert_eq!(Activity::NAME, "Activity");
     assert_eq!(Activity::VERSION, 1);
     assert_eq!(Activity::ON_FAILURE, OnFailure::Stop);
-    assert!(!Activity::RESETTABLE);
+    const { assert!(!Activity::RESETTABLE) };
 }
 
 #[tokio::test]
@@ -302,7 +302,7 @@ fn options_set_the_constants() {
     assert_eq!(Totals::NAME, "totals");
     assert_eq!(Totals::VERSION, 3);
     assert_eq!(Totals::ON_FAILURE, OnFailure::DeadLetter);
-    assert!(Totals::RESETTABLE);
+    const { assert!(Totals::RESETTABLE) };
     let filter = Totals::filter();
     assert_eq!(
         filter.allowed_event_types(),

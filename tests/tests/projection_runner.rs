@@ -46,11 +46,12 @@ impl<const DEAD_LETTER: bool, const VERSION: u32> Projection for Balances<DEAD_L
         event: BankAccountEvent,
         context: &mut Context<'_, ()>,
     ) -> Result<(), BoxError> {
-        if let Some((position, times)) = &mut self.fail_at {
-            if *position == context.position() && *times > 0 {
-                *times -= 1;
-                return Err(format!("cannot project position {position}").into());
-            }
+        if let Some((position, times)) = &mut self.fail_at
+            && *position == context.position()
+            && *times > 0
+        {
+            *times -= 1;
+            return Err(format!("cannot project position {position}").into());
         }
         self.handled.push((context.position(), context.is_replay()));
         let account = context.aggregate_id().to_owned();

@@ -1,5 +1,6 @@
 //! Rules several derives share: a usable stored name, a version from 1, no generics where one
-//! name is stored for the type, and the shape of the struct a derive goes on.
+//! name is stored for the type, the shape of the struct a derive goes on, and each type of a
+//! list (`events(...)`, `commands(...)`) at most once.
 
 use darling::error::Accumulator;
 use darling::util::SpannedValue;
