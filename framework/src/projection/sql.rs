@@ -3,6 +3,11 @@
 //! a row that does not decode. Each backend owns its SQL and its clock; this module holds no
 //! statement.
 
+#![allow(
+    clippy::result_large_err,
+    reason = "ProjectionError is the error of every CheckpointStore method; these helpers return what those methods return"
+)]
+
 use std::time::Duration;
 
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -103,11 +108,13 @@ pub(crate) fn to_db(value: u64) -> i64 {
 const LONGEST_LEASE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// `lease` in whole microseconds, at most [`LONGEST_LEASE`].
+#[cfg(feature = "postgres")]
 pub(crate) fn lease_micros(lease: Duration) -> i64 {
     i64::try_from(lease.min(LONGEST_LEASE).as_micros()).unwrap_or(i64::MAX)
 }
 
 /// `lease` in whole milliseconds, at most [`LONGEST_LEASE`].
+#[cfg(feature = "sqlite")]
 pub(crate) fn lease_millis(lease: Duration) -> i64 {
     i64::try_from(lease.min(LONGEST_LEASE).as_millis()).unwrap_or(i64::MAX)
 }

@@ -4,6 +4,8 @@
 //! [`EventStore`](crate::store::EventStore) backend must pass.
 
 #[cfg(feature = "testing")]
+pub mod checkpoints;
+#[cfg(feature = "testing")]
 pub mod conformance;
 mod fixture;
 pub mod golden;

@@ -64,7 +64,8 @@ impl PostgresCheckpoints {
     }
 
     /// One claim, in a transaction whose `lock_timeout` keeps it from waiting behind a frozen
-    /// runner's batch.
+    /// runner's batch, and which the server ends if it is left open (the claiming future
+    /// dropped between its statements), so an abandoned claim never holds the row.
     async fn try_claim(
         &self,
         key: &ProjectionKey,
@@ -74,8 +75,10 @@ impl PostgresCheckpoints {
         let mut transaction = self
             .pool
             .begin_with(AssertSqlSafe(format!(
-                "BEGIN; SET LOCAL lock_timeout = {}",
-                setting_millis(self.claim_lock_timeout)
+                "BEGIN; SET LOCAL lock_timeout = {}; \
+                 SET LOCAL idle_in_transaction_session_timeout = {}",
+                setting_millis(self.claim_lock_timeout),
+                setting_millis(self.idle_timeout)
             )))
             .await?;
         let row = sqlx::query(CLAIM)

@@ -26,11 +26,25 @@
 //! ([`PostgresCheckpoints::with_idle_in_transaction_timeout`], 10 s by default), so the server
 //! ends the transaction of a runner that stopped talking to it, and the row is free again.
 //!
+//! A refused write ([`ProjectionError::Fenced`]) names the claim's epoch and the position it
+//! expected: `from` for `advance` and `rewind`, the claim's position for `activate` and
+//! `mark_failed`, which expect none. [`PostgresCheckpoints::renew`](CheckpointStore::renew)
+//! and `release` wait for a batch of the same claim that is still open (its transaction holds
+//! the row); call them between batches.
+//!
+//! Rows that do not decode (an unknown status, a negative count) are reported as
+//! [`CorruptCheckpoint`](super::CorruptCheckpoint) inside [`ProjectionError::Checkpoint`].
+//!
 //! # Layout
 //!
 //! This file holds the type and its [`CheckpointStore`] face; `claims.rs` claims, renews,
 //! releases and marks failures (each its own transaction), `batch.rs` writes inside a batch,
 //! `reads.rs` reads states, dead letters and the active version.
+
+#![allow(
+    clippy::result_large_err,
+    reason = "ProjectionError is the error of every CheckpointStore method; these helpers return what those methods return"
+)]
 
 mod batch;
 mod claims;
