@@ -15,6 +15,10 @@ use std::time::{Duration, Instant};
 
 use processes::child::{Projector, caught_up_to, field, is};
 use processes::proxy::{self, Proxy};
+use processes::runs::{
+    CLAIM_INTERVAL, LEASE, RUNNER, SLACK, START, TAKEOVER, active_and_standby, one_of_two,
+    sole_holder,
+};
 use processes::{Bank, Database, Rng, database_url, runtime, skipped};
 
 /// Fails in CI without `DATABASE_URL`. Elsewhere the PostgreSQL tests of this file are
@@ -27,30 +31,6 @@ fn postgres_tests_are_not_skipped_in_ci() {
         "CI is set but DATABASE_URL is not: the PostgreSQL tests would be skipped"
     );
 }
-
-/// The lease of every runner here: short, so takeovers are quick.
-const LEASE: Duration = Duration::from_millis(1000);
-/// How often a runner on standby tries to claim.
-const CLAIM_INTERVAL: Duration = Duration::from_millis(200);
-/// Room for a loaded 2-core machine on top of lease and claim interval.
-const SLACK: Duration = Duration::from_millis(1500);
-/// The longest a takeover may take once the holder is dead, frozen or cut off.
-const TAKEOVER: Duration = LEASE.saturating_add(CLAIM_INTERVAL).saturating_add(SLACK);
-/// The runners' flags beyond the database and owner (the lease and claim interval above).
-const RUNNER: &[&str] = &[
-    "--lease-ms",
-    "1000",
-    "--claim-interval-ms",
-    "200",
-    "--poll-ms",
-    "50",
-    "--batch",
-    "7",
-    "--idle-timeout-ms",
-    "1500",
-];
-/// How long a process may take to start, connect and claim.
-const START: Duration = Duration::from_secs(15);
 
 /// 20 SIGKILLs at random points, the process restarted after each, while two appenders
 /// add events; after every kill the read model is exactly the events up to the checkpoint,
@@ -147,61 +127,6 @@ fn sqlite_runner_killed_20_times_ends_exact() {
     let runtime = runtime();
     let database = runtime.block_on(Database::sqlite());
     killed_and_restarted(&database, &runtime, &mut rng);
-}
-
-/// Starts two runners on `database` at once, waits until one of them has claimed and
-/// caught up with `head`; (active, standby). The other must not claim meanwhile.
-fn one_of_two(database: &Database, head: u64) -> (Projector, Projector) {
-    let a = Projector::spawn("a", &database.args("a", RUNNER));
-    let b = Projector::spawn("b", &database.args("b", RUNNER));
-    active_and_standby(a, b, head)
-}
-
-/// Of the runners `a` and `b`, started together, the one that claimed and caught up with
-/// `head`, and the other, which must not have claimed; (active, standby).
-fn active_and_standby(mut a: Projector, mut b: Projector, head: u64) -> (Projector, Projector) {
-    a.expect(START, "ready", is("ready"));
-    b.expect(START, "ready", is("ready"));
-    let deadline = Instant::now() + START;
-    let (mut active, mut standby) = loop {
-        if a.wait_for(Duration::from_millis(50), is("claimed"))
-            .is_some()
-        {
-            break (a, b);
-        }
-        if b.wait_for(Duration::from_millis(50), is("claimed"))
-            .is_some()
-        {
-            break (b, a);
-        }
-        assert!(Instant::now() < deadline, "neither runner claimed");
-    };
-    active.expect(Duration::from_secs(30), "caught-up", caught_up_to(head));
-    // Several claim intervals and more than a lease: the standby keeps trying, and fails.
-    std::thread::sleep(LEASE + CLAIM_INTERVAL * 2);
-    assert!(
-        !standby.printed("claimed"),
-        "two runners claimed at once\n{}\n{}",
-        active.transcript(),
-        standby.transcript()
-    );
-    (active, standby)
-}
-
-/// Whether exactly one of `a` and `b` says it holds the claim, and the checkpoint names it.
-fn sole_holder(
-    database: &Database,
-    runtime: &tokio::runtime::Runtime,
-    a: &mut Projector,
-    b: &mut Projector,
-) -> bool {
-    let holder = match (a.holds_claim(), b.holds_claim()) {
-        (true, false) => a.owner(),
-        (false, true) => b.owner(),
-        _ => return false,
-    };
-    let state = runtime.block_on(database.state());
-    holder.is_some() && state.is_some_and(|state| state.owner == holder)
 }
 
 #[test]
@@ -321,6 +246,62 @@ fn postgres_runner_frozen_past_its_lease_is_fenced() {
         "{}",
         other.transcript()
     );
+    assert_eq!(runtime.block_on(database.assert_exact("at the end")), head);
+    let status = frozen.stop(Duration::from_secs(10));
+    assert!(status.success(), "{}", frozen.transcript());
+}
+
+#[test]
+#[cfg_attr(no_database_url, ignore = "needs PostgreSQL: DATABASE_URL is not set")]
+fn postgres_runner_frozen_inside_a_batch_does_not_block_the_takeover() {
+    let Some(url) = database_url() else {
+        skipped("postgres_runner_frozen_inside_a_batch_does_not_block_the_takeover");
+        return;
+    };
+    let rng = Rng::from_env("postgres_runner_frozen_inside_a_batch_does_not_block_the_takeover");
+    let runtime = runtime();
+    let database = runtime.block_on(Database::postgres(&url));
+    let store = database.store();
+    let mut bank = Bank::new("acc", 5, rng);
+    runtime.block_on(bank.append(&*store, 300, Duration::ZERO));
+    let head = runtime.block_on(database.head());
+    let (mut frozen, mut other) = one_of_two(&database, head);
+
+    // Frozen with its batch's transaction open, after its handlers' writes: it holds the
+    // rows of the accounts the other runner must write next.
+    frozen.tell("hold-advance 300");
+    runtime.block_on(bank.append(&*store, 50, Duration::ZERO));
+    frozen.expect(Duration::from_secs(10), "held-advance", is("held-advance"));
+    frozen.signal("STOP");
+    let stopped = Instant::now();
+
+    // The server ends the frozen session once it has been idle in its transaction for the
+    // idle timeout (1.5 s here), and its locks go with it: the other catches up.
+    let head = runtime.block_on(database.head());
+    other.expect(TAKEOVER + SLACK, "claimed", is("claimed"));
+    let caught_up = other.expect(Duration::from_secs(30), "caught-up", caught_up_to(head));
+    let took = caught_up.at.duration_since(stopped);
+    let bound = TAKEOVER + Duration::from_millis(1500);
+    assert!(
+        took <= bound,
+        "the takeover took {took:?}, more than {bound:?}"
+    );
+    runtime.block_on(database.assert_exact("after the takeover"));
+
+    // Resumed, the frozen runner finds its transaction gone: nothing of it commits, and it
+    // goes back to standby.
+    frozen.signal("CONT");
+    frozen.expect(
+        Duration::from_secs(5),
+        "error op=advance",
+        is("error op=advance"),
+    );
+    std::thread::sleep(LEASE + CLAIM_INTERVAL * 2);
+    assert!(frozen.is_running(), "{}", frozen.transcript());
+    assert!(!frozen.holds_claim(), "{}", frozen.transcript());
+    runtime.block_on(bank.append(&*store, 100, Duration::ZERO));
+    let head = runtime.block_on(database.head());
+    other.finish(head);
     assert_eq!(runtime.block_on(database.assert_exact("at the end")), head);
     let status = frozen.stop(Duration::from_secs(10));
     assert!(status.success(), "{}", frozen.transcript());

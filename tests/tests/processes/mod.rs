@@ -5,6 +5,7 @@
 
 pub mod child;
 pub mod proxy;
+pub mod runs;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Runs the bank balances projection (`aggregato_tests::account_totals`) with
+//! Runs the account totals projection (`aggregato_tests::account_totals`) with
 //! `ProjectionRunner::run` in a process of its own, for `tests/projection_processes.rs` to
 //! kill, freeze, cut off and restart.
 //!
@@ -17,17 +17,18 @@
 //! It prints one line per event of interest, for the parent to parse: `ready`, `claimed
 //! epoch=E position=P`, `caught-up position=P`, `fenced op=O epoch=E expected=P`, `lost
 //! epoch=E`, `error op=O: ...`, `begun` (a batch's transaction is open), `committed
-//! position=P`, `held`, and `stopped` or `failed: ...` at the end. On stdin,
-//! `stop` (or end of input) shuts it down, releasing the claim, and `hold MS` makes the next
-//! batch wait MS milliseconds before it begins (outside any transaction). SIGTERM and SIGKILL end
-//! it without cleanup, as a crash would.
+//! position=P`, `held`, `held-advance`, and `stopped` or `failed: ...` at the end. On stdin,
+//! `stop` (or end of input) shuts it down, releasing the claim; `hold MS` makes the next
+//! batch wait MS milliseconds before it begins (outside any transaction), and `hold-advance
+//! MS` before it moves the checkpoint (inside its transaction, after its handlers' writes).
+//! SIGTERM and SIGKILL end it without cleanup, as a crash would.
 
 mod observed;
 
 use std::io::BufRead;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use aggregato::projection::postgres::PostgresCheckpoints;
@@ -40,7 +41,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-use observed::Observed;
+use observed::{Holds, Observed};
 
 enum Target {
     Postgres {
@@ -159,8 +160,8 @@ fn main() {
 }
 
 async fn run(options: Options) -> Result<(), String> {
-    let hold = Arc::new(AtomicU64::new(0));
-    let stop = listen_to_stdin(Arc::clone(&hold));
+    let holds = Arc::new(Holds::default());
+    let stop = listen_to_stdin(Arc::clone(&holds));
     match &options.target {
         Target::Postgres {
             url,
@@ -182,7 +183,7 @@ async fn run(options: Options) -> Result<(), String> {
             let store = PostgresEventStore::from_pool(pool.clone());
             let checkpoints =
                 PostgresCheckpoints::new(pool).with_idle_in_transaction_timeout(*idle_timeout);
-            let observed = Observed::new(checkpoints, hold);
+            let observed = Observed::new(checkpoints, holds);
             run_projection(&options, store, observed, PgTotals, stop).await
         }
         Target::Sqlite { path } => {
@@ -197,7 +198,7 @@ async fn run(options: Options) -> Result<(), String> {
                 .map_err(|error| error.to_string())?;
             let store = SqliteEventStore::from_pool(pool.clone());
             let checkpoints = SqliteCheckpoints::new(pool);
-            let observed = Observed::new(checkpoints, hold);
+            let observed = Observed::new(checkpoints, holds);
             run_projection(&options, store, observed, SqliteTotals, stop).await
         }
     }
@@ -244,9 +245,9 @@ where
     }
 }
 
-/// Reads commands from stdin on a thread of its own: `hold MS` sets `hold`; `stop`, or the
-/// end of input, completes the returned receiver.
-fn listen_to_stdin(hold: Arc<AtomicU64>) -> oneshot::Receiver<()> {
+/// Reads commands from stdin on a thread of its own: `hold MS` and `hold-advance MS` set
+/// `holds`; `stop`, or the end of input, completes the returned receiver.
+fn listen_to_stdin(holds: Arc<Holds>) -> oneshot::Receiver<()> {
     let (stop, stopped) = oneshot::channel();
     std::thread::spawn(move || {
         for line in std::io::stdin().lock().lines() {
@@ -254,7 +255,8 @@ fn listen_to_stdin(hold: Arc<AtomicU64>) -> oneshot::Receiver<()> {
             let mut words = line.split_whitespace();
             match (words.next(), words.next().map(str::parse::<u64>)) {
                 (Some("stop"), _) => break,
-                (Some("hold"), Some(Ok(ms))) => hold.store(ms, Ordering::SeqCst),
+                (Some("hold"), Some(Ok(ms))) => holds.begin.store(ms, Ordering::SeqCst),
+                (Some("hold-advance"), Some(Ok(ms))) => holds.advance.store(ms, Ordering::SeqCst),
                 _ => println!("unknown command {line:?}"),
             }
         }

@@ -1,7 +1,8 @@
 //! A checkpoint store that tells the parent process what happens to the claim: it forwards
 //! every call to the real store and prints a line when the runner claims, loses its claim,
-//! is fenced or meets an error. It also holds a batch before it begins when asked, so the
-//! parent can freeze the process between reading events and committing them.
+//! is fenced or meets an error. When asked, it also holds a batch before it begins (so the
+//! parent can freeze the process between reading events and committing them) or before it
+//! moves the checkpoint (frozen inside the open transaction, holding the read model's rows).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,17 +19,33 @@ pub struct Observed<C> {
     /// Whether a claim is held, as far as the calls seen tell: so `claimed` is printed once
     /// per claim, not on every renewal.
     holding: AtomicBool,
-    /// Set by the parent (`hold MS` on stdin): the next batch waits this many milliseconds
-    /// before it begins; 0 when it does not.
-    hold: Arc<AtomicU64>,
+    /// Set by the parent: how long the next batch waits before it begins, and before it moves
+    /// the checkpoint, in milliseconds (0: it does not).
+    holds: Arc<Holds>,
+}
+
+/// What the parent asked to hold (`hold MS`, `hold-advance MS` on stdin).
+#[derive(Debug, Default)]
+pub struct Holds {
+    pub begin: AtomicU64,
+    pub advance: AtomicU64,
+}
+
+/// Waits as long as `hold` says, once, saying so with `line`.
+async fn hold(hold: &AtomicU64, line: &str) {
+    let millis = hold.swap(0, Ordering::SeqCst);
+    if millis > 0 {
+        println!("{line}");
+        tokio::time::sleep(Duration::from_millis(millis)).await;
+    }
 }
 
 impl<C> Observed<C> {
-    pub fn new(inner: C, hold: Arc<AtomicU64>) -> Self {
+    pub fn new(inner: C, holds: Arc<Holds>) -> Self {
         Self {
             inner,
             holding: AtomicBool::new(false),
-            hold,
+            holds,
         }
     }
 
@@ -105,11 +122,7 @@ impl<C: CheckpointStore> CheckpointStore for Observed<C> {
     }
 
     async fn begin(&self) -> Result<Self::Batch, ProjectionError> {
-        let hold = self.hold.swap(0, Ordering::SeqCst);
-        if hold > 0 {
-            println!("held");
-            tokio::time::sleep(Duration::from_millis(hold)).await;
-        }
+        hold(&self.holds.begin, "held").await;
         let batch = self.seen("begin", self.inner.begin().await)?;
         println!("begun");
         Ok(batch)
@@ -127,6 +140,7 @@ impl<C: CheckpointStore> CheckpointStore for Observed<C> {
         to: u64,
         lease: Duration,
     ) -> Result<(), ProjectionError> {
+        hold(&self.holds.advance, "held-advance").await;
         let advanced = self.inner.advance(batch, claim, from, to, lease).await;
         self.seen("advance", advanced)
     }
