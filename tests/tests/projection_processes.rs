@@ -1,9 +1,22 @@
-//! Crash safety shown, not claimed: the account totals projection runs in `projector` OS
-//! processes (tests/src/bin/projector) that are killed with SIGKILL at random points and
-//! restarted, frozen with SIGSTOP past their lease, and cut off from PostgreSQL, while events
-//! keep being appended. After each kill, and at the end, the read model must hold exactly the
+//! Crash safety shown, not claimed: the account totals projection
+//! (`aggregato_tests::account_totals`) runs with `ProjectionRunner::run` in `projector` OS
+//! processes (tests/src/bin/projector) that are killed, frozen and cut off while events keep
+//! being appended. After each blow, and at the end, the read model must hold exactly the
 //! events up to the checkpoint, each applied once (`Database::assert_exact`, which computes
-//! it from the events themselves).
+//! that from the events themselves, without the runner).
+//!
+//! - killed with SIGKILL at 20 random points (inside batches among them) and restarted, on
+//!   PostgreSQL and on SQLite;
+//! - two runners: one claims; killed, the other takes over within lease + claim interval +
+//!   slack, from the checkpoint;
+//! - frozen with SIGSTOP past the lease: resumed, its commit is refused by the epoch fence
+//!   ([`ProjectionError::Fenced`](aggregato::projection::ProjectionError::Fenced)) and it
+//!   stands by; frozen inside its batch, holding rows, it does not block the takeover (the
+//!   server ends its idle transaction);
+//! - connections lost as in a PostgreSQL restart. The shared server is never restarted (other
+//!   tests use it); the stand-ins are `pg_terminate_backend` on this test's connections (told
+//!   apart by `application_name`), and a TCP proxy that cuts the runners' connections and turns
+//!   new ones away for a while.
 //!
 //! The PostgreSQL tests run each in a schema of their own. Without `DATABASE_URL` they are
 //! built as ignored tests, or say they were skipped; under `CI` a skip fails.
