@@ -171,14 +171,23 @@
 //! completed steps in reverse order. A [`saga::SagaExecutor`] records every transition in the
 //! saga's own stream, so a process that dies mid-saga resumes it on restart. See [`saga`].
 //!
+//! ## Projections
+//!
+//! `#[derive(Projection)]` turns a struct with one [`Project<E>`](Project) impl per event type
+//! into a read model, and a [`ProjectionRunner`] feeds it from the log: it claims the
+//! projection (one active runner across processes), catches up from its checkpoint, follows
+//! the log live, and commits each batch with its checkpoint in one transaction on the SQL
+//! checkpoint stores (exactly once), with fenced writes, retries, a failed state or dead
+//! letters, rebuilds with progress, and blue/green versions. See [`projection`].
+//!
 //! # Cargo features
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `derive` | yes | the derive macros (re-exported from `aggregato-macros`) |
-//! | `sqlite` | no | `SqliteEventStore`, through sqlx (Rust 1.94 or later) |
-//! | `postgres` | no | `PostgresEventStore`, through sqlx (Rust 1.94 or later) |
-//! | `testing` | no | the event-store conformance suite (`aggregato::testing::conformance`) |
+//! | `sqlite` | no | `SqliteEventStore` and `SqliteCheckpoints` (projections), through sqlx (Rust 1.94 or later) |
+//! | `postgres` | no | `PostgresEventStore` and `PostgresCheckpoints` (projections), through sqlx (Rust 1.94 or later) |
+//! | `testing` | no | the event-store conformance suite (`aggregato::testing::conformance`) and the checkpoint-store suite (`aggregato::testing::checkpoints`) |
 //!
 //! The default build needs no database and no network.
 #![forbid(unsafe_code)]
@@ -187,6 +196,7 @@ pub mod aggregate;
 pub mod command;
 pub mod entity;
 pub mod event;
+pub mod outbox;
 pub mod projection;
 pub mod repository;
 pub mod retry;

@@ -40,7 +40,7 @@ async fn postgres() -> Option<(PostgresCheckpoints, PgStore)> {
     Some((checkpoints, store))
 }
 
-/// One test per suite check, on SQLite and on PostgreSQL.
+/// One test per suite check, in memory, on SQLite and on PostgreSQL.
 macro_rules! suite_tests {
     ($($check:ident),* $(,)?) => {
         mod sqlite_suite {
@@ -48,6 +48,15 @@ macro_rules! suite_tests {
                 #[tokio::test]
                 async fn $check() {
                     let (checkpoints, _store) = super::sqlite().await;
+                    super::suite::$check(&checkpoints).await;
+                }
+            )*
+        }
+        mod in_memory_suite {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    let checkpoints = aggregato::projection::InMemoryCheckpoints::default();
                     super::suite::$check(&checkpoints).await;
                 }
             )*

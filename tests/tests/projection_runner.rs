@@ -20,6 +20,7 @@ use aggregato_examples::bank::*;
 struct Balances<const DEAD_LETTER: bool = false, const VERSION: u32 = 1> {
     balances: HashMap<String, u64>,
     handled: Vec<(u64, bool)>,
+    recorded_at: Vec<time::OffsetDateTime>,
     fail_at: Option<(u64, u32)>,
     resets: u32,
 }
@@ -54,6 +55,7 @@ impl<const DEAD_LETTER: bool, const VERSION: u32> Projection for Balances<DEAD_L
             return Err(format!("cannot project position {position}").into());
         }
         self.handled.push((context.position(), context.is_replay()));
+        self.recorded_at.push(context.recorded_at());
         let account = context.aggregate_id().to_owned();
         match event {
             BankAccountEvent::MoneyDeposited(MoneyDeposited { balance, .. })
@@ -539,4 +541,122 @@ async fn a_run_follows_the_log_live_until_shut_down() {
         .expect("state")
         .expect("row");
     assert_eq!(state.owner, None, "the claim was given up on shutdown");
+}
+
+#[tokio::test]
+async fn the_fixture_filters_like_the_runner_and_stamps_the_given_time() {
+    use aggregato::testing::ProjectionFixture;
+    let noon = time::OffsetDateTime::from_unix_timestamp(1_795_953_600).expect("a time");
+    let opened = AccountOpened {
+        account_id: AccountId("acc0".into()),
+        owner: "ann".into(),
+    };
+    let deposited = MoneyDeposited {
+        amount: 5,
+        balance: 5,
+    };
+    let fixture = ProjectionFixture::new(Balances::<false>::default())
+        .at(noon)
+        .given(
+            "BankAccount-acc0",
+            [
+                BankAccountEvent::from(opened.clone()),
+                deposited.clone().into(),
+            ],
+        )
+        .await
+        .expect("given")
+        .replaying(true)
+        // Another aggregate type: the projection's filter keeps these out, as the store would.
+        .given("Ledger-acc0", [BankAccountEvent::from(opened)])
+        .await
+        .expect("given");
+    let balances = fixture.projection();
+    assert_eq!(balances.balances["acc0"], 5);
+    assert_eq!(balances.handled, vec![(1, false), (2, false)]);
+    assert_eq!(balances.recorded_at, vec![noon, noon]);
+}
+
+/// Buffers what it is handed and moves it to `flushed` once per batch; the first `failures`
+/// flushes fail. A retried batch is handed out again from its first event, so the buffer
+/// drops what it held from there on.
+#[derive(Debug, Default)]
+struct Buffered {
+    pending: Vec<u64>,
+    flushed: Vec<u64>,
+    flushes: u32,
+    failures: u32,
+}
+
+impl Projection for Buffered {
+    const NAME: &'static str = "buffered";
+    const VERSION: u32 = 1;
+    const ON_FAILURE: OnFailure = OnFailure::Stop;
+    const RESETTABLE: bool = false;
+    type Event = BankAccountEvent;
+    type Transaction = ();
+    type Error = BoxError;
+
+    fn filter() -> EventFilter {
+        EventFilter::all().aggregate_types(["BankAccount"])
+    }
+
+    async fn dispatch(
+        &mut self,
+        _: BankAccountEvent,
+        context: &mut Context<'_, ()>,
+    ) -> Result<(), BoxError> {
+        let position = context.position();
+        self.pending.retain(|held| *held < position);
+        self.pending.push(position);
+        Ok(())
+    }
+
+    async fn flush(&mut self, _: &mut ()) -> Result<(), BoxError> {
+        self.flushes += 1;
+        if self.failures > 0 {
+            self.failures -= 1;
+            return Err("the broker is away".into());
+        }
+        self.flushed.append(&mut self.pending);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn flush_runs_once_per_batch_and_a_failed_flush_retries_the_batch() {
+    let store = Store::default();
+    history(&store, 3, 2).await;
+    let projection = Buffered {
+        failures: 2,
+        ..Default::default()
+    };
+    let mut runner =
+        ProjectionRunner::new(Arc::clone(&store), InMemoryCheckpoints::new(), projection)
+            .with_batch_size(4)
+            .with_retry(fast_retry())
+            .with_name("buffered-to-a-broker");
+    runner
+        .catch_up()
+        .await
+        .expect("the third flush of the first batch succeeds");
+    assert_eq!(runner.key().name, "buffered-to-a-broker");
+    let buffered = runner.projection();
+    assert_eq!(
+        buffered.flushed,
+        vec![1, 2, 3, 5, 6, 7, 9, 10, 11],
+        "each event flushed once, in order"
+    );
+    assert_eq!(
+        buffered.flushes,
+        2 + 3,
+        "two failed flushes, then one per batch of 4, 4 and 1"
+    );
+    let state = runner
+        .checkpoints()
+        .state(runner.key())
+        .await
+        .expect("state")
+        .expect("row");
+    assert_eq!(state.position, 11);
 }

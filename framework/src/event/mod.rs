@@ -14,8 +14,10 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 mod payload;
+mod raw;
 
 pub use payload::{Payload, to_payload};
+pub use raw::RawEvent;
 
 /// One type of domain event: a serde-serializable fact with a stable name and schema version.
 ///

@@ -53,14 +53,16 @@ pub use error::{BoxError, ProjectionError};
 pub use memory::InMemoryCheckpoints;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresCheckpoints;
-pub use runner::{Progress, ProjectionRunner, RunOutcome};
+pub use runner::{
+    DEFAULT_BATCH_SIZE, DEFAULT_LEASE, MIN_READ_SIZE, Progress, ProjectionRunner, RunOutcome,
+};
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 pub use sql::CorruptCheckpoint;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteCheckpoints;
 
-use crate::event::EventSet;
-use crate::store::EventFilter;
+use crate::event::{DecodeError, EventSet};
+use crate::store::{EventFilter, StoredEvent};
 
 /// What a projection does with an event that keeps failing after its retries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -91,8 +93,10 @@ pub trait Projection: Send + 'static {
     /// Whether [`reset`](Self::reset) was given, so the projection can be rebuilt.
     const RESETTABLE: bool;
 
-    /// The events it reads, decoded from the store: one variant per listed type.
-    type Event: EventSet;
+    /// The events it reads, decoded from the store: the derive's enum, one variant per listed
+    /// type (any [`EventSet`]), or [`RawEvent`](crate::event::RawEvent) for a projection that
+    /// passes events on undecoded (an outbox publisher).
+    type Event: ProjectedEvent;
     /// What each handler receives to write through: `sqlx::PgConnection` for a PostgreSQL read
     /// model, `sqlx::SqliteConnection` for SQLite, `()` when the read model lives elsewhere.
     type Transaction: Send;
@@ -109,6 +113,27 @@ pub trait Projection: Send + 'static {
         event: Self::Event,
         context: &mut Context<'_, Self::Transaction>,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// Finishes a batch: called once the batch's events were dispatched and before its
+    /// checkpoint is written, in its transaction. A projection that buffers (an outbox
+    /// publisher waiting for the broker's acknowledgements, a read model writing in bulk)
+    /// completes its work here; an error fails the batch, which is retried from its first
+    /// event. Nothing by default.
+    fn flush(
+        &mut self,
+        transaction: &mut Self::Transaction,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        let _ = transaction;
+        async { Ok(()) }
+    }
+
+    /// Whether `error` is permanent: trying the event again cannot help, so the projection
+    /// gives up on it at once (stops, or dead-letters it) instead of retrying. `false` by
+    /// default: every handler error is retried.
+    fn is_permanent(error: &Self::Error) -> bool {
+        let _ = error;
+        false
+    }
 
     /// Empties the read model before a rebuild, in the transaction that resets the checkpoint.
     /// The derive calls the method named by `reset = ...`; without it, a rebuild is refused.
@@ -129,6 +154,29 @@ pub trait Projection: Send + 'static {
     ) -> impl Future<Output = Result<(), Self::Error>> + Send {
         let _ = transaction;
         async { Ok(()) }
+    }
+}
+
+/// What a projection decodes each stored event into: any [`EventSet`] (the derive's event
+/// enum), or [`RawEvent`](crate::event::RawEvent), the event as stored.
+pub trait ProjectedEvent: Clone + Send + Sync + 'static {
+    /// Decodes `event`'s payload.
+    fn from_stored(event: &StoredEvent<'_>) -> Result<Self, DecodeError>;
+}
+
+impl<E: EventSet> ProjectedEvent for E {
+    fn from_stored(event: &StoredEvent<'_>) -> Result<Self, DecodeError> {
+        event.decode()
+    }
+}
+
+impl ProjectedEvent for crate::event::RawEvent {
+    fn from_stored(event: &StoredEvent<'_>) -> Result<Self, DecodeError> {
+        Ok(Self::from_stored(
+            event.event_type,
+            event.event_version,
+            event.payload,
+        ))
     }
 }
 

@@ -3,11 +3,6 @@
 //! a row that does not decode. Each backend owns its SQL and its clock; this module holds no
 //! statement.
 
-#![allow(
-    clippy::result_large_err,
-    reason = "ProjectionError is the error of every CheckpointStore method; these helpers return what those methods return"
-)]
-
 use std::time::Duration;
 
 use sqlx::{ColumnIndex, Decode, Row, Type};

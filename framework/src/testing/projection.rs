@@ -48,9 +48,15 @@ pub struct ProjectionFixture<P> {
     position: u64,
     versions: HashMap<String, u64>,
     replaying: bool,
+    /// The time stamped on the next events; the current time when `None`.
+    recorded_at: Option<OffsetDateTime>,
 }
 
-impl<P: Projection> ProjectionFixture<P> {
+impl<P> ProjectionFixture<P>
+where
+    P: Projection,
+    P::Event: EventSet,
+{
     /// A fixture around `projection`, before any event.
     pub fn new(projection: P) -> Self {
         Self {
@@ -58,12 +64,20 @@ impl<P: Projection> ProjectionFixture<P> {
             position: 0,
             versions: HashMap::new(),
             replaying: false,
+            recorded_at: None,
         }
     }
 
     /// Hands the next events out as replays ([`Context::is_replay`]), or not.
     pub fn replaying(mut self, replaying: bool) -> Self {
         self.replaying = replaying;
+        self
+    }
+
+    /// Stamps the next events as recorded at `time` (by default, the time they are given):
+    /// for read models that group by day or hour.
+    pub fn at(mut self, time: OffsetDateTime) -> Self {
+        self.recorded_at = Some(time);
         self
     }
 
@@ -110,7 +124,7 @@ impl<P: Projection> ProjectionFixture<P> {
                 aggregate_type: aggregate_type.to_owned(),
                 version: *version,
                 position: self.position,
-                recorded_at: OffsetDateTime::now_utc(),
+                recorded_at: self.recorded_at.unwrap_or_else(OffsetDateTime::now_utc),
                 event_type: event.event_type().to_owned(),
                 event_version: event.event_version(),
                 metadata: Metadata::default(),

@@ -27,10 +27,11 @@
 //! ends the transaction of a runner that stopped talking to it, and the row is free again.
 //!
 //! A refused write ([`ProjectionError::Fenced`]) names the claim's epoch and the position it
-//! expected: `from` for `advance` and `rewind`, the claim's position for `activate` and
-//! `mark_failed`, which expect none. [`PostgresCheckpoints::renew`](CheckpointStore::renew)
-//! and `release` wait for a batch of the same claim that is still open (its transaction holds
-//! the row); call them between batches.
+//! expected: `from` for `advance` and `rewind`, the claim's position for `activate`, the
+//! failing event's position for `mark_failed`. A rewind keeps the dead letters; a rebuild
+//! that gives up on the same event again replaces its letter.
+//! [`renew`](CheckpointStore::renew) and `release` wait for a batch of the same claim that is
+//! still open (its transaction holds the row); call them between batches.
 //!
 //! Rows that do not decode (an unknown status, a negative count) are reported as
 //! [`CorruptCheckpoint`](super::CorruptCheckpoint) inside [`ProjectionError::Checkpoint`].
@@ -40,11 +41,6 @@
 //! This file holds the type and its [`CheckpointStore`] face; `claims.rs` claims, renews,
 //! releases and marks failures (each its own transaction), `batch.rs` writes inside a batch,
 //! `reads.rs` reads states, dead letters and the active version.
-
-#![allow(
-    clippy::result_large_err,
-    reason = "ProjectionError is the error of every CheckpointStore method; these helpers return what those methods return"
-)]
 
 mod batch;
 mod claims;

@@ -182,6 +182,22 @@ where
         self
     }
 
+    /// Keeps the checkpoint under `name` instead of the projection's
+    /// [`NAME`](Projection::NAME): for several instances of one projection type (outbox
+    /// publishers to different brokers, say), each with its own checkpoint.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.key.name = name.into();
+        self
+    }
+
+    /// Reads the events `filter` lets through instead of the projection's own
+    /// [`filter`](Projection::filter): for a projection of raw events (an outbox publisher)
+    /// that serves different event sets.
+    pub fn with_filter(mut self, filter: EventFilter) -> Self {
+        self.filter = filter;
+        self
+    }
+
     /// Sets the owner id this runner claims under (a new UUID v7 by default). Two runners
     /// must not share one.
     pub fn with_owner(mut self, owner: Uuid) -> Self {
@@ -254,7 +270,7 @@ where
 
     /// Rebuilds the projection: in one transaction, empties the read model (its `reset`) and
     /// sets the checkpoint back to 0, then replays the whole log, reporting progress. Events
-    /// up to the old checkpoint are handed out as replays ([`Context::is_replay`]).
+    /// up to the old checkpoint are handed out as replays ([`Context::is_replay`](crate::projection::Context::is_replay)).
     ///
     /// A rebuild that is interrupted goes on from where it stopped on the next run: the reset
     /// and the checkpoint commit together, and so does every batch after.

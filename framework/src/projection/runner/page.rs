@@ -9,7 +9,8 @@ use uuid::Uuid;
 use super::ProjectionRunner;
 use crate::event::RecordedEvent;
 use crate::projection::{
-    BoxError, CheckpointStore, Context, Failure, OnFailure, Projection, ProjectionError,
+    BoxError, CheckpointStore, Context, Failure, OnFailure, ProjectedEvent, Projection,
+    ProjectionError,
 };
 use crate::store::{EventStore, StoreError};
 
@@ -90,8 +91,7 @@ where
         let mut items = Vec::new();
         let read = store
             .visit_all(after, limit, filter, &mut |stored| {
-                let event = stored
-                    .decode::<P::Event>()
+                let event = <P::Event as ProjectedEvent>::from_stored(&stored)
                     .map_err(|error| error.to_string());
                 items.push(Item::Event {
                     envelope: stored.to_envelope(()),
@@ -183,14 +183,13 @@ where
                             end = index;
                         } else {
                             // Their effects stand: commit the checkpoint past them without
-                            // handing them out again.
-                            self.commit_slice(items, start, index, false)
-                                .await
-                                .map_err(|error| match error {
-                                    SliceError::Checkpoint(error) => error,
-                                    SliceError::Handler { .. } => unreachable_handler(),
-                                })?;
-                            start = index;
+                            // handing them out again. (Only the projection's flush can fail
+                            // here; then the loop tries again from the batch's start.)
+                            match self.commit_slice(items, start, index, false).await {
+                                Ok(()) => start = index,
+                                Err(SliceError::Checkpoint(error)) => return Err(error),
+                                Err(SliceError::Handler { .. }) => {}
+                            }
                         }
                     }
                 }
@@ -199,8 +198,9 @@ where
         Ok(())
     }
 
-    /// Handles `items[start..end]` in one transaction and moves the checkpoint to the last of
-    /// them; with `dispatch` false, only moves the checkpoint.
+    /// Handles `items[start..end]` in one transaction, flushes the projection and moves the
+    /// checkpoint to the last of them; with `dispatch` false, only flushes and moves the
+    /// checkpoint. A failed flush fails the whole slice (reported at its first event).
     async fn commit_slice(
         &mut self,
         items: &[Item<P::Event>],
@@ -234,7 +234,10 @@ where
                         self.projection
                             .dispatch(event.clone(), &mut context)
                             .await
-                            .map_err(|error| (error_chain(&error.into()), true))
+                            .map_err(|error| {
+                                let retryable = !P::is_permanent(&error);
+                                (error_chain(&error.into()), retryable)
+                            })
                     }
                 };
                 if let Err((error, retryable)) = outcome {
@@ -246,6 +249,15 @@ where
                     });
                 }
             }
+        }
+        if let Err(error) = self.projection.flush(C::transaction(&mut batch)).await {
+            roll_back(&self.checkpoints, &self.key, batch).await;
+            let retryable = !P::is_permanent(&error);
+            return Err(SliceError::Handler {
+                index: start,
+                error: error_chain(&error.into()),
+                retryable,
+            });
         }
         let from = claim.position;
         let to = items[end - 1].position();
@@ -341,11 +353,6 @@ pub(super) async fn roll_back<C: CheckpointStore>(
     if let Err(error) = checkpoints.rollback(batch).await {
         tracing::warn!(projection = %key, %error, "rolling a projection batch back failed");
     }
-}
-
-/// A checkpoint-only commit hands out no event, so it cannot fail in a handler.
-fn unreachable_handler() -> ProjectionError {
-    ProjectionError::checkpoint("a checkpoint-only commit reported a handler failure")
 }
 
 fn failure_of<E>(item: &Item<E>, fail: &Failing) -> Failure {

@@ -115,14 +115,6 @@ pub(super) async fn rewind(
     if rewound.rows_affected() == 0 {
         return Err(fenced(claim, from));
     }
-    // The rebuild handles every event again; letters of the old build would name failures
-    // that may not happen any more.
-    sqlx::query("DELETE FROM aggregato_dead_letters WHERE name = ?1 AND version = ?2")
-        .bind(&claim.key.name)
-        .bind(i64::from(claim.key.version))
-        .execute(&mut *connection)
-        .await
-        .map_err(failed)?;
     Ok(())
 }
 

@@ -140,7 +140,7 @@ impl SqliteCheckpoints {
         .await
         .map_err(failed)?;
         if marked.rows_affected() == 0 {
-            return Err(fenced(claim, claim.position));
+            return Err(fenced(claim, failure.position));
         }
         Ok(())
     }

@@ -27,11 +27,6 @@
 //! releases and marks failures, `batch.rs` writes inside a batch, `reads.rs` reads states,
 //! dead letters and the active version.
 
-#![allow(
-    clippy::result_large_err,
-    reason = "ProjectionError is the error of every CheckpointStore method; these helpers return what those methods return"
-)]
-
 mod batch;
 mod claims;
 mod reads;

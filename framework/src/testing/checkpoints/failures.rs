@@ -77,12 +77,7 @@ pub async fn a_failure_shows_in_state_until_the_checkpoint_moves<C: CheckpointSt
     let refused = store
         .mark_failed(&holder, &sample_failure(5, "again"))
         .await;
-    assert_fenced(
-        &refused,
-        &holder,
-        holder.position,
-        "mark_failed of a lost claim",
-    );
+    assert_fenced(&refused, &holder, 5, "mark_failed of a lost claim");
 
     let retaken = expect_claim(store, &key, Uuid::now_v7(), LONG_LEASE).await;
     assert_eq!(
@@ -100,8 +95,9 @@ pub async fn a_failure_shows_in_state_until_the_checkpoint_moves<C: CheckpointSt
 }
 
 /// A rewind sets the checkpoint to 0, makes the events up to where it was replays (never
-/// lowering an earlier mark), clears a failure and the dead letters of the old build; from a
-/// wrong position, or by a lost claim, it is refused.
+/// lowering an earlier mark) and clears a failure; the dead letters stay, and one recorded
+/// again for the same position replaces the old. From a wrong position, or by a lost claim, a
+/// rewind is refused.
 pub async fn rewind_sets_the_checkpoint_back_and_marks_replays<C: CheckpointStore>(store: &C) {
     let key = ProjectionKey::new("conformance_rewind", 1);
     let holder = expect_claim(store, &key, Uuid::now_v7(), LONG_LEASE).await;
@@ -142,12 +138,27 @@ pub async fn rewind_sets_the_checkpoint_back_and_marks_replays<C: CheckpointStor
         "a rewind clears the failure"
     );
     assert_eq!(
-        ok("dead_letters", store.dead_letters(&key).await),
-        vec![],
-        "a rewind clears the dead letters of the old build"
+        ok("dead_letters", store.dead_letters(&key).await).len(),
+        1,
+        "a rewind keeps the dead letters"
     );
 
-    ok("advance 0 -> 2", advance(store, &holder, 0, 2).await);
+    let again = sample_failure(2, "new build");
+    let mut batch = begin(store).await;
+    ok(
+        "dead_letter",
+        store.dead_letter(&mut batch, &key, &again).await,
+    );
+    ok(
+        "advance 0 -> 2",
+        store.advance(&mut batch, &holder, 0, 2, LONG_LEASE).await,
+    );
+    commit(store, batch).await;
+    assert_eq!(
+        ok("dead_letters", store.dead_letters(&key).await),
+        vec![again],
+        "a letter recorded again for a position replaces the old one"
+    );
     let mut batch = begin(store).await;
     ok("rewind", store.rewind(&mut batch, &holder, 2).await);
     commit(store, batch).await;
