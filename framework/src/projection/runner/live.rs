@@ -76,8 +76,13 @@ where
         self.wait_live(shutdown).await
     }
 
+    /// Gives the claim up and ends the run. A release that fails (the database is away) is
+    /// only logged: the claim then lapses at the end of its lease, which is as safe, only
+    /// slower for the next runner.
     async fn shut_down(&mut self) -> Result<RunOutcome, ProjectionError> {
-        self.release().await?;
+        if let Err(error) = self.release().await {
+            tracing::warn!(projection = %self.key, %error, "giving the projection claim up failed; it lapses with its lease");
+        }
         Ok(RunOutcome::Shutdown)
     }
 
