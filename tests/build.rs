@@ -1,11 +1,17 @@
-//! Sets `cfg(no_database_url)` when `DATABASE_URL` is unset or empty, so the PostgreSQL tests
-//! are built as ignored tests, with the reason, and `cargo test` counts them as ignored instead of
-//! passed. Setting or clearing `DATABASE_URL` rebuilds them. See DEVELOPERS.md.
+//! Sets `cfg(no_database_url)` when `DATABASE_URL` is unset or empty, and `cfg(no_nats_url)`
+//! when `NATS_URL` is, so the PostgreSQL and NATS tests are built as ignored tests, with the
+//! reason, and `cargo test` counts them as ignored instead of passed. Setting or clearing
+//! either variable rebuilds them. See DEVELOPERS.md.
 
 fn main() {
-    println!("cargo::rerun-if-env-changed=DATABASE_URL");
-    println!("cargo::rustc-check-cfg=cfg(no_database_url)");
-    if std::env::var_os("DATABASE_URL").is_none_or(|url| url.is_empty()) {
-        println!("cargo::rustc-cfg=no_database_url");
+    for (variable, cfg) in [
+        ("DATABASE_URL", "no_database_url"),
+        ("NATS_URL", "no_nats_url"),
+    ] {
+        println!("cargo::rerun-if-env-changed={variable}");
+        println!("cargo::rustc-check-cfg=cfg({cfg})");
+        if std::env::var_os(variable).is_none_or(|url| url.is_empty()) {
+            println!("cargo::rustc-cfg={cfg}");
+        }
     }
 }
