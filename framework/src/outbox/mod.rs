@@ -20,6 +20,8 @@ pub mod inbox;
 #[cfg(feature = "nats")]
 pub mod nats;
 mod publisher;
+#[cfg(feature = "rabbitmq")]
+pub mod rabbitmq;
 
 pub use broker::{Broker, OutgoingMessage, PublishError};
 pub use cloud_event::{CloudEvent, CloudEventError, SPEC_VERSION};
