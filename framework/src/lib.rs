@@ -187,6 +187,7 @@
 //! | `derive` | yes | the derive macros (re-exported from `aggregato-macros`) |
 //! | `sqlite` | no | `SqliteEventStore` and `SqliteCheckpoints` (projections), through sqlx (Rust 1.94 or later) |
 //! | `postgres` | no | `PostgresEventStore` and `PostgresCheckpoints` (projections), through sqlx (Rust 1.94 or later) |
+//! | `nats` | no | `outbox::nats`: the outbox publisher's broker on NATS JetStream (`NatsBroker`), and decoding on the consuming side, through async-nats (Rust 1.89 or later) |
 //! | `rabbitmq` | no | `outbox::rabbitmq`: the outbox publisher's RabbitMQ broker (publisher confirms, mandatory routing) and a consumer loop through an inbox, on lapin |
 //! | `testing` | no | the event-store conformance suite (`aggregato::testing::conformance`) and the checkpoint-store suite (`aggregato::testing::checkpoints`) |
 //!

@@ -1,5 +1,6 @@
 //! Test-only package: domains and checks shared by the test files.
 
+pub mod account_totals;
 pub mod ledger;
 
 /// The README's Rust examples, compiled and run as doctests (`cargo test -p aggregato-tests

@@ -11,10 +11,14 @@
 //!   their window; the [`inbox`] drops them for as long as it keeps records.
 //! - **The wire format** is CloudEvents 1.0 in structured JSON ([`CloudEvent`]); the consumer
 //!   decodes it back into the aggregate's typed events with [`CloudEvent::decode`].
+//!
+//! Brokers: NATS JetStream (the `nats` module, feature `nats`), or any [`Broker`] of your own.
 
 mod broker;
 mod cloud_event;
 pub mod inbox;
+#[cfg(feature = "nats")]
+pub mod nats;
 mod publisher;
 #[cfg(feature = "rabbitmq")]
 pub mod rabbitmq;

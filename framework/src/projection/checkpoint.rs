@@ -172,7 +172,8 @@ pub trait CheckpointStore: Send + Sync + 'static {
         lease: Duration,
     ) -> impl Future<Output = Result<Option<Claim>, ProjectionError>> + Send;
 
-    /// Extends the claim's lease; `false` when the claim is lost (another owner or epoch).
+    /// Extends the claim's lease; `false` when the claim is lost (another owner or epoch) or
+    /// its version was retired (a newer one took over).
     fn renew(
         &self,
         claim: &Claim,

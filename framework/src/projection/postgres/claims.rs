@@ -100,7 +100,8 @@ impl PostgresCheckpoints {
         let renewed = sqlx::query(
             "UPDATE aggregato_checkpoints \
              SET lease_until = now() + $5::bigint * interval '1 microsecond', updated_at = now() \
-             WHERE name = $1 AND version = $2 AND owner = $3 AND epoch = $4",
+             WHERE name = $1 AND version = $2 AND owner = $3 AND epoch = $4 \
+             AND status <> 'retired'",
         )
         .bind(&claim.key.name)
         .bind(i64::from(claim.key.version))

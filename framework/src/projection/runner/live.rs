@@ -37,15 +37,19 @@ where
             if is_ready(shutdown.as_mut()).await {
                 return self.shut_down().await;
             }
-            match self.step().await {
-                Ok(true) => {}
-                Ok(false) => {
-                    self.caught_up().await?;
-                    if self.wait_live(shutdown.as_mut()).await? {
-                        return self.shut_down().await;
-                    }
+            // A failed renewal or activation is met like a failed batch: the database
+            // being away for a moment (a restart) must not end the run.
+            let shut_down = match self.step().await {
+                Ok(true) => Ok(false),
+                Ok(false) => self.follow(shutdown.as_mut()).await,
+                Err(error) => Err(error),
+            };
+            match shut_down {
+                Ok(false) => {}
+                Ok(true) => return self.shut_down().await,
+                Err(error @ (ProjectionError::Failed { .. } | ProjectionError::Hook { .. })) => {
+                    return Err(error);
                 }
-                Err(error @ ProjectionError::Failed { .. }) => return Err(error),
                 Err(ProjectionError::Fenced { .. }) => {
                     tracing::warn!(projection = %self.key, owner = %self.owner, "projection claim lost; standing by");
                     self.claim = None;
@@ -62,8 +66,23 @@ where
         }
     }
 
+    /// At the end of the log: activates a version that is not active yet, then waits for new
+    /// events, renewing the claim; `true` when shut down.
+    async fn follow(
+        &mut self,
+        shutdown: Pin<&mut (impl Future<Output = ()> + Send)>,
+    ) -> Result<bool, ProjectionError> {
+        self.caught_up().await?;
+        self.wait_live(shutdown).await
+    }
+
+    /// Gives the claim up and ends the run. A release that fails (the database is away) is
+    /// only logged: the claim then lapses at the end of its lease, which is as safe, only
+    /// slower for the next runner.
     async fn shut_down(&mut self) -> Result<RunOutcome, ProjectionError> {
-        self.release().await?;
+        if let Err(error) = self.release().await {
+            tracing::warn!(projection = %self.key, %error, "giving the projection claim up failed; it lapses with its lease");
+        }
         Ok(RunOutcome::Shutdown)
     }
 

@@ -79,7 +79,8 @@ impl SqliteCheckpoints {
         let now = now_millis();
         let renewed = sqlx::query(
             "UPDATE aggregato_checkpoints SET lease_until = ?5, updated_at = ?6 \
-             WHERE name = ?1 AND version = ?2 AND owner = ?3 AND epoch = ?4",
+             WHERE name = ?1 AND version = ?2 AND owner = ?3 AND epoch = ?4 \
+             AND status <> 'retired'",
         )
         .bind(&claim.key.name)
         .bind(i64::from(claim.key.version))

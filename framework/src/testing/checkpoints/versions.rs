@@ -50,6 +50,10 @@ pub async fn a_new_version_builds_beside_the_active_one<C: CheckpointStore>(stor
 
     let refused = advance(store, &old, 5, 6).await;
     assert_fenced(&refused, &old, 5, "the advance of a retired version");
+    assert!(
+        !ok("renew", store.renew(&old, LONG_LEASE).await),
+        "a retired version's claim cannot be renewed, so its idle runner stands down"
+    );
     let mut batch = begin(store).await;
     let refused = store.activate(&mut batch, &old).await;
     assert_fenced(
