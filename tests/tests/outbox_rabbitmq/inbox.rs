@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::time::Duration;
 
-use aggregato::outbox::rabbitmq::{DeliveryHandler, DeliveryInbox, DeliveryOutcome, consume};
+use aggregato::outbox::rabbitmq::{
+    DeliveryHandler, DeliveryInbox, DeliveryOutcome, consume, handle_delivery,
+};
 use aggregato::outbox::{CloudEvent, PostgresInbox, SqliteInbox};
 use aggregato::projection::BoxError;
 use uuid::Uuid;
@@ -309,5 +311,49 @@ async fn a_failed_effect_leaves_no_postgres_inbox_record() {
         "a_failed_effect_leaves_no_postgres_inbox_record",
         |inbox, counts| a_failed_attempt_writes_nothing(&mut rabbit, &inbox, counts).await
     );
+    rabbit.clean_up().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(no_amqp_url, ignore = "needs RabbitMQ: AMQP_URL is not set")]
+async fn a_message_that_is_not_a_cloud_event_is_rejected_without_an_effect() {
+    let Some(url) = amqp_url("a_message_that_is_not_a_cloud_event_is_rejected_without_an_effect")
+    else {
+        return;
+    };
+    let mut rabbit = Rabbit::new(url).await;
+    let queue = rabbit.bound_queue("garbage").await;
+    rabbit
+        .channel
+        .basic_publish(
+            rabbit.exchange().as_str().into(),
+            "Garbage".into(),
+            Default::default(),
+            b"not json",
+            Default::default(),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("routed");
+    with_sqlite_inbox!(|inbox, counts| {
+        let mut consumer = rabbit.consumer(&queue).await;
+        let delivery = super::futures_util_free::next_delivery(&mut consumer).await;
+        let outcome = handle_delivery(&inbox, &mut CountEffects::default(), &delivery)
+            .await
+            .expect("handled");
+        assert!(
+            matches!(
+                outcome,
+                DeliveryOutcome::Rejected {
+                    message_id: None,
+                    ..
+                }
+            ),
+            "rejected: {outcome:?}"
+        );
+        assert_eq!(counts().await, ((0, 0, 0), 0), "no effect, no record");
+    });
+    assert_eq!(rabbit.ready(&queue).await, 0, "rejected, not requeued");
     rabbit.clean_up().await;
 }
