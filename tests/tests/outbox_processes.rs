@@ -34,6 +34,12 @@ const BATCH: &str = "100";
 /// How long a child may take to start, connect and claim, or to publish the rest of the log.
 const SLOW: Duration = Duration::from_secs(30);
 
+/// NATS's duplicate window in the NATS test.
+const DUPLICATE_WINDOW: Duration = Duration::from_millis(100); // JetStream's least
+/// How long a killed publisher stays down: longer than [`DUPLICATE_WINDOW`], as a supervisor's
+/// restart delay would be, so what it republishes reaches the consumer again.
+const DOWN: Duration = Duration::from_millis(200);
+
 /// The publisher's checkpoint key (`Publisher`'s name and version).
 fn key() -> ProjectionKey {
     ProjectionKey::new("outbox", 1)
@@ -118,6 +124,7 @@ fn publish_through_crashes(
             }
         };
         child.kill();
+        std::thread::sleep(DOWN);
         assert!(
             !child.printed("failed"),
             "the publisher failed\n{}",
@@ -165,9 +172,9 @@ fn nats_publisher_killed_ten_times_leaves_one_effect_per_event() {
     let mut rng = Rng::from_env(TEST);
     let (database, ids) = seeded(&runtime, &rng);
     let head = runtime.block_on(database.head());
-    // A window far shorter than a restart, so the stream stores a republished batch again
-    // rather than hiding it: the inbox must drop the copies.
-    let stream = runtime.block_on(nats.create_stream(Duration::from_millis(100)));
+    // A window shorter than the pause before a restart, so the stream stores a republished
+    // message again rather than hiding it: the inbox must drop the copies.
+    let stream = runtime.block_on(nats.create_stream(DUPLICATE_WINDOW));
 
     publish_through_crashes(
         &runtime,
