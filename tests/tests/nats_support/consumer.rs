@@ -53,6 +53,16 @@ impl SqliteEffects {
     }
 }
 
+impl SqliteEffects {
+    /// The event id of every effect written, a duplicate effect included.
+    pub async fn ids(&self) -> Vec<String> {
+        sqlx::query_scalar("SELECT event_id FROM nats_effects")
+            .fetch_all(self.store.pool())
+            .await
+            .expect("read the effects")
+    }
+}
+
 impl Effects for SqliteEffects {
     async fn handle(&self, event: &CloudEvent, sent_at: OffsetDateTime) -> bool {
         match self.inbox.receive(event.id, sent_at).await.expect("inbox") {

@@ -32,7 +32,13 @@ pub struct Projector {
 impl Projector {
     /// Starts `projector` with `args`; `name` labels it in failure messages.
     pub fn spawn(name: &str, args: &[String]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_projector"))
+        Self::spawn_program(env!("CARGO_BIN_EXE_projector"), name, args)
+    }
+
+    /// Starts `program` (another of the crate's child binaries, such as `publisher`, that
+    /// speaks the same line protocol) with `args`.
+    pub fn spawn_program(program: &str, name: &str, args: &[String]) -> Self {
+        let mut child = Command::new(program)
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
