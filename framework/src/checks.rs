@@ -9,8 +9,10 @@
 //!
 //! Not a public API: anything here may change in any release.
 
+mod entity;
 mod projection;
 
+pub use entity::{EntityField, PatchField, WouldBe, differs, rejects, would_be};
 pub use projection::{ListedAggregate, ProjectionHook, listed_aggregate_type, projection_hook};
 
 use std::fmt::Debug;
@@ -85,23 +87,6 @@ impl<T: std::error::Error + Send + Sync + 'static> DomainError for T {}
 pub trait AggregateState: Default + Send + Sync + 'static {}
 
 impl<T: Default + Send + Sync + 'static> AggregateState for T {}
-
-/// What the type of an entity's stored field must be: it is copied into the generated
-/// events and commands, which are stored as JSON, cloned and logged.
-#[diagnostic::on_unimplemented(
-    message = "the entity field type `{Self}` must implement `Serialize`, `Deserialize`, `Clone` and `Debug`",
-    label = "this field is copied into the entity's generated events and commands",
-    note = "add `#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]` to `{Self}`, or mark the field `#[entity(skip)]` (not stored); a borrowed field (`&str`) cannot be read back: own its data (`String`)"
-)]
-pub trait EntityField:
-    Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static
-{
-}
-
-impl<T: Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static> EntityField for T {}
-
-/// The check of one entity field type, spanned at it by the derive.
-pub fn entity_field<T: EntityField>() {}
 
 /// A command of the aggregate `A`: one listed in its `commands(...)`, which the generated
 /// command enum converts from, or any other type that converts into it.
@@ -256,42 +241,6 @@ pub fn decode_deletion<T: DomainEvent>(
         return Err(DecodeError::unsupported_version::<T>(stored_version));
     }
     Ok(deletion())
-}
-
-/// The comparison an entity's update makes to leave unchanged fields out of its event, under
-/// a name that lets the compiler say what to do when a field cannot be compared.
-#[diagnostic::on_unimplemented(
-    message = "the entity field type `{Self}` must implement `PartialEq`",
-    label = "an update compares this field with its current value",
-    note = "derive or implement `PartialEq` for `{Self}`, or mark the field `#[entity(readonly)]` (set at creation only) or `#[entity(skip)]` (not stored)"
-)]
-pub trait PatchField: PartialEq {}
-
-impl<T: PartialEq> PatchField for T {}
-
-/// Whether a patched field's new value differs from the current one.
-pub fn differs<T: PatchField>(new: &T, current: &T) -> bool {
-    new != current
-}
-
-/// The copy of an entity that an update's struct-level `validate` sees, with the update applied.
-#[diagnostic::on_unimplemented(
-    message = "`#[entity(validate = ...)]` on `{Self}` needs `{Self}: Clone`",
-    label = "the validator of an update sees a copy of the entity with the update applied",
-    note = "add `#[derive(Clone)]` to `{Self}`"
-)]
-pub trait WouldBe: Clone {}
-
-impl<T: Clone> WouldBe for T {}
-
-/// A copy of `current` to apply an update to before validating it.
-pub fn would_be<T: WouldBe>(current: &T) -> T {
-    current.clone()
-}
-
-/// The outcome of one `#[entity(validate = ...)]` function: its error rejects the command.
-pub fn rejects<E>(outcome: Result<(), E>) -> Result<(), crate::entity::EntityError<E>> {
-    outcome.map_err(crate::entity::EntityError::Rejected)
 }
 
 /// A command listed in `commands(...)` of the aggregate `A` must target it: implemented by `A`
