@@ -80,13 +80,28 @@ impl<T: std::error::Error + Send + Sync + 'static> DomainError for T {}
 
 /// What the struct holding an aggregate's state must be.
 #[diagnostic::on_unimplemented(
-    message = "the aggregate `{Self}` must implement `Default`, `Send` and `Sync`",
+    message = "the aggregate `{Self}` must implement `Send` and `Sync`",
+    label = "an aggregate's state is shared between threads",
+    note = "hold its state in types that are `Send` and `Sync` (`Arc` rather than `Rc`, `Mutex` rather than `RefCell`)"
+)]
+pub trait AggregateState: Sized + Send + Sync + 'static {}
+
+impl<T: Send + Sync + 'static> AggregateState for T {}
+
+/// The state before the first event that `#[derive(Aggregate)]` reads from `Default`.
+#[diagnostic::on_unimplemented(
+    message = "the aggregate `{Self}` must implement `Default`",
     label = "`Default` is the state before the first event",
     note = "add `#[derive(Default)]` to `{Self}`, or `impl Default for {Self}` with the state of an instance that has no events yet"
 )]
-pub trait AggregateState: Default + Send + Sync + 'static {}
+pub trait InitialState: Default {}
 
-impl<T: Default + Send + Sync + 'static> AggregateState for T {}
+impl<T: Default> InitialState for T {}
+
+/// [`Aggregate::initial_state`] as the derive writes it, spanned at the aggregate's name.
+pub fn initial_state<T: InitialState>() -> T {
+    T::default()
+}
 
 /// A command of the aggregate `A`: one listed in its `commands(...)`, which the generated
 /// command enum converts from, or any other type that converts into it.
