@@ -33,9 +33,22 @@ use crate::event::{DecodeError, DomainEvent, StoredPayload, decode_current};
     label = "an event is stored as JSON, cloned and logged",
     note = "add `#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]` to `{Self}`; a field that borrows (`&str`) cannot be read back from the store: own its data (`String`)"
 )]
-pub trait EventData: Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static {}
+pub trait EventData: EventTraits + Send + Sync + 'static {}
 
-impl<T: Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static> EventData for T {}
+impl<T: EventTraits + Send + Sync + 'static> EventData for T {}
+
+/// The traits of [`EventData`] a derive provides, apart from `Send` and `Sync` so that a missing
+/// one of those is still reported with the field that lacks it.
+#[diagnostic::on_unimplemented(
+    message = "the event `{Self}` must implement `Serialize`, `Deserialize`, `Clone`, `Debug`, `Send` and `Sync`",
+    label = "an event is stored as JSON, cloned and logged",
+    note = "add `#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]` to `{Self}`; a field that borrows (`&str`) cannot be read back from the store: own its data (`String`)"
+)]
+pub trait EventTraits: Serialize + DeserializeOwned + Clone + Debug {}
+
+// Not recommended: a type that lacks several of the traits is one error in these words.
+#[diagnostic::do_not_recommend]
+impl<T: Serialize + DeserializeOwned + Clone + Debug> EventTraits for T {}
 
 /// The check of an event type, spanned at it by `#[derive(DomainEvent)]`, whose impl exists
 /// only when this holds: a forgotten derive is this one error.
@@ -61,9 +74,22 @@ pub fn command_data<T: CommandData>() {}
     label = "a saga's data is stored as JSON after each step, to resume it after a restart",
     note = "add `#[derive(serde::Serialize, serde::Deserialize)]` to `{Self}`; a field that borrows (`&str`) cannot be read back: own its data (`String`)"
 )]
-pub trait SagaData: Serialize + DeserializeOwned + Send + Sync + 'static {}
+pub trait SagaData: SagaTraits + Send + Sync + 'static {}
 
-impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> SagaData for T {}
+impl<T: SagaTraits + Send + Sync + 'static> SagaData for T {}
+
+/// The traits of [`SagaData`] a derive provides, apart from `Send` and `Sync` so that a missing
+/// one of those is still reported with the field that lacks it.
+#[diagnostic::on_unimplemented(
+    message = "the saga `{Self}` must implement `Serialize`, `Deserialize`, `Send` and `Sync`",
+    label = "a saga's data is stored as JSON after each step, to resume it after a restart",
+    note = "add `#[derive(serde::Serialize, serde::Deserialize)]` to `{Self}`; a field that borrows (`&str`) cannot be read back: own its data (`String`)"
+)]
+pub trait SagaTraits: Serialize + DeserializeOwned {}
+
+// Not recommended: a type that lacks several of the traits is one error in these words.
+#[diagnostic::do_not_recommend]
+impl<T: Serialize + DeserializeOwned> SagaTraits for T {}
 
 /// The check of a saga's struct, spanned at it by `#[derive(Saga)]`: see [`event_data`].
 pub fn saga_data<T: SagaData>() {}
