@@ -39,7 +39,8 @@ where
         .counter(ItemsCount::new(COMMANDS))
         .with_inputs(commands)
         .bench_local_values(|commands| {
-            let state = runtime.block_on(decide_and_evolve(A::default(), commands, keep_events));
+            let state =
+                runtime.block_on(decide_and_evolve(A::initial_state(), commands, keep_events));
             VerifyOnDrop::new(state, move |state| {
                 WORKLOAD.verify(A::AGGREGATE_TYPE, |_| balance(&state));
             })

@@ -60,6 +60,12 @@ pub trait Aggregate: AggregateState {
     /// Evolves the state by one event. Must be deterministic and infallible: an event is a fact.
     fn evolve(&mut self, event: &Self::Event);
 
+    /// The state of an instance before its first event, which every replay starts from.
+    ///
+    /// `#[derive(Aggregate)]` writes it as `Default::default()`: not a supertrait, so that a
+    /// missing `Default` is one error at the aggregate rather than one per use of it.
+    fn initial_state() -> Self;
+
     /// The stream id of the instance `id`: `"{AGGREGATE_TYPE}-{id}"`.
     ///
     /// The type name may not contain `-` (a compile error otherwise), so the stream ids of two

@@ -9,8 +9,10 @@
 //!
 //! Not a public API: anything here may change in any release.
 
+mod entity;
 mod projection;
 
+pub use entity::{EntityField, PatchField, WouldBe, differs, rejects, would_be};
 pub use projection::{ListedAggregate, ProjectionHook, listed_aggregate_type, projection_hook};
 
 use std::fmt::Debug;
@@ -31,9 +33,22 @@ use crate::event::{DecodeError, DomainEvent, StoredPayload, decode_current};
     label = "an event is stored as JSON, cloned and logged",
     note = "add `#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]` to `{Self}`; a field that borrows (`&str`) cannot be read back from the store: own its data (`String`)"
 )]
-pub trait EventData: Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static {}
+pub trait EventData: EventTraits + Send + Sync + 'static {}
 
-impl<T: Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static> EventData for T {}
+impl<T: EventTraits + Send + Sync + 'static> EventData for T {}
+
+/// The traits of [`EventData`] a derive provides, apart from `Send` and `Sync` so that a missing
+/// one of those is still reported with the field that lacks it.
+#[diagnostic::on_unimplemented(
+    message = "the event `{Self}` must implement `Serialize`, `Deserialize`, `Clone`, `Debug`, `Send` and `Sync`",
+    label = "an event is stored as JSON, cloned and logged",
+    note = "add `#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]` to `{Self}`; a field that borrows (`&str`) cannot be read back from the store: own its data (`String`)"
+)]
+pub trait EventTraits: Serialize + DeserializeOwned + Clone + Debug {}
+
+// Not recommended: a type that lacks several of the traits is one error in these words.
+#[diagnostic::do_not_recommend]
+impl<T: Serialize + DeserializeOwned + Clone + Debug> EventTraits for T {}
 
 /// The check of an event type, spanned at it by `#[derive(DomainEvent)]`, whose impl exists
 /// only when this holds: a forgotten derive is this one error.
@@ -59,9 +74,22 @@ pub fn command_data<T: CommandData>() {}
     label = "a saga's data is stored as JSON after each step, to resume it after a restart",
     note = "add `#[derive(serde::Serialize, serde::Deserialize)]` to `{Self}`; a field that borrows (`&str`) cannot be read back: own its data (`String`)"
 )]
-pub trait SagaData: Serialize + DeserializeOwned + Send + Sync + 'static {}
+pub trait SagaData: SagaTraits + Send + Sync + 'static {}
 
-impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> SagaData for T {}
+impl<T: SagaTraits + Send + Sync + 'static> SagaData for T {}
+
+/// The traits of [`SagaData`] a derive provides, apart from `Send` and `Sync` so that a missing
+/// one of those is still reported with the field that lacks it.
+#[diagnostic::on_unimplemented(
+    message = "the saga `{Self}` must implement `Serialize`, `Deserialize`, `Send` and `Sync`",
+    label = "a saga's data is stored as JSON after each step, to resume it after a restart",
+    note = "add `#[derive(serde::Serialize, serde::Deserialize)]` to `{Self}`; a field that borrows (`&str`) cannot be read back: own its data (`String`)"
+)]
+pub trait SagaTraits: Serialize + DeserializeOwned {}
+
+// Not recommended: a type that lacks several of the traits is one error in these words.
+#[diagnostic::do_not_recommend]
+impl<T: Serialize + DeserializeOwned> SagaTraits for T {}
 
 /// The check of a saga's struct, spanned at it by `#[derive(Saga)]`: see [`event_data`].
 pub fn saga_data<T: SagaData>() {}
@@ -78,30 +106,28 @@ impl<T: std::error::Error + Send + Sync + 'static> DomainError for T {}
 
 /// What the struct holding an aggregate's state must be.
 #[diagnostic::on_unimplemented(
-    message = "the aggregate `{Self}` must implement `Default`, `Send` and `Sync`",
+    message = "the aggregate `{Self}` must implement `Send` and `Sync`",
+    label = "an aggregate's state is shared between threads",
+    note = "hold its state in types that are `Send` and `Sync` (`Arc` rather than `Rc`, `Mutex` rather than `RefCell`)"
+)]
+pub trait AggregateState: Sized + Send + Sync + 'static {}
+
+impl<T: Send + Sync + 'static> AggregateState for T {}
+
+/// The state before the first event that `#[derive(Aggregate)]` reads from `Default`.
+#[diagnostic::on_unimplemented(
+    message = "the aggregate `{Self}` must implement `Default`",
     label = "`Default` is the state before the first event",
     note = "add `#[derive(Default)]` to `{Self}`, or `impl Default for {Self}` with the state of an instance that has no events yet"
 )]
-pub trait AggregateState: Default + Send + Sync + 'static {}
+pub trait InitialState: Default {}
 
-impl<T: Default + Send + Sync + 'static> AggregateState for T {}
+impl<T: Default> InitialState for T {}
 
-/// What the type of an entity's stored field must be: it is copied into the generated
-/// events and commands, which are stored as JSON, cloned and logged.
-#[diagnostic::on_unimplemented(
-    message = "the entity field type `{Self}` must implement `Serialize`, `Deserialize`, `Clone` and `Debug`",
-    label = "this field is copied into the entity's generated events and commands",
-    note = "add `#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]` to `{Self}`, or mark the field `#[entity(skip)]` (not stored); a borrowed field (`&str`) cannot be read back: own its data (`String`)"
-)]
-pub trait EntityField:
-    Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static
-{
+/// [`Aggregate::initial_state`] as the derive writes it, spanned at the aggregate's name.
+pub fn initial_state<T: InitialState>() -> T {
+    T::default()
 }
-
-impl<T: Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static> EntityField for T {}
-
-/// The check of one entity field type, spanned at it by the derive.
-pub fn entity_field<T: EntityField>() {}
 
 /// A command of the aggregate `A`: one listed in its `commands(...)`, which the generated
 /// command enum converts from, or any other type that converts into it.
@@ -256,42 +282,6 @@ pub fn decode_deletion<T: DomainEvent>(
         return Err(DecodeError::unsupported_version::<T>(stored_version));
     }
     Ok(deletion())
-}
-
-/// The comparison an entity's update makes to leave unchanged fields out of its event, under
-/// a name that lets the compiler say what to do when a field cannot be compared.
-#[diagnostic::on_unimplemented(
-    message = "the entity field type `{Self}` must implement `PartialEq`",
-    label = "an update compares this field with its current value",
-    note = "derive or implement `PartialEq` for `{Self}`, or mark the field `#[entity(readonly)]` (set at creation only) or `#[entity(skip)]` (not stored)"
-)]
-pub trait PatchField: PartialEq {}
-
-impl<T: PartialEq> PatchField for T {}
-
-/// Whether a patched field's new value differs from the current one.
-pub fn differs<T: PatchField>(new: &T, current: &T) -> bool {
-    new != current
-}
-
-/// The copy of an entity that an update's struct-level `validate` sees, with the update applied.
-#[diagnostic::on_unimplemented(
-    message = "`#[entity(validate = ...)]` on `{Self}` needs `{Self}: Clone`",
-    label = "the validator of an update sees a copy of the entity with the update applied",
-    note = "add `#[derive(Clone)]` to `{Self}`"
-)]
-pub trait WouldBe: Clone {}
-
-impl<T: Clone> WouldBe for T {}
-
-/// A copy of `current` to apply an update to before validating it.
-pub fn would_be<T: WouldBe>(current: &T) -> T {
-    current.clone()
-}
-
-/// The outcome of one `#[entity(validate = ...)]` function: its error rejects the command.
-pub fn rejects<E>(outcome: Result<(), E>) -> Result<(), crate::entity::EntityError<E>> {
-    outcome.map_err(crate::entity::EntityError::Rejected)
 }
 
 /// A command listed in `commands(...)` of the aggregate `A` must target it: implemented by `A`

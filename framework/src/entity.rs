@@ -190,6 +190,10 @@ impl<T: Entity> Aggregate for EntityState<T> {
         T::evolve(self, event);
     }
 
+    fn initial_state() -> Self {
+        Self::Absent
+    }
+
     fn event_instance(event: &Self::Event) -> Option<&Self::Id> {
         T::event_instance(event)
     }

@@ -45,18 +45,6 @@ pub struct TaggedEvent {
     pub data: serde_json::Value,
 }
 
-/// Deserializes a present patch field as `Some(value)`, so that a field whose type is itself an
-/// `Option` keeps "set to `None`" (stored as `null`) apart from "unchanged" (absent), which
-/// plain `Option<Option<T>>` deserialization would merge. An absent field is `None` through
-/// `#[serde(default)]`.
-pub fn deserialize_patch_field<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    T::deserialize(deserializer).map(Some)
-}
-
 /// Applies a deletion: a live entity becomes deleted, keeping its last state.
 pub fn delete_entity<T>(state: &mut crate::entity::EntityState<T>) {
     state.delete();

@@ -19,9 +19,9 @@ pub struct AggregateRoot<A: Aggregate> {
 }
 
 impl<A: Aggregate> AggregateRoot<A> {
-    /// A fresh instance: version 0, default state.
+    /// A fresh instance: version 0, the initial state.
     pub fn new(id: A::Id) -> Self {
-        Self::from_parts(id, 0, A::default())
+        Self::from_parts(id, 0, A::initial_state())
     }
 
     /// An instance whose `state` was rebuilt from events up to `version`.

@@ -44,6 +44,10 @@ impl Aggregate for HandAccount {
             AccountEvent::MoneyWithdrawn(withdrawn) => self.ledger.withdrawn(withdrawn),
         }
     }
+
+    fn initial_state() -> Self {
+        Self::default()
+    }
 }
 
 /// Handles and applies `commands` in order directly on `state` (no store, no envelope), and

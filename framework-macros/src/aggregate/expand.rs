@@ -89,8 +89,8 @@ fn aggregate_impl(model: &Aggregate) -> TokenStream {
     }
 }
 
-/// The constant and types of `impl Aggregate`, with the event and command types given: the
-/// generated enums, or what stands in for them.
+/// The constants, types and initial state of `impl Aggregate`, with the event and command
+/// types given: the generated enums, or what stands in for them.
 pub(super) fn associated_items(
     model: &Aggregate,
     event_type: &TokenStream,
@@ -106,6 +106,9 @@ pub(super) fn associated_items(
     } = model;
     let snapshot_version =
         snapshot_version.map(|version| quote! { const SNAPSHOT_VERSION: u32 = #version; });
+    let (krate, ident) = (&model.krate, &model.ident);
+    // At the aggregate's name, so that a missing `Default` is reported there.
+    let initial_state = quote_spanned!(ident.span()=> #krate::checks::initial_state::<#ident>());
     quote! {
         const AGGREGATE_TYPE: &'static str = #type_name;
         #snapshot_version
@@ -114,5 +117,9 @@ pub(super) fn associated_items(
         type Command = #command_type;
         type Error = #error;
         type Services = #services;
+
+        fn initial_state() -> Self {
+            #initial_state
+        }
     }
 }

@@ -246,10 +246,17 @@ fn delete_fn(model: &Entity) -> TokenStream {
 
 /// The entity a created event describes; skipped fields start at their type's `Default`.
 fn from_created_fn(model: &Entity) -> TokenStream {
-    let Entity { ident, names, .. } = model;
+    let Entity {
+        krate,
+        ident,
+        names,
+        ..
+    } = model;
     let created = &names.created;
     let stored = model.stored().map(|Field { ident, ty, .. }| {
-        let clone = quote_spanned!(ty.span()=> <#ty as ::core::clone::Clone>::clone);
+        let clone = quote_spanned! {ty.span()=>
+            <#ty as #krate::checks::EntityField>::clone_field
+        };
         quote!(#ident: #clone(&__event.#ident))
     });
     let skipped = model.skipped().map(|Field { ident, ty, .. }| {
@@ -268,12 +275,20 @@ fn from_created_fn(model: &Entity) -> TokenStream {
 
 /// Applies an updated event: each field it carries replaces the current value.
 fn patch_fn(model: &Entity) -> TokenStream {
-    let Entity { ident, names, .. } = model;
+    let Entity {
+        krate,
+        ident,
+        names,
+        ..
+    } = model;
     let updated = &names.updated;
     let assignments = model.updatable().map(|Field { ident, ty, .. }| {
+        let clone = quote_spanned! {ty.span()=>
+            <#ty as #krate::checks::EntityField>::clone_field
+        };
         quote! {
             if let ::core::option::Option::Some(__value) = &__event.#ident {
-                __entity.#ident = <#ty as ::core::clone::Clone>::clone(__value);
+                __entity.#ident = #clone(__value);
             }
         }
     });

@@ -5,10 +5,10 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned as _;
-use syn::{Ident, Path};
+use syn::{Ident, LitStr, Path, Type};
 
 use super::model::{Entity, Field};
-use crate::shared::diagnostics::display_path;
+use crate::shared::diagnostics::{display_path, display_tokens};
 
 /// The six structs, which the user names: they go outside the `const _`.
 pub(super) fn structs(model: &Entity) -> TokenStream {
@@ -18,15 +18,12 @@ pub(super) fn structs(model: &Entity) -> TokenStream {
     quote!(#(#items)*)
 }
 
-/// Their impls: `PartialEq`, `DomainEvent` and `Command`, for the `const _`.
+/// Their impls: `Clone`, `Debug`, `PartialEq`, `DomainEvent` and `Command`, for the `const _`.
 pub(super) fn impls(model: &Entity) -> TokenStream {
     let (events, event_impls) = events(model);
     let (commands, command_impls) = commands(model);
-    let partial_eqs = events
-        .iter()
-        .chain(&commands)
-        .map(|message| &message.partial_eq);
-    quote!(#(#partial_eqs)* #event_impls #command_impls)
+    let message_impls = events.iter().chain(&commands).map(|message| &message.impls);
+    quote!(#(#message_impls)* #event_impls #command_impls)
 }
 
 /// How a generated message holds the entity's fields.
@@ -48,8 +45,12 @@ impl Shape<'_> {
     }
 }
 
-/// One generated event or command: the struct with its serde derives, and a `PartialEq` impl
-/// that exists when every field type is `PartialEq`.
+/// One generated event or command: the struct with its serde derives, and its `Clone`,
+/// `Debug` and `PartialEq` impls.
+///
+/// Every use of a field's `Clone`, `Debug` and serde impls goes through the runtime's
+/// `checks::EntityField`, spanned at the field's type: a field type that lacks one is the same
+/// error from each use, which the compiler reports once, at the field.
 fn message(
     model: &Entity,
     name: &Ident,
@@ -60,6 +61,12 @@ fn message(
     let Entity { runtime, vis, .. } = model;
     let serde = quote!(#runtime::__private::serde);
     let serde_crate = format!("{}::__private::serde", display_path(runtime));
+    // Serde's `serialize_with` and `deserialize_with` name functions by strings, which serde
+    // respans to the string: spanned at the field's type, as the rest.
+    let with = |ty: &Type, function: TokenStream| {
+        let function = display_tokens(&function);
+        LitStr::new(&function, ty.span())
+    };
     let default = match shape {
         Shape::Patch(_) | Shape::Unit => Some(quote!(::core::default::Default,)),
         Shape::Full(_) => None,
@@ -69,23 +76,32 @@ fn message(
         Shape::Full(fields) => {
             let fields = fields.iter().map(|Field { ident, ty, .. }| {
                 let doc = field_doc(ident);
-                quote!(#[doc = #doc] pub #ident: #ty)
+                let (ser, de) = (
+                    with(ty, field_fn(runtime, ty, "serialize_field")),
+                    with(ty, field_fn(runtime, ty, "deserialize_field")),
+                );
+                quote! {
+                    #[doc = #doc]
+                    #[serde(serialize_with = #ser, deserialize_with = #de)]
+                    pub #ident: #ty
+                }
             });
             quote!({ #(#fields,)* })
         }
         Shape::Patch(fields) => {
-            let deserialize_with = format!(
-                "{}::__private::deserialize_patch_field",
-                display_path(runtime)
-            );
             let fields = fields.iter().map(|Field { ident, ty, .. }| {
                 let doc = field_doc(ident);
+                let (ser, de) = (
+                    with(ty, field_fn(runtime, ty, "serialize_patch")),
+                    with(ty, field_fn(runtime, ty, "deserialize_patch")),
+                );
                 quote! {
                     #[doc = #doc]
                     #[serde(
                         default,
                         skip_serializing_if = "::core::option::Option::is_none",
-                        deserialize_with = #deserialize_with
+                        serialize_with = #ser,
+                        deserialize_with = #de
                     )]
                     pub #ident: ::core::option::Option<#ty>
                 }
@@ -93,21 +109,75 @@ fn message(
             quote!({ #(#fields,)* })
         }
     };
+    let impls = [
+        clone(model, name, shape),
+        debug(model, name, shape),
+        partial_eq(name, shape),
+    ];
     Message {
         item: quote! {
             #[doc = #doc]
-            #[derive(::core::fmt::Debug, ::core::clone::Clone, #default #serde::Serialize, #serde::Deserialize)]
+            #[derive(#default #serde::Serialize, #serde::Deserialize)]
             #[serde(crate = #serde_crate)]
             #vis struct #name #body
         },
-        partial_eq: partial_eq(name, shape),
+        impls: quote!(#(#impls)*),
     }
 }
 
-/// A generated message: the public struct, and its `PartialEq` impl for the `const _`.
+/// A generated message: the public struct, and its impls for the `const _`.
 struct Message {
     item: TokenStream,
-    partial_eq: TokenStream,
+    impls: TokenStream,
+}
+
+/// `<Field as EntityField>::function`, spanned at the field's type.
+fn field_fn(krate: &Path, ty: &Type, function: &str) -> TokenStream {
+    let function = Ident::new(function, ty.span());
+    quote_spanned!(ty.span()=> <#ty as #krate::checks::EntityField>::#function)
+}
+
+/// The `EntityField` function that does `what` (`clone`, `debug`) to a field of `shape`.
+fn shaped_fn(krate: &Path, shape: &Shape<'_>, ty: &Type, what: &str) -> TokenStream {
+    let suffix = match shape {
+        Shape::Patch(_) => "patch",
+        Shape::Full(_) | Shape::Unit => "field",
+    };
+    field_fn(krate, ty, &format!("{what}_{suffix}"))
+}
+
+/// `Clone` field by field.
+fn clone(model: &Entity, name: &Ident, shape: &Shape<'_>) -> TokenStream {
+    let fields = shape.fields().iter().map(|Field { ident, ty, .. }| {
+        let clone = shaped_fn(&model.krate, shape, ty, "clone");
+        quote!(#ident: #clone(&self.#ident))
+    });
+    quote! {
+        #[automatically_derived]
+        impl ::core::clone::Clone for #name {
+            fn clone(&self) -> Self {
+                Self { #(#fields,)* }
+            }
+        }
+    }
+}
+
+/// `Debug` field by field, as the derive writes it.
+fn debug(model: &Entity, name: &Ident, shape: &Shape<'_>) -> TokenStream {
+    let fields = shape.fields().iter().map(|Field { ident, ty, .. }| {
+        let debug = shaped_fn(&model.krate, shape, ty, "debug");
+        let label = ident.to_string();
+        quote!(.field(#label, #debug(&self.#ident)))
+    });
+    let label = name.to_string();
+    quote! {
+        #[automatically_derived]
+        impl ::core::fmt::Debug for #name {
+            fn fmt(&self, __formatter: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                __formatter.debug_struct(#label) #(#fields)* .finish()
+            }
+        }
+    }
 }
 
 /// `PartialEq` field by field. The `for<'__a>` binder makes each bound non-trivial, so the

@@ -117,6 +117,18 @@ fn field(errors: &mut Accumulator, input: FieldInput) -> Field {
         validate,
     } = options;
     let mut conflict = |span, message: String| errors.push(error_at(span, message));
+    let borrowed = matches!(ty, Type::Reference(_)) && !skip.is_present();
+    if let (true, Type::Reference(reference)) = (borrowed, &ty) {
+        // The compiler would say only that `Deserialize` "is not general enough".
+        conflict(
+            reference.and_token.span,
+            format!(
+                "`{ident}` borrows, but an entity's fields are stored in its events and read \
+                 back from the store, which a borrow cannot be: own the data (`String` for \
+                 `&str`, `Vec<T>` for `&[T]`), or mark the field `#[entity(skip)]`"
+            ),
+        );
+    }
     if id.is_present() && readonly.is_present() {
         conflict(
             readonly.span(),
@@ -152,7 +164,9 @@ fn field(errors: &mut Accumulator, input: FieldInput) -> Field {
     }
     let role = if id.is_present() {
         Role::Id
-    } else if skip.is_present() {
+    } else if skip.is_present() || borrowed {
+        // A borrowed field is left out of the stand-in messages, whose serde impls it would
+        // break again.
         Role::Skip
     } else if readonly.is_present() {
         Role::Readonly

@@ -4,7 +4,8 @@
 //! its event and command enums.
 //!
 //! The struct must have named fields, or none (a unit struct), must implement `Default` (the
-//! state before the first event) and cannot be generic. For each type `C` listed in
+//! state before the first event, [`Aggregate::initial_state`](crate::Aggregate::initial_state))
+//! and cannot be generic. For each type `C` listed in
 //! `commands(...)` the user writes `impl `[`Handle<C>`](crate::Handle)` for TheAggregate`, and for each type `E`
 //! listed in `events(...)`, `impl `[`Apply<E>`](crate::Apply)` for TheAggregate`; the derive dispatches to them.
 //!

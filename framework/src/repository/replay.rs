@@ -21,7 +21,7 @@ impl<'s, A: Aggregate> Replayer<'s, A> {
     pub(super) fn from_start(stream: &'s str) -> Self {
         Self {
             stream,
-            state: A::default(),
+            state: A::initial_state(),
             version: 0,
             included_first: None,
             mismatch: false,

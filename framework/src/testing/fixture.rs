@@ -72,7 +72,7 @@ impl<A: Aggregate> AggregateFixture<A> {
     pub fn new_with_services(services: A::Services) -> Self {
         Self {
             services,
-            state: A::default(),
+            state: A::initial_state(),
         }
     }
 

@@ -47,6 +47,10 @@ impl Aggregate for Account {
     }
 
     fn evolve(&mut self, _: &AccountEvent) {}
+
+    fn initial_state() -> Self {
+        Self::default()
+    }
 }
 
 fn main() {
