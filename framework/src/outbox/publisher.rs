@@ -91,7 +91,15 @@ impl<B: Broker, T: Send + 'static> Projection for Publisher<B, T> {
     ) -> Result<(), PublishError> {
         let position = context.position();
         // A batch that failed is handed out again from its first event: drop what it left.
-        self.pending.retain(|message| message.position < position);
+        // Only then does the newest pending message sit at or past this one, so the common
+        // case costs one comparison, not a scan of the batch.
+        if self
+            .pending
+            .last()
+            .is_some_and(|last| last.position >= position)
+        {
+            self.pending.retain(|message| message.position < position);
+        }
         let envelope = context.envelope();
         let body = CloudEvent::new(envelope, &event.payload, &self.source)
             .and_then(|cloud_event| cloud_event.to_vec())
