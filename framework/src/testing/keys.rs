@@ -522,9 +522,10 @@ pub async fn master_key_rotation_rewraps_every_key<K: KeyStore + 'static>(
     );
 }
 
-/// A [`CachedKeyStore`] (default bound, one second) over one handle serves cached keys, yet
-/// a forget made through *another* handle (another process) stops its reads and writes of
-/// the subject within the bound; a forget through the cache itself is seen at once.
+/// A [`CachedKeyStore`] (default bound, one second) over one handle: a forget made through
+/// *another* handle (another process) stops its reads and writes of the subject within the
+/// bound. With a long bound, it serves a key forgotten elsewhere from memory (it does cache),
+/// while a forget through the cache itself is seen at once.
 pub async fn a_cache_sees_a_forget_made_elsewhere_within_its_bound<K: KeyStore + 'static>(
     open: impl Fn(Arc<dyn MasterKey>) -> K,
 ) {
@@ -550,7 +551,8 @@ pub async fn a_cache_sees_a_forget_made_elsewhere_within_its_bound<K: KeyStore +
         if read.is_redacted() && matches!(write, Err(PrivacyError::SubjectErased { .. })) {
             break;
         }
-        if forgotten_at.elapsed() > bound + Duration::from_millis(250) {
+        // The margin covers a busy machine's scheduling, not the cache.
+        if forgotten_at.elapsed() > bound + Duration::from_millis(500) {
             fail(&format!(
                 "a forget made elsewhere was not seen through the cache within its bound of {bound:?}"
             ));
