@@ -176,6 +176,7 @@ pub enum PrivacyError {
 
 impl PrivacyError {
     /// A backend failure while doing `operation`.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn backend(
         operation: &'static str,
         source: impl std::error::Error + Send + Sync + 'static,

@@ -11,7 +11,7 @@
 //! allocation-heavy parsing. It is told apart from plaintext by its grammar: the `agg:`
 //! prefix, a version `v<digits>`, a decimal key generation and unpadded URL-safe base64 of
 //! at least a nonce and a tag. A marked field is always written in this form, so a plain
-//! value found there is an error ([`PrivacyError::NotSealed`]), never taken for data; and
+//! value found there is an error ([`PrivacyError::NotSealed`](super::PrivacyError::NotSealed)), never taken for data; and
 //! even a plain string of exactly this shape fails authentication rather than decrypting.
 //!
 //! The generation names the subject's data key (a subject gets a new generation only when

@@ -1,5 +1,5 @@
 //! The key-store conformance suite: the checks every
-//! [`KeyStore`](crate::privacy::KeyStore) must pass unchanged (features `testing` and
+//! [`KeyStore`] must pass unchanged (features `testing` and
 //! `privacy`).
 //!
 //! Each check is a public async function taking `open`, a function that opens a handle on

@@ -110,10 +110,10 @@ impl<K: KeyStore> KeyStore for CachedKeyStore<K> {
     async fn key_for_write(&self, subject: &Subject) -> Result<SubjectKey, PrivacyError> {
         let epoch = {
             let cache = self.lock();
-            if let Some((fetched, key)) = cache.writes.get(subject) {
-                if self.fresh(*fetched) {
-                    return Ok(key.clone());
-                }
+            if let Some((fetched, key)) = cache.writes.get(subject)
+                && self.fresh(*fetched)
+            {
+                return Ok(key.clone());
             }
             cache.epoch
         };
@@ -135,10 +135,10 @@ impl<K: KeyStore> KeyStore for CachedKeyStore<K> {
         let slot = (subject.clone(), generation);
         let epoch = {
             let cache = self.lock();
-            if let Some((fetched, lookup)) = cache.reads.get(&slot) {
-                if self.fresh(*fetched) {
-                    return Ok(lookup.clone());
-                }
+            if let Some((fetched, lookup)) = cache.reads.get(&slot)
+                && self.fresh(*fetched)
+            {
+                return Ok(lookup.clone());
             }
             cache.epoch
         };

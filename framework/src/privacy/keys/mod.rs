@@ -44,7 +44,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-pub use cache::CachedKeyStore;
+pub use cache::{CachedKeyStore, DEFAULT_STALENESS};
 pub use memory::InMemoryKeyStore;
 
 use super::{DataKey, MasterKey, PrivacyError, Subject};
