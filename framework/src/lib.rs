@@ -102,6 +102,7 @@
 //! | [`store`] | the [`EventStore`] trait and the stores; snapshot storage; what a store implementer needs |
 //! | [`subscription`] | [`Subscription`]: read the global log from a checkpoint, then follow it |
 //! | [`saga`] | sagas: ordered steps with compensations, run durably by a [`saga::SagaExecutor`] |
+//! | `privacy` | personal data (feature `privacy`): field encryption with a key per subject, crypto-shredding, key stores |
 //! | [`testing`] | [`testing::AggregateFixture`] for given/when/then tests; the store conformance suite (feature `testing`) |
 //!
 //! ## Stores
@@ -189,6 +190,7 @@
 //! | `postgres` | no | `PostgresEventStore` and `PostgresCheckpoints` (projections), through sqlx (Rust 1.94 or later) |
 //! | `nats` | no | `outbox::nats`: the outbox publisher's broker on NATS JetStream (`NatsBroker`), and decoding on the consuming side, through async-nats (Rust 1.89 or later) |
 //! | `rabbitmq` | no | `outbox::rabbitmq`: the outbox publisher's RabbitMQ broker (publisher confirms, mandatory routing) and a consumer loop through an inbox, on lapin |
+//! | `privacy` | no | `privacy`: field encryption for personal data (AES-256-GCM, a key per data subject under a master key), crypto-shredding with `forget`, key stores in memory, SQLite and PostgreSQL (with those features) |
 //! | `testing` | no | the event-store conformance suite (`aggregato::testing::conformance`) and the checkpoint-store suite (`aggregato::testing::checkpoints`) |
 //!
 //! The default build needs no database and no network.
@@ -199,6 +201,8 @@ pub mod command;
 pub mod entity;
 pub mod event;
 pub mod outbox;
+#[cfg(feature = "privacy")]
+pub mod privacy;
 pub mod projection;
 pub mod repository;
 pub mod retry;

@@ -9,6 +9,8 @@ pub mod checkpoints;
 pub mod conformance;
 mod fixture;
 pub mod golden;
+#[cfg(all(feature = "testing", feature = "privacy"))]
+pub mod keys;
 mod projection;
 
 pub use fixture::{AggregateFixture, FixtureWhen};
