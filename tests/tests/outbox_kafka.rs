@@ -25,9 +25,9 @@ use aggregato::outbox::{
     Broker as _, OutgoingMessage, PostgresInbox, PublishError, Publisher, SqliteInbox,
 };
 use aggregato::projection::{
-    CheckpointStore as _, InMemoryCheckpoints, ProjectionError, ProjectionKey, Status,
+    CheckpointStore as _, InMemoryCheckpoints, ProjectionError, ProjectionKey, RunOutcome, Status,
 };
-use aggregato::{RetryPolicy, RunOutcome, prelude::*};
+use aggregato::{RetryPolicy, prelude::*};
 use aggregato_examples::bank::*;
 use kafka_support::{EFFECTS, Kafka, consume_all, in_ci, skipped, tansu};
 use support::stores::{postgres_store, sqlite_store};

@@ -9,7 +9,6 @@ use futures_core::Stream;
 use lapin::Consumer;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicNackOptions, BasicRejectOptions};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub use crate::outbox::inbox::{DeliveryHandler, DeliveryInbox};
