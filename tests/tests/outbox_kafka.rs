@@ -201,7 +201,12 @@ async fn the_publisher_delivers_every_event_once_in_stream_order() {
             .expect("a bank account event");
         assert_eq!(event.event_id, cloud_event.id);
         let last = versions.entry(event.stream_id.clone()).or_insert(0);
-        assert_eq!(event.version, *last + 1, "{}: in stream order", event.stream_id);
+        assert_eq!(
+            event.version,
+            *last + 1,
+            "{}: in stream order",
+            event.stream_id
+        );
         *last = event.version;
         match (&event.payload, event.version) {
             (BankAccountEvent::AccountOpened(_), 1) | (BankAccountEvent::MoneyDeposited(_), _) => {}
@@ -356,7 +361,11 @@ async fn a_stalled_broker_never_moves_the_checkpoint_past_the_last_ack() {
     bank_events(&store, 10, 20).await;
     let until = Instant::now() + OUTAGE;
     while Instant::now() < until {
-        assert_eq!(checkpoint(&checkpoints, &key).await, 500, "moved without acks");
+        assert_eq!(
+            checkpoint(&checkpoints, &key).await,
+            500,
+            "moved without acks"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     server.resume();

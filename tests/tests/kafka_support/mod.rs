@@ -96,7 +96,7 @@ impl Kafka {
             .unwrap_or_else(|error| {
                 panic!("KAFKA_BROKERS is set but topic {topic} cannot be created: {error}")
             });
-        assert_eq!(created, [topic.clone()]);
+        assert_eq!(created, std::slice::from_ref(&topic));
         self.topics.push(topic.clone());
         topic
     }
@@ -155,7 +155,10 @@ impl Drop for Kafka {
         })
         .join();
         if !matches!(deleted, Ok(Ok(()))) {
-            eprintln!("could not delete test topics {:?}: {deleted:?}", self.topics);
+            eprintln!(
+                "could not delete test topics {:?}: {deleted:?}",
+                self.topics
+            );
         }
     }
 }

@@ -13,7 +13,9 @@ pub fn binary() -> Option<PathBuf> {
     }
     let tools = std::env::var_os("AGGREGATO_TOOLS")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/aggregato-tools")));
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/aggregato-tools"))
+        });
     let path = std::env::var_os("PATH").unwrap_or_default();
     tools
         .map(|tools| tools.join("bin"))
@@ -43,9 +45,18 @@ impl LocalTansu {
         let port = free_port();
         let url = format!("tcp://127.0.0.1:{port}");
         let child = Command::new(binary)
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
             .args(["--storage-engine", "memory://tansu/"])
-            .args(["--prometheus-listener-url", &format!("tcp://127.0.0.1:{}", free_port())])
+            .args([
+                "--prometheus-listener-url",
+                &format!("tcp://127.0.0.1:{}", free_port()),
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

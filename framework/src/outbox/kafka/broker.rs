@@ -88,9 +88,7 @@ impl KafkaBroker {
         mut config: ClientConfig,
         prefix: impl Into<String>,
     ) -> Result<Self, KafkaError> {
-        config
-            .set("enable.idempotence", "true")
-            .set("acks", "all");
+        config.set("enable.idempotence", "true").set("acks", "all");
         let producer = config.create()?;
         let prefix: String = prefix.into();
         let router_prefix = prefix.clone();

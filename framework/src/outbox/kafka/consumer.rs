@@ -4,10 +4,10 @@
 use std::ops::ControlFlow;
 use std::time::Duration;
 
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use rdkafka::consumer::{CommitMode, Consumer as _, ConsumerContext, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers as _, Message};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use uuid::Uuid;
 
 use super::MESSAGE_ID_HEADER;
