@@ -53,10 +53,6 @@ impl LocalTansu {
                 &url,
             ])
             .args(["--storage-engine", "memory://tansu/"])
-            .args([
-                "--prometheus-listener-url",
-                &format!("tcp://127.0.0.1:{}", free_port()),
-            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
