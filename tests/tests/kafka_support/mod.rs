@@ -13,7 +13,9 @@ use aggregato::outbox::kafka::rdkafka::ClientConfig;
 use aggregato::outbox::kafka::rdkafka::admin::{AdminClient, AdminOptions};
 use aggregato::outbox::kafka::rdkafka::client::DefaultClientContext;
 use aggregato::outbox::kafka::rdkafka::consumer::{Consumer as _, StreamConsumer};
-use aggregato::outbox::kafka::{KafkaBroker, MessageOutcome, consume, consumer_config};
+use aggregato::outbox::kafka::{
+    KafkaBroker, MessageOutcome, consume, consumer_config, handle_message,
+};
 use aggregato::outbox::{CloudEvent, DeliveryHandler, DeliveryInbox};
 use aggregato::projection::BoxError;
 
@@ -112,17 +114,19 @@ impl Kafka {
         consumer
     }
 
-    /// How many messages `topic` holds (its partitions' high watermarks).
+    /// How many messages `topic` holds: its partitions' high watermarks (the next offset; a
+    /// test's topic is fresh, its offsets start at 0, and tansu's low watermark does not
+    /// always say so).
     pub fn messages(&self, topic: &str, partitions: i32) -> i64 {
         let consumer: StreamConsumer = consumer_config(&self.brokers, &self.prefix)
             .create()
             .expect("a consumer");
         (0..partitions)
             .map(|partition| {
-                let (low, high) = consumer
+                let (_, high) = consumer
                     .fetch_watermarks(topic, partition, Duration::from_secs(10))
                     .expect("the partition's watermarks");
-                high - low
+                high
             })
             .sum()
     }
@@ -213,9 +217,10 @@ pub struct Consumed {
     pub duplicates: u64,
 }
 
-/// Consumes `topic` through `inbox` with [`RecordEffect`] until `expected` messages were
-/// handled or dropped, within 120 s; fails on any other outcome.
-pub async fn consume_all<I>(kafka: &Kafka, topic: &str, inbox: &I, expected: u64) -> Consumed
+/// Consumes `topic` through `inbox` with [`RecordEffect`] until `events` distinct events
+/// were handled (within 120 s), then on until no message came for 3 s (the copies still
+/// behind them); fails on any other outcome.
+pub async fn consume_all<I>(kafka: &Kafka, topic: &str, inbox: &I, events: u64) -> Consumed
 where
     I: DeliveryInbox,
     RecordEffect: DeliveryHandler<I::Connection>,
@@ -223,13 +228,14 @@ where
     let consumer = kafka.consumer(topic);
     let mut consumed = Consumed::default();
     let mut handler = RecordEffect;
+    let mut count = |outcome: &MessageOutcome, consumed: &mut Consumed| match outcome {
+        MessageOutcome::Handled { .. } => consumed.handled += 1,
+        MessageOutcome::Duplicate { .. } => consumed.duplicates += 1,
+        other => panic!("unexpected outcome {other:?}"),
+    };
     let run = consume(&consumer, inbox, &mut handler, |outcome| {
-        match outcome {
-            MessageOutcome::Handled { .. } => consumed.handled += 1,
-            MessageOutcome::Duplicate { .. } => consumed.duplicates += 1,
-            other => panic!("unexpected outcome {other:?}"),
-        }
-        if consumed.handled + consumed.duplicates == expected {
+        count(outcome, &mut consumed);
+        if consumed.handled == events {
             ControlFlow::Break(())
         } else {
             ControlFlow::Continue(())
@@ -237,7 +243,14 @@ where
     });
     tokio::time::timeout(Duration::from_secs(120), run)
         .await
-        .unwrap_or_else(|_| panic!("consumed {expected} messages within 120 s"))
+        .unwrap_or_else(|_| panic!("{events} events handled within 120 s"))
         .expect("the consumer ran");
+    while let Ok(message) = tokio::time::timeout(Duration::from_secs(3), consumer.recv()).await {
+        let message = message.expect("a message");
+        let outcome = handle_message(&consumer, inbox, &mut handler, &message)
+            .await
+            .expect("handled");
+        count(&outcome, &mut consumed);
+    }
     consumed
 }

@@ -240,11 +240,13 @@ where
             }
             let failed = matches!(outcome, MessageOutcome::Failed { .. });
             if !failed {
-                done.set_partition_offset(
-                    message.topic(),
-                    message.partition(),
-                    Offset::Offset(message.offset() + 1),
-                )?;
+                let (topic, partition) = (message.topic(), message.partition());
+                let next = Offset::Offset(message.offset() + 1);
+                if done.find_partition(topic, partition).is_some() {
+                    done.set_partition_offset(topic, partition, next)?;
+                } else {
+                    done.add_partition_offset(topic, partition, next)?;
+                }
             }
             if on_outcome(&outcome).is_break() {
                 break 'messages;
