@@ -228,7 +228,7 @@ where
     let consumer = kafka.consumer(topic);
     let mut consumed = Consumed::default();
     let mut handler = RecordEffect;
-    let mut count = |outcome: &MessageOutcome, consumed: &mut Consumed| match outcome {
+    let count = |outcome: &MessageOutcome, consumed: &mut Consumed| match outcome {
         MessageOutcome::Handled { .. } => consumed.handled += 1,
         MessageOutcome::Duplicate { .. } => consumed.duplicates += 1,
         other => panic!("unexpected outcome {other:?}"),
