@@ -1,13 +1,18 @@
 //! Outbox publish throughput: aggregato's `Publisher` (run by `ProjectionRunner::catch_up`,
 //! batches of 1,000, in-memory checkpoints) against the raw client publishing the same
 //! messages with the same acknowledgement settings, 10,000 events, on the brokers named by
-//! `NATS_URL` and `AMQP_URL` (each skipped, with a line saying so, without its variable).
+//! `NATS_URL`, `AMQP_URL` and `KAFKA_BROKERS` (each skipped, with a line saying so, without
+//! its variable).
 //!
 //! - NATS JetStream: ours (`NatsBroker`) vs raw async-nats: each message with `Nats-Msg-Id`
 //!   and a content type, a batch of 1,000 sent, then its acks awaited.
 //! - RabbitMQ: ours (`RabbitMqBroker`) vs raw lapin on a channel in confirm mode: each
 //!   message `mandatory`, persistent, with its message id; a batch of 1,000 published, then its
 //!   confirms awaited (a return would fail the run).
+//! - Kafka: ours (`KafkaBroker`) vs raw rdkafka `FutureProducer` with the same producer
+//!   settings (`KafkaBroker::config`: idempotence, `acks=all`): each message keyed by its
+//!   stream id with the same two headers, a batch of 1,000 handed to librdkafka, then its
+//!   delivery reports awaited. A topic of 3 partitions per sample.
 //!
 //! The raw side publishes the CloudEvents bodies ours produced, built before its timed part:
 //! it measures the broker and its client alone. Every sample publishes to a fresh stream (or
@@ -18,6 +23,11 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aggregato::outbox::kafka::rdkafka::admin::{AdminClient, AdminOptions};
+use aggregato::outbox::kafka::rdkafka::client::DefaultClientContext;
+use aggregato::outbox::kafka::rdkafka::message::{Header, OwnedHeaders};
+use aggregato::outbox::kafka::rdkafka::producer::{FutureProducer, FutureRecord};
+use aggregato::outbox::kafka::{CONTENT_TYPE, CONTENT_TYPE_HEADER, KafkaBroker, MESSAGE_ID_HEADER};
 use aggregato::outbox::nats::{NatsBroker, async_nats};
 use aggregato::outbox::rabbitmq::{RabbitMqBroker, lapin};
 use aggregato::outbox::{CloudEvent, Publisher};
@@ -48,7 +58,11 @@ fn env(name: &str) -> Option<String> {
 }
 
 fn main() {
-    for (variable, broker) in [("NATS_URL", "NATS"), ("AMQP_URL", "RabbitMQ")] {
+    for (variable, broker) in [
+        ("NATS_URL", "NATS"),
+        ("AMQP_URL", "RabbitMQ"),
+        ("KAFKA_BROKERS", "Kafka"),
+    ] {
         if env(variable).is_none() {
             println!("outbox bench: {broker} skipped, {variable} is not set");
         }
@@ -80,6 +94,15 @@ async fn seeded_store() -> Arc<InMemoryEventStore> {
 /// The messages ours publishes, for the raw side: (id, event type, CloudEvents body), in
 /// position order.
 async fn bodies(store: &Arc<InMemoryEventStore>) -> Vec<(Uuid, String, Vec<u8>)> {
+    keyed_bodies(store)
+        .await
+        .into_iter()
+        .map(|(id, event_type, _, body)| (id, event_type, body))
+        .collect()
+}
+
+/// [`bodies`] with each event's stream id: (id, event type, stream id, body).
+async fn keyed_bodies(store: &Arc<InMemoryEventStore>) -> Vec<(Uuid, String, String, Vec<u8>)> {
     let mut bodies = Vec::with_capacity(events());
     for event in store.read_all(0, events() + 1).await.expect("read") {
         let payload = aggregato::event::Payload::from(&event.payload);
@@ -87,7 +110,12 @@ async fn bodies(store: &Arc<InMemoryEventStore>) -> Vec<(Uuid, String, Vec<u8>)>
         let body = CloudEvent::new(&envelope, &payload, "urn:bench")
             .and_then(|cloud_event| cloud_event.to_vec())
             .expect("body");
-        bodies.push((event.event_id, event.event_type.clone(), body));
+        bodies.push((
+            event.event_id,
+            event.event_type.clone(),
+            event.stream_id.clone(),
+            body,
+        ));
     }
     bodies
 }
@@ -380,6 +408,133 @@ mod rabbitmq {
                     }
                 });
                 VerifyOnDrop::new((runtime, connection, exchange, queue), rabbit_cleanup)
+            });
+    }
+}
+
+// ---- Kafka ----
+
+/// Partitions of each sample's topic.
+const PARTITIONS: i32 = 3;
+
+fn kafka_brokers() -> String {
+    env("KAFKA_BROKERS").expect("KAFKA_BROKERS")
+}
+
+/// A fresh topic `<prefix>.Account` (ours' default name for the workload's aggregate type).
+async fn kafka_topic(prefix: &str) -> String {
+    let broker = KafkaBroker::new(&kafka_brokers(), prefix).expect("a producer");
+    let topic = broker.topic_for("Account");
+    broker
+        .create_topics([&topic], PARTITIONS, 1)
+        .await
+        .expect("create the topic");
+    topic
+}
+
+/// Removes a sample's topic (after the timed part).
+fn kafka_cleanup((runtime, topic): (tokio::runtime::Runtime, String)) {
+    runtime.block_on(async {
+        let admin: AdminClient<DefaultClientContext> = KafkaBroker::config(&kafka_brokers())
+            .create()
+            .expect("an admin client");
+        admin
+            .delete_topics(&[topic.as_str()], &AdminOptions::new())
+            .await
+            .expect("delete the topic");
+    });
+}
+
+#[divan::bench_group(sample_count = 5, sample_size = 1)]
+mod kafka {
+    use super::*;
+
+    #[divan::bench]
+    fn ours(bencher: Bencher) {
+        if env("KAFKA_BROKERS").is_none() {
+            return;
+        }
+        bencher
+            .counter(ItemsCount::new(events()))
+            .with_inputs(|| {
+                let runtime = multi_thread_runtime();
+                let prefix = unique("bench_ours");
+                let (store, topic) =
+                    runtime.block_on(async { (seeded_store().await, kafka_topic(&prefix).await) });
+                let broker = KafkaBroker::new(&kafka_brokers(), prefix).expect("a producer");
+                let runner = ProjectionRunner::new(
+                    store,
+                    InMemoryCheckpoints::new(),
+                    Publisher::new(broker, "urn:bench"),
+                )
+                .with_batch_size(BATCH)
+                .with_retry(Publisher::<KafkaBroker>::retry_policy());
+                (runtime, runner, topic)
+            })
+            .bench_local_values(|(runtime, mut runner, topic)| {
+                let progress = runtime.block_on(runner.catch_up()).expect("published");
+                assert_eq!(progress.handled as usize, events());
+                VerifyOnDrop::new((runtime, topic), kafka_cleanup)
+            });
+    }
+
+    #[divan::bench]
+    fn raw(bencher: Bencher) {
+        if env("KAFKA_BROKERS").is_none() {
+            return;
+        }
+        bencher
+            .counter(ItemsCount::new(events()))
+            .with_inputs(|| {
+                let runtime = multi_thread_runtime();
+                let prefix = unique("bench_raw");
+                let (bodies, topic) = runtime.block_on(async {
+                    (
+                        keyed_bodies(&seeded_store().await).await,
+                        kafka_topic(&prefix).await,
+                    )
+                });
+                // The same settings as ours: idempotence, acks=all.
+                let producer: FutureProducer = KafkaBroker::config(&kafka_brokers())
+                    .create()
+                    .expect("a producer");
+                (runtime, bodies, producer, topic)
+            })
+            .bench_local_values(|(runtime, bodies, producer, topic)| {
+                runtime.block_on(async {
+                    for batch in bodies.chunks(BATCH) {
+                        let mut deliveries = Vec::with_capacity(batch.len());
+                        for (id, _, stream_id, body) in batch {
+                            let id = id.to_string();
+                            let headers = OwnedHeaders::new_with_capacity(2)
+                                .insert(Header {
+                                    key: CONTENT_TYPE_HEADER,
+                                    value: Some(CONTENT_TYPE),
+                                })
+                                .insert(Header {
+                                    key: MESSAGE_ID_HEADER,
+                                    value: Some(id.as_str()),
+                                });
+                            let record = FutureRecord::to(&topic)
+                                .key(stream_id.as_str())
+                                .payload(body.as_slice())
+                                .headers(headers);
+                            let delivery = producer
+                                .send_result(record)
+                                .map_err(|(error, _)| error)
+                                .expect("enqueue");
+                            deliveries.push(delivery);
+                        }
+                        for delivery in deliveries {
+                            delivery
+                                .await
+                                .expect("a delivery report")
+                                .map_err(|(error, _)| error)
+                                .expect("delivered");
+                        }
+                    }
+                });
+                VerifyOnDrop::new((runtime, topic), kafka_cleanup)
             });
     }
 }

@@ -190,6 +190,7 @@
 //! | `postgres` | no | `PostgresEventStore` and `PostgresCheckpoints` (projections), through sqlx (Rust 1.94 or later) |
 //! | `nats` | no | `outbox::nats`: the outbox publisher's broker on NATS JetStream (`NatsBroker`), and decoding on the consuming side, through async-nats (Rust 1.89 or later) |
 //! | `rabbitmq` | no | `outbox::rabbitmq`: the outbox publisher's RabbitMQ broker (publisher confirms, mandatory routing) and a consumer loop through an inbox, on lapin |
+//! | `kafka` | no | `outbox::kafka`: the outbox publisher's Kafka broker (`KafkaBroker`: idempotent producer, `acks=all`, key = stream id) and a consumer loop through an inbox that commits offsets after it, on rdkafka (builds the bundled librdkafka: needs a C compiler and `make`) |
 //! | `privacy` | no | `privacy`: field encryption for personal data (AES-256-GCM, a key per data subject under a master key), crypto-shredding with `forget`, key stores in memory, SQLite and PostgreSQL (with those features) |
 //! | `testing` | no | the event-store conformance suite (`aggregato::testing::conformance`) and the checkpoint-store suite (`aggregato::testing::checkpoints`) |
 //!

@@ -5,11 +5,12 @@
 //! inbox then reads every message the broker holds: it ends with exactly one effect per
 //! event, none lost, however many copies the crashes published.
 //!
-//! The brokers are the live servers of `NATS_URL` and `AMQP_URL`; each test works in a
-//! stream, or an exchange and queue, of its own, deleted after it. Without its URL a test
+//! The brokers are the live servers of `NATS_URL`, `AMQP_URL` and `KAFKA_BROKERS`; each test
+//! works in a stream, an exchange and queue, or a topic, of its own, deleted after it. Without its URL a test
 //! says it is skipped (and is counted as ignored when built without it); in CI it fails.
 //! `AGGREGATO_TEST_SEED` repeats a run's kill points.
 
+mod kafka_support;
 mod nats_support;
 mod processes;
 mod support;
@@ -279,10 +280,59 @@ fn rabbitmq_publisher_killed_ten_times_leaves_one_effect_per_event() {
     eprintln!("{TEST}: {:?}", started.elapsed());
 }
 
+#[test]
+#[cfg_attr(no_kafka_brokers, ignore = "needs Kafka: KAFKA_BROKERS is not set")]
+fn kafka_publisher_killed_ten_times_leaves_one_effect_per_event() {
+    const TEST: &str = "kafka_publisher_killed_ten_times_leaves_one_effect_per_event";
+    /// The topic's partitions: the streams spread over them, each in order on one.
+    const PARTITIONS: i32 = 4;
+    let started = Instant::now();
+    let Some(mut kafka) = kafka_support::Kafka::fresh(TEST) else {
+        return;
+    };
+    let runtime = runtime();
+    let mut rng = Rng::from_env(TEST);
+    let (database, ids) = seeded(&runtime);
+    eprintln!("{TEST}: seeded in {:?}", started.elapsed());
+    let head = runtime.block_on(database.head());
+    // Kafka keeps every copy published: a killed producer session's de-duplication ends
+    // with it.
+    let topic = runtime.block_on(kafka.create_topic(PARTITIONS));
+
+    publish_through_crashes(
+        &runtime,
+        &database,
+        &["--kafka", &kafka.brokers, "--prefix", &kafka.prefix],
+        head,
+        &mut rng,
+    );
+    eprintln!("{TEST}: published by {:?}", started.elapsed());
+
+    let (stored, effects) = runtime.block_on(async {
+        let store = support::stores::sqlite_store().await;
+        let pool = store.store.pool().clone();
+        sqlx::query(kafka_support::EFFECTS)
+            .execute(&pool)
+            .await
+            .expect("the effects table");
+        let inbox = aggregato::outbox::SqliteInbox::new(pool.clone(), "crash-test");
+        let consumed = kafka_support::consume_all(&kafka, &topic, &inbox, ids.len() as u64).await;
+        assert_eq!(consumed.handled, ids.len() as u64, "{consumed:?}");
+        let effects = sqlx::query_scalar("SELECT event_id FROM kafka_effects")
+            .fetch_all(&pool)
+            .await
+            .expect("read the effects");
+        (consumed.handled + consumed.duplicates, effects)
+    });
+    assert_one_effect_per_event("Kafka", &effects, &ids, stored);
+    drop(kafka);
+    eprintln!("{TEST}: {:?}", started.elapsed());
+}
+
 /// Fails in CI without the brokers' URLs: the tests above would be skipped there.
 #[test]
 fn outbox_process_tests_are_not_skipped_in_ci() {
-    for variable in ["NATS_URL", "AMQP_URL"] {
+    for variable in ["NATS_URL", "AMQP_URL", "KAFKA_BROKERS"] {
         assert!(
             !nats_support::in_ci() || std::env::var_os(variable).is_some_and(|url| !url.is_empty()),
             "CI is set but {variable} is not: the outbox process tests would be skipped"

@@ -12,11 +12,15 @@
 //! - **The wire format** is CloudEvents 1.0 in structured JSON ([`CloudEvent`]); the consumer
 //!   decodes it back into the aggregate's typed events with [`CloudEvent::decode`].
 //!
-//! Brokers: NATS JetStream (the `nats` module, feature `nats`), or any [`Broker`] of your own.
+//! Brokers: NATS JetStream (the `nats` module, feature `nats`), RabbitMQ (the `rabbitmq`
+//! module, feature `rabbitmq`), Kafka (the `kafka` module, feature `kafka`), or any [`Broker`]
+//! of your own.
 
 mod broker;
 mod cloud_event;
 pub mod inbox;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 #[cfg(feature = "nats")]
 pub mod nats;
 mod publisher;
@@ -29,5 +33,5 @@ pub use cloud_event::{CloudEvent, CloudEventError, SPEC_VERSION};
 pub use inbox::postgres::PostgresInbox;
 #[cfg(feature = "sqlite")]
 pub use inbox::sqlite::SqliteInbox;
-pub use inbox::{InboxError, Receipt};
+pub use inbox::{DeliveryHandler, DeliveryInbox, InboxError, Receipt};
 pub use publisher::Publisher;

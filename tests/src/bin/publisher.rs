@@ -3,14 +3,15 @@
 //!
 //! ```text
 //! publisher --sqlite PATH --owner LABEL
-//!           (--nats URL | --amqp URL) --prefix PREFIX
+//!           (--nats URL | --amqp URL | --kafka BROKERS) --prefix PREFIX
 //!           [--batch N] [--lease-ms MS]
 //! ```
 //!
 //! The events and the publisher's checkpoint (`SqliteCheckpoints`) share the SQLite file at
 //! PATH, which the parent created. With `--nats` it publishes under the subject prefix PREFIX
 //! (a stream taking `PREFIX.>` must exist); with `--amqp`, to the exchange `PREFIX.<aggregate
-//! type>` (declared here, idempotently). The owner id is derived from the label, so a
+//! type>` (declared here, idempotently); with `--kafka`, to the topic `PREFIX.<aggregate type>`
+//! (which the parent created). The owner id is derived from the label, so a
 //! restarted process with the same label takes its claim back at once instead of waiting for
 //! the lease.
 //!
@@ -23,6 +24,7 @@ use std::io::BufRead;
 use std::str::FromStr;
 use std::time::Duration;
 
+use aggregato::outbox::kafka::KafkaBroker;
 use aggregato::outbox::nats::{NatsBroker, async_nats};
 use aggregato::outbox::rabbitmq::RabbitMqBroker;
 use aggregato::outbox::{Broker, Publisher};
@@ -35,6 +37,7 @@ use uuid::Uuid;
 enum Target {
     Nats(String),
     Amqp(String),
+    Kafka(String),
 }
 
 struct Options {
@@ -62,6 +65,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
             "--owner" => owner = args.next(),
             "--nats" => target = args.next().map(Target::Nats),
             "--amqp" => target = args.next().map(Target::Amqp),
+            "--kafka" => target = args.next().map(Target::Kafka),
             "--prefix" => prefix = args.next(),
             "--batch" => {
                 batch = usize::try_from(number(args.next(), &arg)?).map_err(|e| e.to_string())?;
@@ -73,7 +77,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     Ok(Options {
         sqlite: sqlite.ok_or("--sqlite PATH is required")?,
         owner: owner.ok_or("--owner LABEL is required")?,
-        target: target.ok_or("--nats URL or --amqp URL is required")?,
+        target: target.ok_or("--nats URL, --amqp URL or --kafka BROKERS is required")?,
         prefix: prefix.ok_or("--prefix PREFIX is required")?,
         batch,
         lease,
@@ -142,6 +146,11 @@ async fn run(options: Options) -> Result<(), String> {
                 .declare_exchanges(["BankAccount"])
                 .await
                 .map_err(|error| error.to_string())?;
+            publish(&options, store, checkpoints, broker, stop).await
+        }
+        Target::Kafka(brokers) => {
+            let broker =
+                KafkaBroker::new(brokers, &options.prefix).map_err(|error| error.to_string())?;
             publish(&options, store, checkpoints, broker, stop).await
         }
     }

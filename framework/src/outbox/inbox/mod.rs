@@ -27,12 +27,15 @@
 //! job without a second table: [`Repository::execute_idempotent`](crate::Repository::execute_idempotent)
 //! with the message id as the key.
 
+mod delivery;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 use std::time::Duration;
+
+pub use delivery::{DeliveryHandler, DeliveryInbox};
 
 use time::OffsetDateTime;
 use uuid::Uuid;

@@ -1,7 +1,7 @@
 //! The consuming side: deliveries decoded into [`CloudEvent`]s and handled through an inbox,
 //! so a redelivered message has one effect.
 
-use std::future::{Future, poll_fn};
+use std::future::poll_fn;
 use std::ops::ControlFlow;
 use std::pin::Pin;
 
@@ -9,9 +9,9 @@ use futures_core::Stream;
 use lapin::Consumer;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicNackOptions, BasicRejectOptions};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub use crate::outbox::inbox::{DeliveryHandler, DeliveryInbox};
 use crate::outbox::inbox::{InboxError, Receipt};
 use crate::outbox::{CloudEvent, CloudEventError};
 use crate::projection::BoxError;
@@ -19,90 +19,6 @@ use crate::projection::BoxError;
 /// The CloudEvent a delivery carries.
 pub fn decode_delivery(delivery: &Delivery) -> Result<CloudEvent, CloudEventError> {
     CloudEvent::from_slice(&delivery.data)
-}
-
-/// An inbox [`consume`] records deliveries in: `PostgresInbox` (feature `postgres`) and
-/// `SqliteInbox` (feature `sqlite`).
-pub trait DeliveryInbox: Send + Sync {
-    /// The connection the effect is written through (`PgConnection`, `SqliteConnection`).
-    type Connection: Send;
-    /// The transaction holding a new message's record.
-    type Transaction: Send;
-
-    /// Opens the transaction of `message_id`, or says it was handled before.
-    fn receive(
-        &self,
-        message_id: Uuid,
-        sent_at: OffsetDateTime,
-    ) -> impl Future<Output = Result<Receipt<Self::Transaction>, InboxError>> + Send;
-
-    /// The transaction's connection.
-    fn connection(transaction: &mut Self::Transaction) -> &mut Self::Connection;
-
-    /// Commits the effect and the record together.
-    fn commit(
-        transaction: Self::Transaction,
-    ) -> impl Future<Output = Result<(), InboxError>> + Send;
-}
-
-#[cfg(feature = "postgres")]
-impl DeliveryInbox for crate::outbox::PostgresInbox {
-    type Connection = sqlx::PgConnection;
-    type Transaction = crate::outbox::inbox::postgres::InboxTransaction;
-
-    fn receive(
-        &self,
-        message_id: Uuid,
-        sent_at: OffsetDateTime,
-    ) -> impl Future<Output = Result<Receipt<Self::Transaction>, InboxError>> + Send {
-        Self::receive(self, message_id, sent_at)
-    }
-
-    fn connection(transaction: &mut Self::Transaction) -> &mut Self::Connection {
-        transaction.connection()
-    }
-
-    fn commit(
-        transaction: Self::Transaction,
-    ) -> impl Future<Output = Result<(), InboxError>> + Send {
-        transaction.commit()
-    }
-}
-
-#[cfg(feature = "sqlite")]
-impl DeliveryInbox for crate::outbox::SqliteInbox {
-    type Connection = sqlx::SqliteConnection;
-    type Transaction = crate::outbox::inbox::sqlite::InboxTransaction;
-
-    fn receive(
-        &self,
-        message_id: Uuid,
-        sent_at: OffsetDateTime,
-    ) -> impl Future<Output = Result<Receipt<Self::Transaction>, InboxError>> + Send {
-        Self::receive(self, message_id, sent_at)
-    }
-
-    fn connection(transaction: &mut Self::Transaction) -> &mut Self::Connection {
-        transaction.connection()
-    }
-
-    fn commit(
-        transaction: Self::Transaction,
-    ) -> impl Future<Output = Result<(), InboxError>> + Send {
-        transaction.commit()
-    }
-}
-
-/// What a consumer does with one event: its effect, written through the inbox's transaction
-/// (`connection`), so the effect and the inbox record commit together.
-pub trait DeliveryHandler<C>: Send {
-    /// Applies `event`'s effect through `connection`. An error rolls the effect and the
-    /// record back, and the message is requeued.
-    fn handle(
-        &mut self,
-        event: &CloudEvent,
-        connection: &mut C,
-    ) -> impl Future<Output = Result<(), BoxError>> + Send;
 }
 
 /// What became of one delivery.
