@@ -48,6 +48,8 @@ const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(10);
 pub struct KafkaBroker {
     config: ClientConfig,
     producer: FutureProducer,
+    /// The last batch failed as unavailable: the next one starts a new producer session.
+    session_in_doubt: bool,
     prefix: String,
     router: Router,
 }
@@ -95,6 +97,7 @@ impl KafkaBroker {
         Ok(Self {
             config,
             producer,
+            session_in_doubt: false,
             prefix,
             router: Arc::new(move |message| default_topic(&router_prefix, message)),
         })
@@ -170,15 +173,30 @@ impl KafkaBroker {
     }
 
     /// A fresh producer when librdkafka declared this one's error fatal (an idempotent
-    /// producer whose sequence broke): it publishes nothing more, and the publisher would
-    /// otherwise retry on it forever.
-    fn renew_if_fatal(&mut self) -> Result<(), PublishError> {
-        if let Some((code, reason)) = self.producer.client().fatal_error() {
-            tracing::warn!(?code, %reason, "the Kafka producer failed fatally; making a new one");
+    /// producer whose sequence broke: it publishes nothing more, and the publisher would
+    /// otherwise retry on it forever), or when the last batch failed as unavailable. After
+    /// a timed-out delivery the idempotent session's sequence numbers are in doubt; recovering
+    /// them needs an epoch bump that not every Kafka-protocol broker supports (tansu 0.6 left
+    /// the old session stalled for good after a 30-second outage). A new session republishes
+    /// what the old one may have stored, and the inbox drops those duplicates.
+    fn renew_if_needed(&mut self) -> Result<(), PublishError> {
+        let fatal = self.producer.client().fatal_error();
+        if fatal.is_some() || self.session_in_doubt {
+            match fatal {
+                Some((code, reason)) => tracing::warn!(
+                    ?code,
+                    %reason,
+                    "the Kafka producer failed fatally; making a new one"
+                ),
+                None => tracing::info!(
+                    "the last Kafka batch failed as unavailable; publishing it again in a new producer session"
+                ),
+            }
             self.producer = self
                 .config
                 .create()
                 .map_err(|error| PublishError::Unavailable(Box::new(error)))?;
+            self.session_in_doubt = false;
         }
         Ok(())
     }
@@ -272,7 +290,7 @@ impl fmt::Debug for KafkaBroker {
 
 impl Broker for KafkaBroker {
     async fn publish(&mut self, messages: &[OutgoingMessage]) -> Result<(), PublishError> {
-        self.renew_if_fatal()?;
+        self.renew_if_needed()?;
         let mut in_flight = VecDeque::with_capacity(messages.len());
         let mut failure = None;
         for message in messages {
@@ -303,7 +321,10 @@ impl Broker for KafkaBroker {
             }
         }
         match failure {
-            Some(error) => Err(error),
+            Some(error) => {
+                self.session_in_doubt = matches!(error, PublishError::Unavailable(_));
+                Err(error)
+            }
             None => Ok(()),
         }
     }
