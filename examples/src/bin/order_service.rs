@@ -116,17 +116,19 @@ async fn settle<S: EventStore>(
         match answer.payload {
             StockEvent::StockReserved(reserved) => {
                 let order_id = reserved.order_id;
+                let before = repository.load(&order_id).await?.version();
                 let done = repository
                     .execute_idempotent(&order_id, ConfirmOrder, &key, metadata)
                     .await?;
                 println!(
-                    "[{order_id}] confirmed: {} reserved ({})",
+                    "[{order_id}] confirmed: {} x {SKU} reserved{}",
                     reserved.quantity,
-                    new_or_again(&done)
+                    again(&done, before)
                 );
             }
             StockEvent::ReservationRefused(refused) => {
                 let order_id = refused.order_id;
+                let before = repository.load(&order_id).await?.version();
                 let reason = format!(
                     "only {} left, {} asked for",
                     refused.available, refused.requested
@@ -134,7 +136,7 @@ async fn settle<S: EventStore>(
                 let done = repository
                     .execute_idempotent(&order_id, CancelOrder { reason: reason.clone() }, &key, metadata)
                     .await?;
-                println!("[{order_id}] cancelled: {reason} ({})", new_or_again(&done));
+                println!("[{order_id}] cancelled: {reason}{}", again(&done, before));
             }
             StockEvent::StockAdded(_) => {}
         }
@@ -158,10 +160,13 @@ async fn unsettled<S: EventStore>(
     Ok(waiting)
 }
 
-fn new_or_again(events: &[EventEnvelope<OrderEvent>]) -> String {
-    match events.first() {
-        Some(event) => format!("order v{}", event.version),
-        None => "already settled".to_owned(),
+/// Says so when `events`, the command's, were stored before it ran (at or below `before`, the
+/// order's version when it was loaded): the message came again.
+fn again(events: &[EventEnvelope<OrderEvent>], before: u64) -> &'static str {
+    if events.iter().all(|event| event.version <= before) {
+        " (again: nothing new stored)"
+    } else {
+        ""
     }
 }
 
