@@ -15,9 +15,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use aggregato::SqliteEventStore;
 use aggregato::outbox::nats::async_nats::{self, jetstream};
 use aggregato::prelude::*;
-use aggregato::SqliteEventStore;
 use aggregato_examples::order_services::inventory::{Stock, StockEvent};
 use aggregato_examples::order_services::orders::{Order, OrderStatus};
 use aggregato_examples::shop::{OrderId, Sku};
@@ -183,7 +183,11 @@ async fn answers(database: &Path) -> BTreeMap<String, Vec<bool>> {
         .await
         .expect("open the inventory's store");
     let mut answers: BTreeMap<String, Vec<bool>> = BTreeMap::new();
-    for event in store.read_stream("Stock-mug", 1).await.expect("read the stock") {
+    for event in store
+        .read_stream("Stock-mug", 1)
+        .await
+        .expect("read the stock")
+    {
         match event.decode::<StockEvent>().expect("a stock event").payload {
             StockEvent::StockReserved(reserved) => {
                 answers.entry(reserved.order_id.0).or_default().push(true)
@@ -208,7 +212,10 @@ fn the_inventory_reserves_stock_once_per_order_across_processes() {
         return;
     };
     let dir = tempfile::tempdir().expect("temporary directory");
-    let (orders_db, inventory_db) = (dir.path().join("orders.db"), dir.path().join("inventory.db"));
+    let (orders_db, inventory_db) = (
+        dir.path().join("orders.db"),
+        dir.path().join("inventory.db"),
+    );
     let stream = TestStream::new(url);
 
     let mut inventory = service(
@@ -264,7 +271,10 @@ fn the_inventory_reserves_stock_once_per_order_across_processes() {
             let id = OrderId(format!("order-{n}"));
             let status = orders.load(&id).await.expect("load").state().status.clone();
             if REFUSED.contains(&id.0.as_str()) {
-                assert!(matches!(status, OrderStatus::Cancelled { .. }), "{id}: {status:?}");
+                assert!(
+                    matches!(status, OrderStatus::Cancelled { .. }),
+                    "{id}: {status:?}"
+                );
             } else {
                 assert_eq!(status, OrderStatus::Confirmed, "{id}");
             }

@@ -94,7 +94,11 @@ pub struct Settle;
 pub struct Ledger;
 
 impl Handle<Settle> for Ledger {
-    async fn handle(&self, _: Settle, _: &()) -> Result<Vec<LedgerEvent>, std::convert::Infallible> {
+    async fn handle(
+        &self,
+        _: Settle,
+        _: &(),
+    ) -> Result<Vec<LedgerEvent>, std::convert::Infallible> {
         Ok(vec![LedgerSettled { cents: 0 }.into()])
     }
 }
@@ -354,12 +358,7 @@ impl Rabbit {
         let mut keys = Vec::new();
         while let Some(message) = self
             .channel
-            .basic_get(
-                queue.into(),
-                BasicGetOptions {
-                    no_ack: true,
-                },
-            )
+            .basic_get(queue.into(), BasicGetOptions { no_ack: true })
             .await
             .expect("get a message")
         {

@@ -47,18 +47,17 @@ async fn run() -> Result<(), BoxError> {
     let repository: Repository<Stock, _> = Repository::new(opened.store.clone());
     let sku = Sku(SKU.to_owned());
     if repository.load(&sku).await?.version() == 0 {
-        repository.execute(&sku, Restock { quantity: stock }).await?;
+        repository
+            .execute(&sku, Restock { quantity: stock })
+            .await?;
         println!("stocked {stock} x {SKU}");
     }
 
     // The outbox publisher, in the background: the answers, each to its route.
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let publisher = {
-        let (store, database, broker) = (
-            opened.store.clone(),
-            opened.database.clone(),
-            bus.broker(),
-        );
+        let (store, database, broker) =
+            (opened.store.clone(), opened.database.clone(), bus.broker());
         tokio::spawn(async move {
             let shutdown = async {
                 let _ = stopped.await;
@@ -124,7 +123,11 @@ async fn reserve<S: EventStore>(
             ),
             Some(StockEvent::StockAdded(_)) | None => "answered before".to_owned(),
         };
-        let again = if again { " (again: nothing new stored)" } else { "" };
+        let again = if again {
+            " (again: nothing new stored)"
+        } else {
+            ""
+        };
         println!("[{order_id}] {what}{again}");
         // Only after the command committed: a crash before redelivers it.
         message.ack().await?;

@@ -19,10 +19,10 @@ use std::time::Duration;
 
 use aggregato::outbox::nats::async_nats::jetstream;
 use aggregato::prelude::*;
+use aggregato_examples::order_services::SKU;
 use aggregato_examples::order_services::bus::{self, BoxError, Bus, Common};
 use aggregato_examples::order_services::inventory::StockEvent;
 use aggregato_examples::order_services::orders::*;
-use aggregato_examples::order_services::SKU;
 use aggregato_examples::shop::{OrderId, Sku};
 use futures_util::StreamExt as _;
 
@@ -52,13 +52,20 @@ async fn run() -> Result<(), BoxError> {
     // The outbox publisher, in the background: every Order event, `OrderPlaced` to its route.
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let publisher = {
-        let (store, database, broker) = (opened.store.clone(), opened.database.clone(), bus.broker());
+        let (store, database, broker) =
+            (opened.store.clone(), opened.database.clone(), bus.broker());
         tokio::spawn(async move {
             let shutdown = async {
                 let _ = stopped.await;
             };
-            bus::publish::<Order, _>(store, &database, broker, "urn:aggregato:order-service", shutdown)
-                .await
+            bus::publish::<Order, _>(
+                store,
+                &database,
+                broker,
+                "urn:aggregato:order-service",
+                shutdown,
+            )
+            .await
         })
     };
 
@@ -134,7 +141,14 @@ async fn settle<S: EventStore>(
                     refused.available, refused.requested
                 );
                 let done = repository
-                    .execute_idempotent(&order_id, CancelOrder { reason: reason.clone() }, &key, metadata)
+                    .execute_idempotent(
+                        &order_id,
+                        CancelOrder {
+                            reason: reason.clone(),
+                        },
+                        &key,
+                        metadata,
+                    )
                     .await?;
                 println!("[{order_id}] cancelled: {reason}{}", again(&done, before));
             }

@@ -5,9 +5,9 @@
 use std::future::Future;
 use std::time::Duration;
 
+use aggregato::outbox::nats::NatsBroker;
 use aggregato::outbox::nats::async_nats::jetstream::consumer::pull;
 use aggregato::outbox::nats::async_nats::{self, jetstream};
-use aggregato::outbox::nats::NatsBroker;
 use aggregato::outbox::{CloudEvent, Publisher};
 use aggregato::projection::postgres::PostgresCheckpoints;
 use aggregato::projection::sqlite::SqliteCheckpoints;
@@ -45,17 +45,13 @@ impl Common {
     pub fn from_args(
         args: impl IntoIterator<Item = String>,
     ) -> Result<(Self, Vec<(String, String)>), String> {
-        let mut nats_url = std::env::var("NATS_URL")
-            .ok()
-            .filter(|url| !url.is_empty());
+        let mut nats_url = std::env::var("NATS_URL").ok().filter(|url| !url.is_empty());
         let (mut prefix, mut stream) = ("shop".to_owned(), "SHOP".to_owned());
         let mut store_args = Vec::new();
         let mut others = Vec::new();
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
-            let value = args
-                .next()
-                .ok_or_else(|| format!("{flag} needs a value"))?;
+            let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
             match flag.as_str() {
                 "--nats" => nats_url = Some(value),
                 "--prefix" => prefix = value,
