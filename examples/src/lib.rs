@@ -4,5 +4,6 @@ pub mod bank;
 pub mod bank_views;
 pub mod catalogue;
 pub mod order_saga;
+pub mod order_services;
 pub mod shop;
 pub mod store;

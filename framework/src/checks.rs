@@ -171,6 +171,7 @@ pub trait ListedEvent: DomainEvent {
         event_type: Self::EVENT_TYPE,
         event_version: Self::EVENT_VERSION,
         aliases: Self::EVENT_ALIASES,
+        route: Self::EVENT_ROUTE,
         clone: |event| event.clone(),
         debug: |event| event,
         encode: |event| crate::event::to_payload(event),
@@ -189,6 +190,8 @@ pub struct EventOps<E> {
     pub event_version: u32,
     /// [`DomainEvent::EVENT_ALIASES`].
     pub aliases: &'static [&'static str],
+    /// [`DomainEvent::EVENT_ROUTE`].
+    pub route: Option<&'static str>,
     /// `Clone`.
     pub clone: fn(&E) -> E,
     /// `Debug`.

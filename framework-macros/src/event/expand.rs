@@ -22,6 +22,7 @@ pub(super) fn domain_event(event: &DomainEvent) -> TokenStream {
         version,
         upcast_from,
         aliases,
+        route,
     } = event;
     let (impl_generics, type_generics, _) = generics.split_for_impl();
     let where_clause = exists_when(generics, quote!(#krate::checks::EventData));
@@ -37,6 +38,9 @@ pub(super) fn domain_event(event: &DomainEvent) -> TokenStream {
     let version = Literal::u32_unsuffixed(*version);
     let aliases = (!aliases.is_empty())
         .then(|| quote!(const EVENT_ALIASES: &'static [&'static str] = &[#(#aliases),*];));
+    let route = route.as_ref().map(|route| {
+        quote!(const EVENT_ROUTE: ::core::option::Option<&'static str> = ::core::option::Option::Some(#route);)
+    });
     let upcasting = upcast_from
         .as_ref()
         .map(|older| decode_upcasting(event, older));
@@ -51,6 +55,7 @@ pub(super) fn domain_event(event: &DomainEvent) -> TokenStream {
                 const EVENT_TYPE: &'static str = #name;
                 const EVENT_VERSION: u32 = #version;
                 #aliases
+                #route
                 #upcasting
             }
         },

@@ -26,6 +26,8 @@ pub(super) struct EventOptions {
     pub(super) upcast_from: Option<Type>,
     /// Names it was stored under before a rename.
     pub(super) aliases: Option<Aliases>,
+    /// Where the outbox routes it, instead of by aggregate type and name.
+    pub(super) route: Option<SpannedValue<String>>,
     /// The runtime crate's path.
     #[darling(rename = "crate")]
     pub(super) krate: Option<Path>,
@@ -86,4 +88,6 @@ pub(super) struct DomainEvent {
     pub(super) upcast_from: Option<Type>,
     /// Former stored names.
     pub(super) aliases: Vec<String>,
+    /// The outbox's route, valid.
+    pub(super) route: Option<String>,
 }

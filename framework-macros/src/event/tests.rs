@@ -29,6 +29,18 @@ fn overrides() {
 }
 
 #[test]
+fn a_route() {
+    let expansion = super::expand(quote! {
+        #[derive(Serialize, Deserialize, DomainEvent)]
+        #[event(route = "payments.settled-v2_eu")]
+        pub struct PaymentSettled {
+            pub cents: u64,
+        }
+    });
+    insta::assert_snapshot!(pretty(expansion));
+}
+
+#[test]
 fn generic() {
     let expansion = super::expand(quote! {
         #[derive(Serialize, Deserialize, DomainEvent)]

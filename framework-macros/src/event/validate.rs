@@ -11,7 +11,8 @@ use crate::shared::dummy::local_crate;
 use crate::shared::paths::runtime_crate;
 use crate::shared::rules::version;
 
-/// Checks the stored name and the version, reporting every mistake at once.
+/// Checks the stored name, the version, the aliases and the route, reporting every mistake at
+/// once.
 pub(super) fn validate(input: EventInput, errors: &mut Accumulator) -> DomainEvent {
     let EventInput {
         ident,
@@ -48,8 +49,13 @@ pub(super) fn validate(input: EventInput, errors: &mut Accumulator) -> DomainEve
         }
         aliases.push(value);
     }
+    let route = options
+        .route
+        .filter(|route| errors.handle(valid_route(route)).is_some())
+        .map(SpannedValue::into_inner);
     DomainEvent {
         aliases,
+        route,
         runtime: runtime_crate(options.krate),
         krate: local_crate(),
         name: options
@@ -89,4 +95,56 @@ fn upcast_is_possible(
         ));
     }
     Ok(())
+}
+
+/// The longest route: Kafka's limit on a topic name, the shortest of the three brokers'.
+const MAX_ROUTE_LEN: usize = 249;
+
+/// A route must be something NATS (a subject under the prefix), RabbitMQ (a topic routing key)
+/// and Kafka (a topic) all carry as it is: words of ASCII letters, digits, `_` and `-`
+/// separated by single dots, at most 249 characters.
+fn valid_route(route: &SpannedValue<String>) -> darling::Result<()> {
+    const SHAPE: &str = "a route is words of ASCII letters, digits, `_` and `-` separated by \
+                         single dots, such as `route = \"payments.settled\"`, so that NATS \
+                         subjects, RabbitMQ routing keys and Kafka topics all carry it";
+    let text = route.as_str();
+    let problem = if text.is_empty() {
+        Some(format!(
+            "the route is empty: {SHAPE}; or remove `route` to route by aggregate type and \
+             event name"
+        ))
+    } else if let Some(bad) = text
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        Some(format!(
+            "the route `{text}` contains {}: {SHAPE}",
+            describe_char(bad)
+        ))
+    } else if text.split('.').any(str::is_empty) {
+        Some(format!(
+            "the route `{text}` has an empty word (a leading, trailing or doubled `.`): {SHAPE}"
+        ))
+    } else if text.len() > MAX_ROUTE_LEN {
+        Some(format!(
+            "the route is {} characters long, more than the {MAX_ROUTE_LEN} a Kafka topic may \
+             have: shorten it",
+            text.len()
+        ))
+    } else {
+        None
+    };
+    match problem {
+        Some(message) => Err(error_at(route.span(), message)),
+        None => Ok(()),
+    }
+}
+
+/// A character as a message names it: whitespace by name, the rest quoted.
+fn describe_char(c: char) -> String {
+    match c {
+        ' ' => "a space".to_owned(),
+        c if c.is_whitespace() => format!("the whitespace {c:?}"),
+        c => format!("`{c}`"),
+    }
 }

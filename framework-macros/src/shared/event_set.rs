@@ -94,6 +94,16 @@ fn event_set(model: &MessageSets) -> TokenStream {
         let event = as_domain_event(model, ty);
         quote!(#event.event_type)
     });
+    let routes = events.iter().map(|Member { ty, .. }| {
+        let event = as_domain_event(model, ty);
+        quote! {
+            #krate::event::EventRoute {
+                event_type: #event.event_type,
+                aliases: #event.aliases,
+                route: #event.route,
+            }
+        }
+    });
     let type_arms = events.iter().map(|Member { ty, variant }| {
         let event = as_domain_event(model, ty);
         quote!(Self::#variant(_) => #event.event_type)
@@ -125,6 +135,7 @@ fn event_set(model: &MessageSets) -> TokenStream {
         #[automatically_derived]
         impl #krate::EventSet for #event_enum {
             const EVENT_TYPES: &'static [&'static str] = &[#(#names),*];
+            const EVENT_ROUTES: &'static [#krate::event::EventRoute] = &[#(#routes),*];
 
             fn event_type(&self) -> &'static str {
                 match self {

@@ -29,6 +29,7 @@
 //! | `version = N` | [`DomainEvent::EVENT_VERSION`](crate::DomainEvent::EVENT_VERSION), the payload's schema version. Default 1; must be at least 1. |
 //! | `upcast_from = Type` | The previous schema of this event: a `DomainEvent` with the same `name` and a lower `version`, with `impl From<Type> for ThisEvent`. Payloads stored at older versions decode as `Type` (and, through its own `upcast_from`, older still) and are converted up. Needs `version` of 2 or more; not on generic types. |
 //! | `aliases("Old", ...)` | Names this event was stored under before it was renamed: stored events of those names decode as this one ([`DomainEvent::EVENT_ALIASES`](crate::DomainEvent::EVENT_ALIASES)); new ones are stored under `name`. A filter or subscription by event type names the stored names, so list the old ones there too. |
+//! | `route = "a.b"` | Where the outbox sends this event ([`DomainEvent::EVENT_ROUTE`](crate::DomainEvent::EVENT_ROUTE)), once the publisher was given its aggregate's routes ([`Publisher::with_routes`](crate::outbox::Publisher::with_routes)): NATS publishes to `<prefix>.a.b`, RabbitMQ uses it as the routing key, Kafka as the topic; a router set on the broker wins over it. Words of ASCII letters, digits, `_` and `-` separated by single dots, at most 249 characters (what all three brokers carry); anything else does not compile. |
 //! | `crate = path` | Where the runtime crate is, when it is not `::aggregato`. |
 //!
 //! ## Changing an event's schema

@@ -38,6 +38,10 @@ pub trait DomainEvent: crate::checks::EventData {
     /// a stored event of one of them decodes as this one. New events are stored under
     /// [`Self::EVENT_TYPE`]. None by default.
     const EVENT_ALIASES: &'static [&'static str] = &[];
+    /// Where the outbox routes this event (`#[event(route = "payments.settled")]`), instead of
+    /// by its aggregate type and stored name: see
+    /// [`OutgoingMessage::route`](crate::outbox::OutgoingMessage::route). `None` by default.
+    const EVENT_ROUTE: Option<&'static str> = None;
 
     /// Rebuilds this event from a payload stored at `stored_version`, in whichever form the
     /// store hands it over (a `&serde_json::Value`, or JSON text decoded straight into the
@@ -66,6 +70,11 @@ pub trait DomainEvent: crate::checks::EventData {
 pub trait EventSet: Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static {
     /// Every stored name in the set, in declaration order.
     const EVENT_TYPES: &'static [&'static str];
+    /// Every event of the set with its route (`#[event(route = "...")]`), in declaration order;
+    /// a [`Publisher`](crate::outbox::Publisher) given the table
+    /// ([`with_routes`](crate::outbox::Publisher::with_routes)) routes by it. Empty by default
+    /// (a hand-written set routes nothing).
+    const EVENT_ROUTES: &'static [EventRoute] = &[];
 
     /// The stored name of this event.
     fn event_type(&self) -> &'static str;
@@ -88,6 +97,18 @@ pub trait EventSet: Serialize + DeserializeOwned + Clone + Debug + Send + Sync +
         event_version: u32,
         payload: impl Into<StoredPayload<'a>>,
     ) -> Result<Self, DecodeError>;
+}
+
+/// One event of an [`EventSet`] and where the outbox routes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventRoute {
+    /// The stored name ([`DomainEvent::EVENT_TYPE`]).
+    pub event_type: &'static str,
+    /// Names it was stored under before ([`DomainEvent::EVENT_ALIASES`]): an old event
+    /// published again is routed as a new one.
+    pub aliases: &'static [&'static str],
+    /// Its route ([`DomainEvent::EVENT_ROUTE`]); `None` routes it by aggregate type and name.
+    pub route: Option<&'static str>,
 }
 
 /// A stored payload, in whichever form the store holds it. Every decode takes either:

@@ -1,6 +1,7 @@
 //! What a broker must do for the outbox: publish a batch of messages and say, for all of them
 //! at once, whether the broker acknowledged them.
 
+use std::borrow::Cow;
 use std::future::Future;
 
 use uuid::Uuid;
@@ -19,6 +20,20 @@ pub struct OutgoingMessage {
     pub aggregate_type: String,
     /// The event's stored name.
     pub event_type: String,
+    /// Where the event's type says it goes (`#[event(route = "payments.settled")]`), when the
+    /// [`Publisher`](super::Publisher) was given its aggregate's routes
+    /// ([`with_routes`](super::Publisher::with_routes)); `None` otherwise.
+    ///
+    /// Each broker reads it in its own terms: NATS publishes to the subject
+    /// `<prefix>.<route>`, RabbitMQ uses it as the routing key (the exchange stays the
+    /// aggregate type's), and Kafka uses it as the topic. A router the broker was given
+    /// (`NatsBroker::with_router`, `RabbitMqBroker::with_routing_key`) wins over it: the
+    /// router sees the whole message, this field included, and decides. Without either, the
+    /// broker routes by aggregate type and event type.
+    ///
+    /// A route is words of ASCII letters, digits, `_` and `-` separated by single dots
+    /// (checked where the attribute is written), which every one of those brokers carries.
+    pub route: Option<Cow<'static, str>>,
     /// Its version in the stream.
     pub version: u64,
     /// Its position in the global log.

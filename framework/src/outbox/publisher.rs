@@ -1,10 +1,13 @@
 //! The publisher: a projection of raw events whose target is a broker.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
 
 use super::{Broker, CloudEvent, OutgoingMessage, PublishError};
-use crate::event::RawEvent;
+use crate::aggregate::Aggregate;
+use crate::event::{EventSet, RawEvent};
 use crate::projection::{Context, OnFailure, Projection};
 use crate::store::EventFilter;
 
@@ -26,9 +29,16 @@ use crate::store::EventFilter;
 /// [`ProjectionRunner::with_name`](crate::ProjectionRunner::with_name) to give each publisher
 /// its own checkpoint and [`with_filter`](crate::ProjectionRunner::with_filter) to choose what
 /// it publishes.
+///
+/// **Routes.** Given an aggregate's routes ([`with_routes`](Self::with_routes)), each message
+/// of an event whose type has `#[event(route = "...")]` carries it
+/// ([`OutgoingMessage::route`]), and the broker sends it there unless a router of the broker's
+/// own says otherwise.
 pub struct Publisher<B, T = ()> {
     broker: B,
     source: String,
+    /// Per aggregate type, per stored name (aliases included): the route.
+    routes: HashMap<&'static str, HashMap<&'static str, &'static str>>,
     /// The batch being built, in position order.
     pending: Vec<OutgoingMessage>,
     transaction: PhantomData<fn() -> T>,
@@ -41,9 +51,67 @@ impl<B: Broker, T> Publisher<B, T> {
         Self {
             broker,
             source: source.into(),
+            routes: HashMap::new(),
             pending: Vec::new(),
             transaction: PhantomData,
         }
+    }
+
+    /// Routes the events of aggregate `A` that have `#[event(route = "...")]` there (the
+    /// table of its event set, [`EventSet::EVENT_ROUTES`]); its other events, and other
+    /// aggregates' events, keep the broker's routing by aggregate type and event name. Call it
+    /// once per aggregate whose routes count:
+    ///
+    /// ```
+    /// # use aggregato::prelude::*;
+    /// # use aggregato::outbox::{Broker, OutgoingMessage, Publisher, PublishError};
+    /// # use serde::{Deserialize, Serialize};
+    /// #[derive(Debug, Clone, Serialize, Deserialize, DomainEvent)]
+    /// #[event(route = "payments.settled")]
+    /// pub struct PaymentSettled { pub cents: u64 }
+    ///
+    /// # #[derive(Debug, Clone, Command)]
+    /// # #[command(aggregate = Payment)]
+    /// # pub struct Settle;
+    /// #[derive(Debug, Default, Clone, Serialize, Deserialize, Aggregate)]
+    /// #[aggregate(id = String, events(PaymentSettled), commands(Settle))]
+    /// pub struct Payment;
+    /// # impl Handle<Settle> for Payment {
+    /// #     async fn handle(&self, _: Settle, _: &()) -> Result<Vec<PaymentEvent>, std::convert::Infallible> {
+    /// #         Ok(vec![])
+    /// #     }
+    /// # }
+    /// # impl Apply<PaymentSettled> for Payment {
+    /// #     fn apply(&mut self, _: &PaymentSettled) {}
+    /// # }
+    /// # struct Printer;
+    /// # impl Broker for Printer {
+    /// #     async fn publish(&mut self, _: &[OutgoingMessage]) -> Result<(), PublishError> { Ok(()) }
+    /// # }
+    ///
+    /// let publisher: Publisher<Printer> =
+    ///     Publisher::new(Printer, "urn:service:payments").with_routes::<Payment>();
+    /// assert_eq!(publisher.route("Payment", "PaymentSettled"), Some("payments.settled"));
+    /// ```
+    pub fn with_routes<A: Aggregate>(mut self) -> Self {
+        let routes = self.routes.entry(A::AGGREGATE_TYPE).or_default();
+        for entry in <A::Event as EventSet>::EVENT_ROUTES {
+            if let Some(route) = entry.route {
+                for name in std::iter::once(&entry.event_type).chain(entry.aliases) {
+                    routes.insert(name, route);
+                }
+            }
+        }
+        self
+    }
+
+    /// The route of events named `event_type` of `aggregate_type`, if
+    /// [`with_routes`](Self::with_routes) gave one.
+    pub fn route(&self, aggregate_type: &str, event_type: &str) -> Option<&'static str> {
+        self.routes
+            .get(aggregate_type)
+            .and_then(|routes| routes.get(event_type))
+            .copied()
     }
 
     /// The broker.
@@ -66,6 +134,7 @@ impl<B, T> fmt::Debug for Publisher<B, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Publisher")
             .field("source", &self.source)
+            .field("routes", &self.routes)
             .field("pending", &self.pending.len())
             .finish_non_exhaustive()
     }
@@ -112,6 +181,9 @@ impl<B: Broker, T: Send + 'static> Projection for Publisher<B, T> {
             stream_id: envelope.stream_id.clone(),
             aggregate_type: envelope.aggregate_type.clone(),
             event_type: envelope.event_type.clone(),
+            route: self
+                .route(&envelope.aggregate_type, &envelope.event_type)
+                .map(Cow::Borrowed),
             version: envelope.version,
             position,
             body,

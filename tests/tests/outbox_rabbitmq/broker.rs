@@ -14,6 +14,7 @@ fn raw_message(position: u64) -> OutgoingMessage {
         stream_id: "BankAccount-raw".to_owned(),
         aggregate_type: "BankAccount".to_owned(),
         event_type: "Raw".to_owned(),
+        route: None,
         version: position,
         position,
         body: b"{}".to_vec(),

@@ -13,7 +13,7 @@ use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::{self, stream};
 use uuid::Uuid;
 
-use super::subject::{Router, default_subject};
+use super::subject::{Router, default_subject, routed_subject};
 use crate::outbox::{Broker, OutgoingMessage, PublishError};
 
 /// The `Content-Type` header of every message: a CloudEvent in structured JSON mode.
@@ -49,7 +49,8 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 1_000;
 pub struct NatsBroker {
     context: jetstream::Context,
     prefix: String,
-    router: Router,
+    /// A router of the user's, which wins over routes and the default.
+    router: Option<Router>,
     max_in_flight: usize,
     duplicates: Arc<AtomicU64>,
 }
@@ -58,26 +59,26 @@ impl NatsBroker {
     /// A broker publishing through `context` under the subject prefix `prefix` (one or more
     /// subject tokens, such as `"orders"` or `"acme.orders"`).
     pub fn new(context: jetstream::Context, prefix: impl Into<String>) -> Self {
-        let prefix: String = prefix.into();
-        let router_prefix = prefix.clone();
         Self {
             context,
-            prefix,
-            router: Arc::new(move |message| default_subject(&router_prefix, message)),
+            prefix: prefix.into(),
+            router: None,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             duplicates: Arc::new(AtomicU64::new(0)),
         }
     }
 
     /// Publishes each message to the subject `router` returns for it instead of
-    /// `<prefix>.<aggregate type>.<event type>`. A stream must take every subject it returns
-    /// ([`ensure_stream`](Self::ensure_stream) binds `<prefix>.>` only). Route one aggregate's
-    /// events to subjects of one stream, or they lose their order.
+    /// `<prefix>.<route>` or `<prefix>.<aggregate type>.<event type>`: the router wins over
+    /// the message's [`route`](OutgoingMessage::route) (which it sees, and may use). A stream
+    /// must take every subject it returns ([`ensure_stream`](Self::ensure_stream) binds
+    /// `<prefix>.>` only). Route one aggregate's events to subjects of one stream, or they
+    /// lose their order.
     pub fn with_router(
         mut self,
         router: impl Fn(&OutgoingMessage) -> String + Send + Sync + 'static,
     ) -> Self {
-        self.router = Arc::new(router);
+        self.router = Some(Arc::new(router));
         self
     }
 
@@ -94,9 +95,15 @@ impl NatsBroker {
         &self.prefix
     }
 
-    /// The subject `message` is published to.
+    /// The subject `message` is published to: the [router](Self::with_router)'s if one was
+    /// set, else `<prefix>.<route>` for a message with a [`route`](OutgoingMessage::route),
+    /// else `<prefix>.<aggregate type>.<event type>`.
     pub fn subject(&self, message: &OutgoingMessage) -> String {
-        (self.router)(message)
+        match (&self.router, &message.route) {
+            (Some(router), _) => router(message),
+            (None, Some(route)) => routed_subject(&self.prefix, route),
+            (None, None) => default_subject(&self.prefix, message),
+        }
     }
 
     /// The JetStream context.
@@ -200,6 +207,7 @@ impl fmt::Debug for NatsBroker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NatsBroker")
             .field("prefix", &self.prefix)
+            .field("router", &self.router.is_some())
             .field("max_in_flight", &self.max_in_flight)
             .field("duplicates", &self.duplicates())
             .finish_non_exhaustive()

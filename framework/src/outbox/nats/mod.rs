@@ -1,8 +1,11 @@
 //! The outbox on NATS JetStream (feature `nats`): [`NatsBroker`] publishes, [`decode`] reads
 //! on the consuming side.
 //!
-//! **Publishing.** Each event goes to the subject `<prefix>.<aggregate type>.<event type>`
-//! (or wherever [`NatsBroker::with_router`] says) as a CloudEvents JSON body, with the header
+//! **Publishing.** Each event goes to the subject `<prefix>.<aggregate type>.<event type>`,
+//! or `<prefix>.<route>` when its type has `#[event(route = "...")]` and the publisher was
+//! given its aggregate's routes ([`Publisher::with_routes`](crate::outbox::Publisher::with_routes)),
+//! or wherever [`NatsBroker::with_router`] says (a router wins over a route), as a CloudEvents
+//! JSON body, with the header
 //! `Nats-Msg-Id` = the event id, so the stream drops a second copy published within its
 //! duplicate window (2 minutes unless the stream says otherwise); the ack of such a copy says
 //! `duplicate`, and counts as acknowledged. A batch is sent whole before any ack is awaited.

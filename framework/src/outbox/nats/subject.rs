@@ -17,6 +17,13 @@ pub(super) fn default_subject(prefix: &str, message: &OutgoingMessage) -> String
     )
 }
 
+/// A routed message's subject: `<prefix>.<route>`. The route's dots separate subject tokens,
+/// so a consumer can filter on `<prefix>.payments.*`; `#[event(route)]` admits no wildcard,
+/// whitespace or empty token.
+pub(super) fn routed_subject(prefix: &str, route: &str) -> String {
+    format!("{prefix}.{route}")
+}
+
 /// `name` as one NATS subject token: the token separator `.`, the wildcards `*` and `>`, and
 /// whitespace (none of which a published subject may hold inside a token) become `_`, and an
 /// empty name becomes `_`. So a consumer can always filter on `<prefix>.<aggregate>.*`.
@@ -43,5 +50,13 @@ mod tests {
         assert_eq!(subject_token("bank.Account Opened"), "bank_Account_Opened");
         assert_eq!(subject_token("a*b>c\td"), "a_b_c_d");
         assert_eq!(subject_token(""), "_");
+    }
+
+    #[test]
+    fn a_route_follows_the_prefix_with_its_dots_kept() {
+        assert_eq!(
+            routed_subject("acme.orders", "payments.settled"),
+            "acme.orders.payments.settled"
+        );
     }
 }

@@ -4,9 +4,13 @@
 //! **Routing.** By default each aggregate type has a durable topic exchange,
 //! `<prefix>.<aggregate type>` (prefix `aggregato` unless [set](RabbitMqBroker::with_exchange_prefix)),
 //! and the routing key is the event's stored name, so a consumer binds `BankAccount`'s
-//! exchange with `#` for everything, or `MoneyDeposited` for one event.
+//! exchange with `#` for everything, or `MoneyDeposited` for one event. An event whose type
+//! has `#[event(route = "payments.settled")]`, published by a publisher given its
+//! aggregate's routes ([`Publisher::with_routes`](crate::outbox::Publisher::with_routes)),
+//! goes to the same exchange with its route as the routing key (bind `payments.*`, say).
 //! [`with_exchanges`](RabbitMqBroker::with_exchanges) and
-//! [`with_routing_key`](RabbitMqBroker::with_routing_key) change either;
+//! [`with_routing_key`](RabbitMqBroker::with_routing_key) change either; a routing key
+//! function wins over routes;
 //! [`declare_exchanges`](RabbitMqBroker::declare_exchanges) declares them.
 //!
 //! **What counts as published.** Every message goes out with `mandatory` set, and the batch
@@ -74,7 +78,8 @@ pub struct RabbitMqBroker {
     connection: Option<Connection>,
     channel: Option<Channel>,
     exchange: ExchangeNamer,
-    routing_key: RoutingKey,
+    /// A routing key function of the user's, which wins over routes and the default.
+    routing_key: Option<RoutingKey>,
     confirm_timeout: Duration,
 }
 
@@ -88,7 +93,7 @@ impl RabbitMqBroker {
             connection: None,
             channel: None,
             exchange: prefixed(DEFAULT_EXCHANGE_PREFIX),
-            routing_key: Arc::new(|message| message.event_type.clone()),
+            routing_key: None,
             confirm_timeout: DEFAULT_CONFIRM_TIMEOUT,
         };
         broker.channel().await?;
@@ -107,14 +112,26 @@ impl RabbitMqBroker {
         self
     }
 
-    /// Routes each message with the routing key `key` gives (the event's stored name by
-    /// default): the stream id, say, or a tenant and the event type.
+    /// Routes each message with the routing key `key` gives (by default the message's
+    /// [`route`](OutgoingMessage::route), else the event's stored name): the stream id, say,
+    /// or a tenant and the event type. It wins over the message's route, which it sees and
+    /// may use.
     pub fn with_routing_key(
         mut self,
         key: impl Fn(&OutgoingMessage) -> String + Send + Sync + 'static,
     ) -> Self {
-        self.routing_key = Arc::new(key);
+        self.routing_key = Some(Arc::new(key));
         self
+    }
+
+    /// The routing key of `message`: the [routing key function](Self::with_routing_key)'s if
+    /// one was set, else its [`route`](OutgoingMessage::route), else its event type.
+    pub fn routing_key(&self, message: &OutgoingMessage) -> String {
+        match (&self.routing_key, &message.route) {
+            (Some(key), _) => key(message),
+            (None, Some(route)) => route.clone().into_owned(),
+            (None, None) => message.event_type.clone(),
+        }
     }
 
     /// Sets how long publishing a batch may take, connecting and confirms included (30 s by
@@ -211,7 +228,7 @@ impl RabbitMqBroker {
             .map(|message| {
                 (
                     self.exchange_for(&message.aggregate_type),
-                    (self.routing_key)(message),
+                    self.routing_key(message),
                 )
             })
             .collect();
