@@ -125,7 +125,22 @@ fn raw_message() -> OutgoingMessage {
         version: 1,
         position: 1,
         body: b"{}".to_vec(),
+        route: None,
     }
+}
+
+/// An event's route names its topic under the prefix; a topic function wins over it, and
+/// without either the topic is the aggregate type's. (Making a producer connects nothing.)
+#[test]
+fn a_route_names_the_topic_and_a_topic_function_wins() {
+    let broker = KafkaBroker::new("127.0.0.1:1", "shop").expect("a producer");
+    let mut message = raw_message();
+    assert_eq!(broker.topic(&message), "shop.BankAccount");
+    message.route = Some("payments.settled".into());
+    assert_eq!(broker.topic(&message), "shop.payments.settled");
+    let broker = broker
+        .with_topics(|message| format!("custom.{}", message.route.as_deref().unwrap_or("none")));
+    assert_eq!(broker.topic(&message), "custom.payments.settled");
 }
 
 /// Nothing listens on port 1: a delivery that times out is unavailable, which the publisher

@@ -26,8 +26,9 @@ pub struct OutgoingMessage {
     ///
     /// Each broker reads it in its own terms: NATS publishes to the subject
     /// `<prefix>.<route>`, RabbitMQ uses it as the routing key (the exchange stays the
-    /// aggregate type's), and Kafka uses it as the topic. A router the broker was given
-    /// (`NatsBroker::with_router`, `RabbitMqBroker::with_routing_key`) wins over it: the
+    /// aggregate type's), and Kafka publishes to the topic `<prefix>.<route>`. A router the
+    /// broker was given (`NatsBroker::with_router`, `RabbitMqBroker::with_routing_key`,
+    /// `KafkaBroker::with_topics`) wins over it: the
     /// router sees the whole message, this field included, and decides. Without either, the
     /// broker routes by aggregate type and event type.
     ///

@@ -51,7 +51,8 @@ pub struct KafkaBroker {
     /// The last batch failed as unavailable: the next one starts a new producer session.
     session_in_doubt: bool,
     prefix: String,
-    router: Router,
+    /// The user's topic function, which wins over routes and the default.
+    router: Option<Router>,
 }
 
 impl KafkaBroker {
@@ -92,25 +93,25 @@ impl KafkaBroker {
     ) -> Result<Self, KafkaError> {
         config.set("enable.idempotence", "true").set("acks", "all");
         let producer = config.create()?;
-        let prefix: String = prefix.into();
-        let router_prefix = prefix.clone();
         Ok(Self {
             config,
             producer,
             session_in_doubt: false,
-            prefix,
-            router: Arc::new(move |message| default_topic(&router_prefix, message)),
+            prefix: prefix.into(),
+            router: None,
         })
     }
 
     /// Publishes each message to the topic `topics` returns for it instead of
-    /// `<prefix>.<aggregate type>`. Send one stream's events to one topic: the key (the
-    /// stream id) keeps them on one partition, in order, only within a topic.
+    /// `<prefix>.<route>` or `<prefix>.<aggregate type>`: the function wins over an event's
+    /// [route](OutgoingMessage::route), and can read it. Send one stream's events to one
+    /// topic: the key (the stream id) keeps them on one partition, in order, only within a
+    /// topic.
     pub fn with_topics(
         mut self,
         topics: impl Fn(&OutgoingMessage) -> String + Send + Sync + 'static,
     ) -> Self {
-        self.router = Arc::new(topics);
+        self.router = Some(Arc::new(topics));
         self
     }
 
@@ -126,9 +127,18 @@ impl KafkaBroker {
         super::topic_name(&format!("{}.{aggregate_type}", self.prefix))
     }
 
-    /// The topic `message` is published to.
+    /// The topic `message` is published to: the [`with_topics`](Self::with_topics)
+    /// function's if one was set; otherwise `<prefix>.<route>` for an event with a route
+    /// (`#[event(route = "...")]`, given to the publisher with
+    /// [`Publisher::with_routes`](crate::outbox::Publisher::with_routes)); otherwise
+    /// `<prefix>.<aggregate type>`. A routed event's stream should route all its events to one
+    /// topic, or they lose their order across topics.
     pub fn topic(&self, message: &OutgoingMessage) -> String {
-        (self.router)(message)
+        match (&self.router, &message.route) {
+            (Some(router), _) => router(message),
+            (None, Some(route)) => super::topic_name(&format!("{}.{route}", self.prefix)),
+            (None, None) => default_topic(&self.prefix, message),
+        }
     }
 
     /// The producer (a clone shares it).
