@@ -3,7 +3,7 @@
 use darling::error::Accumulator;
 use darling::util::SpannedValue;
 use syn::spanned::Spanned;
-use syn::{Data, DeriveInput, Fields, GenericArgument, PathArguments, Generics, Ident, Type};
+use syn::{Data, DeriveInput, Fields, GenericArgument, Generics, Ident, PathArguments, Type};
 
 use super::model::{DomainEvent, EventInput, EventOptions};
 use crate::shared::diagnostics::error_at;
@@ -97,7 +97,11 @@ fn upcast_is_possible(
 pub(super) fn owned_fields(input: &DeriveInput, errors: &mut Accumulator) {
     let fields: Vec<&Fields> = match &input.data {
         Data::Struct(data) => vec![&data.fields],
-        Data::Enum(data) => data.variants.iter().map(|variant| &variant.fields).collect(),
+        Data::Enum(data) => data
+            .variants
+            .iter()
+            .map(|variant| &variant.fields)
+            .collect(),
         Data::Union(_) => Vec::new(),
     };
     for (index, field) in fields.into_iter().flatten().enumerate() {

@@ -7,7 +7,6 @@
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::ext::IdentExt;
-use syn::spanned::Spanned;
 use syn::{Ident, Path};
 
 use super::model::{Saga, Step, StepKind, Steps};
@@ -57,22 +56,7 @@ pub(super) fn steps(model: &Steps) -> TokenStream {
     let (step_enum, step_enum_impl) = step_enum(&model.saga, &model.step_enum, &names);
     let steps_impl = steps_impl(model);
     let impls = wrap_in_const(&model.runtime, quote!(#step_enum_impl #steps_impl));
-    let check = saga_check(model);
-    quote!(#step_enum #impls #check)
-}
-
-/// The one check that the block's type is a saga, every token at the type as the block names
-/// it (`impl PlaceOrder`), so that a forgotten `#[derive(Saga)]` is one error there: the
-/// `SagaSteps` impl exists only when it holds, and reports nothing of its own.
-fn saga_check(model: &Steps) -> TokenStream {
-    let Steps {
-        runtime, self_ty, ..
-    } = model;
-    let check = respan(
-        quote!(let _ = <#self_ty as #runtime::saga::Saga>::SAGA_TYPE;),
-        self_ty.span(),
-    );
-    quote!(const _: () = { #check };)
+    quote!(#step_enum #impls)
 }
 
 fn steps_impl(model: &Steps) -> TokenStream {
@@ -125,13 +109,12 @@ fn steps_impl(model: &Steps) -> TokenStream {
             #saga::unknown_step(<Self as #saga::Saga>::SAGA_TYPE, step),
         )
     };
-    // Only when the type is a saga (the `for<'__a>` binder makes the bound non-trivial, so an
-    // unmet one removes the impl instead of being an error): a forgotten `#[derive(Saga)]` or
-    // serde derive is then reported by `saga_check` and the derive's own check, not again by
-    // every signature here.
+    // Under the condition of the `Saga` impl: a saga struct that is not `Serialize` is reported
+    // once, by the derive's check, not again here. Without the derive there is no `Saga` impl,
+    // and this impl reports it.
     quote! {
         #[automatically_derived]
-        impl #saga::SagaSteps for #self_ty where for<'__a> Self: #saga::Saga {
+        impl #saga::SagaSteps for #self_ty where for<'__a> Self: #krate::checks::SagaData {
             const STEPS: &'static [#saga::StepInfo] = &[#(#infos),*];
 
             #run_step {
