@@ -132,10 +132,9 @@ pub fn initial_state<T: InitialState>() -> T {
 /// A command of the aggregate `A`: one listed in its `commands(...)`, which the generated
 /// command enum converts from, or any other type that converts into it.
 ///
-/// The compiler reports an unlisted command as the missing `From` impl of the enum it could
-/// not be converted into, with a note naming this trait; implementing it per listed type
-/// instead would make this message the first one, but refuse the user's own types that
-/// convert into the enum.
+/// Implemented for every type that converts into the command enum, so the user's own types
+/// that do are commands too; the impl is not recommended, so an unlisted command is reported
+/// in this trait's words rather than as the missing `From` impl of the generated enum.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not in `commands(...)` of `{A}`",
     label = "not a command of `{A}`",
@@ -143,6 +142,9 @@ pub fn initial_state<T: InitialState>() -> T {
 )]
 pub trait CommandOf<A: Aggregate>: Into<A::Command> {}
 
+// Not recommended: an unlisted command is reported in these words, not as the missing `From`
+// impl of the generated enum.
+#[diagnostic::do_not_recommend]
 impl<A: Aggregate, C: Into<A::Command>> CommandOf<A> for C {}
 
 /// An event of the aggregate `A`: one listed in its `events(...)`, which the generated event
@@ -154,6 +156,8 @@ impl<A: Aggregate, C: Into<A::Command>> CommandOf<A> for C {}
 )]
 pub trait EventOf<A: Aggregate>: Into<A::Event> {}
 
+// Not recommended: as `CommandOf`.
+#[diagnostic::do_not_recommend]
 impl<A: Aggregate, E: Into<A::Event>> EventOf<A> for E {}
 
 /// A type listed in `events(...)`: everything the generated event enum needs of a listed type

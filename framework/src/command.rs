@@ -9,8 +9,8 @@ use crate::checks::CommandData;
 /// checks that every type listed in its `commands(...)` targets it.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a command",
-    label = "listed as a command but has no `Command` impl",
-    note = "add `#[derive(aggregato::Command)]` and `#[command(aggregate = YourAggregate)]` to `{Self}`"
+    label = "listed as a command, but does not implement `Command`",
+    note = "a command needs `#[derive(Debug, Clone, aggregato::Command)]` and `#[command(aggregate = YourAggregate)]`; or, if `{Self}` is an event, list it in `events(...)`"
 )]
 pub trait Command: CommandData {
     /// The aggregate this command targets.

@@ -107,8 +107,12 @@ pub(super) fn associated_items(
     let snapshot_version =
         snapshot_version.map(|version| quote! { const SNAPSHOT_VERSION: u32 = #version; });
     let (krate, ident) = (&model.krate, &model.ident);
-    // At the aggregate's name, so that a missing `Default` is reported there.
-    let initial_state = quote_spanned!(ident.span()=> #krate::checks::initial_state::<#ident>());
+    // `initial = path` is called, spanned at the path, so that a wrong one is reported there;
+    // else `Default`, at the aggregate's name, so that a missing one is reported there.
+    let initial_state = match &model.initial {
+        Some(initial) => quote_spanned!(initial.span()=> #initial()),
+        None => quote_spanned!(ident.span()=> #krate::checks::initial_state::<#ident>()),
+    };
     quote! {
         const AGGREGATE_TYPE: &'static str = #type_name;
         #snapshot_version

@@ -43,6 +43,8 @@ pub(super) struct AggregateOptions {
     pub(super) commands: Option<TypeList>,
     /// `Aggregate::SNAPSHOT_VERSION`; the runtime's default (1) when absent.
     pub(super) snapshot_version: Option<SpannedValue<u32>>,
+    /// The function returning the state before the first event; `Default` when absent.
+    pub(super) initial: Option<Path>,
     /// The generated event enum's name; `{Struct}Event` when absent.
     pub(super) event_enum: Option<Ident>,
     /// The generated command enum's name; `{Struct}Command` when absent.
@@ -109,6 +111,8 @@ pub(super) struct Aggregate {
     pub(super) type_name: String,
     /// `Aggregate::SNAPSHOT_VERSION` when given.
     pub(super) snapshot_version: Option<u32>,
+    /// The function `Aggregate::initial_state` calls; `Default` when absent.
+    pub(super) initial: Option<Path>,
     pub(super) id: Type,
     pub(super) error: Type,
     pub(super) services: Type,

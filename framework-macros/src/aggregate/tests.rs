@@ -29,6 +29,18 @@ fn all_options() {
 }
 
 #[test]
+fn initial_state_from_a_function() {
+    let expansion = super::expand(quote! {
+        #[derive(Aggregate)]
+        #[aggregate(id = u64, initial = Echo::silent, events(Pinged), commands(Ping))]
+        struct Echo {
+            volume: u8,
+        }
+    });
+    insta::assert_snapshot!(pretty(expansion));
+}
+
+#[test]
 fn minimal() {
     let expansion = super::expand(quote! {
         #[derive(Default, Aggregate)]

@@ -79,6 +79,7 @@ pub(super) fn validate(input: AggregateInput, errors: &mut Accumulator) -> Aggre
             .name
             .map_or_else(|| ident.to_string(), SpannedValue::into_inner),
         snapshot_version: options.snapshot_version.map(SpannedValue::into_inner),
+        initial: options.initial,
         generic: !generics.params.is_empty() || generics.where_clause.is_some(),
         sets: MessageSets {
             krate: krate.clone(),

@@ -33,7 +33,11 @@ pub(super) fn command(command: &Command) -> TokenStream {
     let impls = wrap_in_const(
         runtime,
         quote! {
+            // Not recommended: when the command lacks `Clone` or `Debug`, a use of it is
+            // reported as "not a command", the same words at every use so that the compiler
+            // shows them once, and the check at the type says what to add.
             #[automatically_derived]
+            #[diagnostic::do_not_recommend]
             impl #impl_generics #krate::Command for #ident #type_generics #where_clause {
                 type Aggregate = #aggregate;
                 const COMMAND_TYPE: &'static str = #name;

@@ -17,7 +17,10 @@ use crate::shared::derive;
 pub(crate) fn expand(input: TokenStream) -> TokenStream {
     derive::run(
         input,
-        |input, errors| validate::validate(model::EventInput::parse(input, errors), errors),
+        |input, errors| {
+            validate::owned_fields(input, errors);
+            validate::validate(model::EventInput::parse(input, errors), errors)
+        },
         expand::domain_event,
         |_| TokenStream::new(),
     )

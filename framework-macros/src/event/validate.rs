@@ -3,7 +3,7 @@
 use darling::error::Accumulator;
 use darling::util::SpannedValue;
 use syn::spanned::Spanned;
-use syn::{Generics, Ident, Type};
+use syn::{Data, DeriveInput, Fields, GenericArgument, Generics, Ident, PathArguments, Type};
 
 use super::model::{DomainEvent, EventInput, EventOptions};
 use crate::shared::diagnostics::error_at;
@@ -146,5 +146,61 @@ fn describe_char(c: char) -> String {
         ' ' => "a space".to_owned(),
         c if c.is_whitespace() => format!("the whitespace {c:?}"),
         c => format!("`{c}`"),
+    }
+}
+
+/// No field may borrow: an event is read back from the store, so it must own its data. The
+/// compiler would only say, at every use of the event, that `Deserialize` "is not general
+/// enough"; this is one error at the borrow.
+pub(super) fn owned_fields(input: &DeriveInput, errors: &mut Accumulator) {
+    let fields: Vec<&Fields> = match &input.data {
+        Data::Struct(data) => vec![&data.fields],
+        Data::Enum(data) => data
+            .variants
+            .iter()
+            .map(|variant| &variant.fields)
+            .collect(),
+        Data::Union(_) => Vec::new(),
+    };
+    for (index, field) in fields.into_iter().flatten().enumerate() {
+        let Some(reference) = borrow_in(&field.ty) else {
+            continue;
+        };
+        let name = field
+            .ident
+            .as_ref()
+            .map_or_else(|| format!("field {index}"), |ident| format!("`{ident}`"));
+        errors.push(error_at(
+            reference.and_token.span,
+            format!(
+                "{name} of `{}` borrows, but an event is stored as JSON and read back from the \
+                 store, which a borrow cannot be: own the data (`String` for `&str`, `Vec<T>` \
+                 for `&[T]`)",
+                input.ident
+            ),
+        ));
+    }
+}
+
+/// The first reference in `ty`, looking into generic arguments, tuples, arrays and slices
+/// (`Option<&str>` borrows as much as `&str`).
+fn borrow_in(ty: &Type) -> Option<&syn::TypeReference> {
+    match ty {
+        Type::Reference(reference) => Some(reference),
+        Type::Paren(inner) => borrow_in(&inner.elem),
+        Type::Group(inner) => borrow_in(&inner.elem),
+        Type::Array(inner) => borrow_in(&inner.elem),
+        Type::Slice(inner) => borrow_in(&inner.elem),
+        Type::Tuple(tuple) => tuple.elems.iter().find_map(borrow_in),
+        Type::Path(path) => path.path.segments.iter().find_map(|segment| {
+            let PathArguments::AngleBracketed(arguments) = &segment.arguments else {
+                return None;
+            };
+            arguments.args.iter().find_map(|argument| match argument {
+                GenericArgument::Type(ty) => borrow_in(ty),
+                _ => None,
+            })
+        }),
+        _ => None,
     }
 }

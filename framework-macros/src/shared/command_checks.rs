@@ -1,11 +1,12 @@
 //! The compile-time check that each listed command targets the aggregate that lists it.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::quote;
 use syn::Path;
 use syn::spanned::Spanned;
 
 use super::message_sets::MessageSets;
+use super::respan::respan;
 use super::type_list::Member;
 
 /// Whom the listed commands must target.
@@ -31,12 +32,18 @@ pub(crate) fn expand(model: &MessageSets, runtime: &Path, owner: &Owner<'_>) -> 
         Owner::Aggregate(ident) => (quote!(listed_by), ident),
         Owner::Entity(ident) => (quote!(listed_by_entity), ident),
     };
+    // Every token at the listed type, the runtime's path included, as in the enums' uses of
+    // `COMMAND_OPS`: a listed type that is no usable command is then the same error at the
+    // same place in both, which the compiler shows once.
     let checks = model.commands.iter().map(|Member { ty, .. }| {
-        quote_spanned! {ty.span()=>
-            #krate::checks::#check::<#target, #ty, _>(
-                &<#ty as #krate::checks::ListedCommand>::COMMAND_OPS,
-            );
-        }
+        respan(
+            quote! {
+                #krate::checks::#check::<#target, #ty, _>(
+                    &<#ty as #krate::checks::ListedCommand>::COMMAND_OPS,
+                );
+            },
+            ty.span(),
+        )
     });
     quote! {
         const _: () = {

@@ -3,12 +3,13 @@
 //! [`super::event_set`].
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::quote;
 use syn::spanned::Spanned;
 use syn::{Ident, Path, Visibility};
 
 use super::diagnostics::display_path;
 use super::event_set;
+use super::respan::respan;
 use super::type_list::Member;
 
 /// What the enums are generated from: the shared part of an aggregate's and an entity's model.
@@ -139,11 +140,17 @@ fn clone_debug(
         ),
     );
     let clone_arms = members.iter().map(|Member { ty, variant }| {
-        let clone = quote_spanned!(ty.span()=> (<#ty as #krate::checks::#listed>::#ops.clone));
+        let clone = respan(
+            quote!((<#ty as #krate::checks::#listed>::#ops.clone)),
+            ty.span(),
+        );
         quote!(Self::#variant(__value) => Self::#variant(#clone(__value)))
     });
     let debug_arms = members.iter().map(|Member { ty, variant }| {
-        let debug = quote_spanned!(ty.span()=> (<#ty as #krate::checks::#listed>::#ops.debug));
+        let debug = respan(
+            quote!((<#ty as #krate::checks::#listed>::#ops.debug)),
+            ty.span(),
+        );
         let variant_name = variant.to_string();
         quote! {
             Self::#variant(__value) => __formatter

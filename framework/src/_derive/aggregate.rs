@@ -5,7 +5,7 @@
 //!
 //! The struct must have named fields, or none (a unit struct), must implement `Default` (the
 //! state before the first event, [`Aggregate::initial_state`](crate::Aggregate::initial_state))
-//! and cannot be generic. For each type `C` listed in
+//! unless `initial = path` names a function that returns it, and cannot be generic. For each type `C` listed in
 //! `commands(...)` the user writes `impl `[`Handle<C>`](crate::Handle)` for TheAggregate`, and for each type `E`
 //! listed in `events(...)`, `impl `[`Apply<E>`](crate::Apply)` for TheAggregate`; the derive dispatches to them.
 //!
@@ -81,6 +81,7 @@
 //! | `services = Type` | no | [`Aggregate::Services`](crate::Aggregate::Services), handed to every handler. Default `()`. |
 //! | `name = "..."` | no | [`Aggregate::AGGREGATE_TYPE`](crate::Aggregate::AGGREGATE_TYPE), the stored type name that prefixes stream ids. Default: the struct's name. Changing it orphans stored streams. |
 //! | `snapshot_version = N` | no | [`Aggregate::SNAPSHOT_VERSION`](crate::Aggregate::SNAPSHOT_VERSION), the version of the state's schema that snapshots record; raise it when the state's serialized form or meaning changes, and snapshots taken before are ignored (the aggregate is rebuilt from its events). Default 1. |
+//! | `initial = path` | no | A function `fn() -> Self` that [`Aggregate::initial_state`](crate::Aggregate::initial_state) calls: the state before the first event. Default: `Default::default`, which the struct must then implement. |
 //! | `event_enum = Ident` | no | The name of the generated event enum. Default `{Struct}Event`. |
 //! | `command_enum = Ident` | no | The name of the generated command enum. Default `{Struct}Command`. |
 //! | `crate = path` | no | Where the runtime crate is, when it is not `::aggregato` (e.g. after `extern crate aggregato as renamed;`). |

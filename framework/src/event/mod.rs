@@ -27,7 +27,7 @@ pub use raw::RawEvent;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a domain event",
     label = "listed as an event but has no `DomainEvent` impl",
-    note = "add `#[derive(aggregato::DomainEvent, serde::Serialize, serde::Deserialize, Clone, Debug)]` to `{Self}`"
+    note = "add `#[derive(aggregato::DomainEvent, serde::Serialize, serde::Deserialize, Clone, Debug)]` to `{Self}`; or, if `{Self}` is a command, list it in `commands(...)`"
 )]
 pub trait DomainEvent: crate::checks::EventData {
     /// The stable stored name of this event type.

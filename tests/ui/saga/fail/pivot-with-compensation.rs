@@ -14,16 +14,6 @@ impl PlaceOrder {
         Ok(())
     }
 
-    #[step(pivot, no_compensation)]
-    async fn ship(&mut self, _: &(), _: StepKey) -> StepResult {
-        Ok(())
-    }
-
-    #[step(compensate = release_stock, no_compensation)]
-    async fn notify(&mut self, _: &(), _: StepKey) -> StepResult {
-        Ok(())
-    }
-
     async fn release_stock(&mut self, _: &(), _: StepKey) -> StepResult {
         Ok(())
     }

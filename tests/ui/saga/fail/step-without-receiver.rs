@@ -10,16 +10,6 @@ pub struct PlaceOrder {
 #[saga_steps]
 impl PlaceOrder {
     #[step(no_compensation)]
-    async fn reserve_stock(&self, _: &(), _: StepKey) -> StepResult {
-        Ok(())
-    }
-
-    #[step(no_compensation)]
-    async fn charge_card(self, _: &(), _: StepKey) -> StepResult {
-        Ok(())
-    }
-
-    #[step(no_compensation)]
     async fn ship(_: &(), _: StepKey) -> StepResult {
         Ok(())
     }
