@@ -11,7 +11,7 @@ pub struct Deposited {
 }
 
 #[derive(Default, Projection)]
-#[projection(events(Opened, Deposited), reset = truncate)]
+#[projection(events(Opened, Deposited), reset = clear_balances)]
 pub struct Balances {
     total: u64,
 }
@@ -29,7 +29,7 @@ impl Project<Deposited> for Balances {
 }
 
 impl Balances {
-    async fn trunkate(&mut self, _: &mut ()) -> Result<(), BoxError> {
+    async fn clear_balance(&mut self, _: &mut ()) -> Result<(), BoxError> {
         Ok(())
     }
 }
